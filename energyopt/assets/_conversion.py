@@ -1,0 +1,50 @@
+"""Shared conversion core: an output limited by a rating, drawn from an input
+at a (possibly time-varying) ratio.
+
+Used by heat pumps and chillers (ratio = COP), electric and gas boilers
+(ratio = efficiency)::
+
+    output_kw[t] = ratio[t] * input_kw[t]
+    output_kw[t] <= output_max_kw
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import pandas as pd
+import pyomo.environ as pyo
+
+from energyopt.assets.base import Asset, BuildContext, ValueFn, values
+
+
+class ConversionAsset(Asset):
+    """Base of converters; subclasses name the columns and supply the ratio."""
+
+    #: dispatch column names for input, output and ratio
+    columns: ClassVar[tuple[str, str, str]] = ("input_kw", "output_kw", "ratio")
+
+    def add_conversion(
+        self, b: pyo.Block, ctx: BuildContext, output_max_kw: float, ratio: ValueFn
+    ) -> None:
+        """Add ``input_kw``, ``output_kw`` and the mutable ``ratio`` to ``b``."""
+        T = b.model().T
+        b.input_kw = pyo.Var(T, domain=pyo.NonNegativeReals)
+        b.output_kw = pyo.Var(T, bounds=(0, output_max_kw))
+        b_ratio = self.series_param(b, "ratio", ctx, ratio)
+        b.conversion = pyo.Constraint(
+            T, rule=lambda b, t: b.output_kw[t] == b_ratio[t] * b.input_kw[t]
+        )
+
+    def extract(self, b: pyo.Block, ctx: BuildContext) -> pd.DataFrame:
+        """Input, output and ratio under the subclass's column names."""
+        n = ctx.n_steps
+        name_in, name_out, name_ratio = self.columns
+        return pd.DataFrame(
+            {
+                name_in: values(b.input_kw, n),
+                name_out: values(b.output_kw, n),
+                name_ratio: values(b.ratio, n),
+            },
+            index=ctx.index,
+        )

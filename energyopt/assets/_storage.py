@@ -1,0 +1,131 @@
+"""Shared storage core: a level that charges and discharges with losses.
+
+Used by ``battery`` (electricity) and ``thermal_storage`` (any heat or cooling
+carrier). Level ``level_kwh[t]`` is the end-of-interval value; the initial
+level is a mutable parameter (what the previous window handed over)::
+
+    level_kwh[t] = level_kwh[t-1] * (1 - loss_frac_per_h) ** dt_h
+                   + dt_h * (efficiency_charge * charge_kw[t]
+                             - discharge_kw[t] / efficiency_discharge)
+    soc_min_frac * capacity_kwh <= level_kwh[t] <= soc_max_frac * capacity_kwh
+    level_kwh[last] >= terminal_kwh
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+from pydantic import Field, model_validator
+
+from energyopt.assets.base import Asset, AssetParams, BuildContext, values
+
+
+class StorageParams(AssetParams):
+    """Parameters every storage has."""
+
+    capacity_kwh: float = Field(gt=0, description="usable energy capacity [kWh]")
+    charge_max_kw: float = Field(gt=0, description="charging power limit [kW]")
+    discharge_max_kw: float | None = Field(
+        None, gt=0, description="discharging power limit [kW]; default = charge_max_kw"
+    )
+    efficiency_charge: float = Field(0.96, gt=0, le=1, description="[frac]")
+    efficiency_discharge: float = Field(0.96, gt=0, le=1, description="[frac]")
+    soc_min_frac: float = Field(0.0, ge=0, le=1)
+    soc_max_frac: float = Field(1.0, gt=0, le=1)
+    soc_initial_frac: float = Field(0.5, ge=0, le=1)
+    soc_terminal_min_frac: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="lowest level at the end [frac]; default = initial",
+    )
+    loss_frac_per_h: float = Field(0.0, ge=0, lt=1, description="standing loss [1/h]")
+    no_simultaneous: bool = Field(
+        False, description="binary: never charge and discharge in the same interval"
+    )
+
+    @model_validator(mode="after")
+    def _levels_consistent(self) -> StorageParams:
+        if self.soc_min_frac > self.soc_max_frac:
+            raise ValueError("soc_min_frac must not exceed soc_max_frac")
+        for field in ("soc_initial_frac", "soc_terminal_min_frac"):
+            value = getattr(self, field)
+            if value is not None and not self.soc_min_frac <= value <= self.soc_max_frac:
+                msg = f"{field}={value} lies outside [soc_min_frac, soc_max_frac]"
+                raise ValueError(msg)
+        return self
+
+    @property
+    def discharge_limit_kw(self) -> float:
+        """Discharging power limit [kW]."""
+        return self.discharge_max_kw if self.discharge_max_kw is not None else self.charge_max_kw
+
+
+def add_storage(asset: Asset, b: pyo.Block, ctx: BuildContext, p: StorageParams) -> None:
+    """Add ``charge_kw``, ``discharge_kw``, ``level_kwh`` and their constraints to ``b``."""
+    T = b.model().T
+    dt_h = ctx.dt_h
+    keep = (1.0 - p.loss_frac_per_h) ** dt_h
+    b.charge_kw = pyo.Var(T, bounds=(0, p.charge_max_kw))
+    b.discharge_kw = pyo.Var(T, bounds=(0, p.discharge_limit_kw))
+    b.level_kwh = pyo.Var(
+        T, bounds=(p.soc_min_frac * p.capacity_kwh, p.soc_max_frac * p.capacity_kwh)
+    )
+    initial = asset.scalar_param(
+        b,
+        "level_initial_kwh",
+        ctx,
+        lambda c: c.initial(asset.name, "level_kwh", p.soc_initial_frac * p.capacity_kwh),
+    )
+    terminal_frac = p.soc_terminal_min_frac
+    if terminal_frac is None:
+        terminal_frac = p.soc_initial_frac
+    terminal = asset.scalar_param(
+        b,
+        "level_terminal_min_kwh",
+        ctx,
+        lambda c: c.initial(asset.name, "level_terminal_min_kwh", terminal_frac * p.capacity_kwh),
+    )
+
+    @b.Constraint(T)
+    def level_balance(b, t):
+        before = initial if t == 0 else b.level_kwh[t - 1]
+        return b.level_kwh[t] == keep * before + dt_h * (
+            p.efficiency_charge * b.charge_kw[t] - b.discharge_kw[t] / p.efficiency_discharge
+        )
+
+    b.level_terminal = pyo.Constraint(expr=b.level_kwh[T.last()] >= terminal)
+    if p.no_simultaneous:
+        b.is_charging = pyo.Var(T, domain=pyo.Binary)
+        b.charge_only = pyo.Constraint(
+            T, rule=lambda b, t: b.charge_kw[t] <= p.charge_max_kw * b.is_charging[t]
+        )
+        b.discharge_only = pyo.Constraint(
+            T,
+            rule=lambda b, t: b.discharge_kw[t] <= p.discharge_limit_kw * (1 - b.is_charging[t]),
+        )
+
+
+class StorageAsset(Asset):
+    """Base of storage kinds: dispatch columns and carried state."""
+
+    params: StorageParams
+
+    def extract(self, b: pyo.Block, ctx: BuildContext) -> pd.DataFrame:
+        """Charge, discharge, level and its fraction of capacity."""
+        n = ctx.n_steps
+        level = values(b.level_kwh, n)
+        return pd.DataFrame(
+            {
+                "charge_kw": values(b.charge_kw, n),
+                "discharge_kw": values(b.discharge_kw, n),
+                "level_kwh": level,
+                "soc_frac": level / self.params.capacity_kwh,
+            },
+            index=ctx.index,
+        )
+
+    def final_state(self, b: pyo.Block, ctx: BuildContext, steps: int) -> dict[str, float]:
+        """Level after the first ``steps`` intervals [kWh]."""
+        return {"level_kwh": float(np.clip(pyo.value(b.level_kwh[steps - 1]), 0.0, None))}

@@ -1,0 +1,225 @@
+"""The asset contract every asset module follows.
+
+An asset module defines a pydantic ``Params`` model (units in every field
+name, ``type`` literal, unique ``name``) and an :class:`Asset` subclass with
+
+* ``build(b, ctx) -> AssetTerms``: adds variables and constraints to the
+  Pyomo block ``b`` over the model time set ``b.model().T`` and returns, per
+  carrier it touches, its net injection into that carrier's balance [kW]
+  (positive supplies the plant, a load injects a negative amount), its costs
+  by category [EUR] and its emissions [kg CO2];
+* ``extract(b, ctx) -> DataFrame``: its columns of the dispatch table
+  (time stamps as index, units in column names, no asset prefix);
+* ``final_state(b, ctx, steps) -> dict``: for anything with memory, the state
+  after the first ``steps`` intervals, handed to the next window as
+  ``ctx.state[name]``.
+
+Everything that changes between windows (prices, weather-driven limits,
+initial states) is declared through :meth:`Asset.series_param` and
+:meth:`Asset.scalar_param`: mutable Pyomo parameters whose values come from a
+function of the context, so :meth:`Asset.refresh` can re-fill them for the
+next window without rebuilding the model.
+
+Cost categories (keys of ``AssetTerms.costs_eur``): ``energy`` (grid
+energy incl. fees), ``demand_charge``, ``fuel``, ``degradation``,
+``exchange`` (bought from neighbours), ``revenue`` (negative: money earned).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+from pydantic import BaseModel, ConfigDict, Field
+
+from energyopt.errors import ModelBuildError
+
+if TYPE_CHECKING:
+    from energyopt.config import Site, Tariffs
+
+CARRIERS = ("electricity", "heat_ht", "heat_lt", "cooling")
+COST_CATEGORIES = (
+    "energy",
+    "demand_charge",
+    "fuel",
+    "degradation",
+    "exchange",
+    "revenue",
+)
+
+
+class AssetParams(BaseModel):
+    """Fields every asset has. Subclasses add ``type: Literal[...]``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$", description="unique asset name")
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildContext:
+    """Everything an asset may read while building or refreshing its block.
+
+    Attributes
+    ----------
+    index : DatetimeIndex
+        Window time stamps (UTC, interval starts, fixed freq).
+    series : DataFrame
+        Input series on ``index``: weather columns and the site's named series.
+    site, tariffs :
+        Scenario sections.
+    state : mapping
+        Initial state per asset name (what the previous window handed over).
+    demand_charge_month_weight : mapping
+        Share of each billing month (``YYYY-MM``) that the run charges [0-1].
+    """
+
+    index: pd.DatetimeIndex
+    series: pd.DataFrame
+    site: Site
+    tariffs: Tariffs
+    state: Mapping[str, Mapping[str, float]] = dataclasses.field(default_factory=dict)
+    demand_charge_month_weight: Mapping[str, float] = dataclasses.field(default_factory=dict)
+
+    @property
+    def n_steps(self) -> int:
+        """Number of intervals in the window."""
+        return len(self.index)
+
+    @property
+    def dt_h(self) -> float:
+        """Interval length [h]."""
+        return pd.Timedelta(self.index.freq) / pd.Timedelta("1h")
+
+    def column(self, name: str, asset: str) -> np.ndarray:
+        """Values of input series ``name`` for the window, as floats."""
+        if name not in self.series.columns:
+            known = ", ".join(sorted(self.series.columns)) or "none"
+            msg = f"asset {asset!r}: input series {name!r} is not defined (site series: {known})"
+            raise ModelBuildError(msg)
+        return self.series[name].to_numpy(dtype=float)
+
+    def initial(self, asset: str, key: str, default: float) -> float:
+        """Initial state value ``key`` of ``asset`` (the default if none carried)."""
+        return float(self.state.get(asset, {}).get(key, default))
+
+    def local_index(self) -> pd.DatetimeIndex:
+        """Window time stamps in the site's time zone."""
+        return self.index.tz_convert(self.site.timezone)
+
+
+@dataclasses.dataclass
+class AssetTerms:
+    """What an asset contributes to the plant model.
+
+    ``injections[carrier]`` is indexable by time position and gives kW into
+    that carrier's balance; ``costs_eur[category]`` and ``co2_kg`` are Pyomo
+    expressions (or numbers) over the window.
+    """
+
+    injections: dict[str, Any]
+    costs_eur: dict[str, Any] = dataclasses.field(default_factory=dict)
+    co2_kg: Any = 0.0
+
+
+ValueFn = Callable[[BuildContext], Any]
+
+
+class Asset:
+    """Base of all asset kinds; one instance per asset per model."""
+
+    kind: ClassVar[str]
+    Params: ClassVar[type[AssetParams]]
+
+    def __init__(self, params: AssetParams) -> None:
+        self.params = params
+        self.name = params.name
+        self._sources: dict[str, tuple[ValueFn, str]] = {}
+
+    # ---- the contract -------------------------------------------------------------
+
+    def build(self, b: pyo.Block, ctx: BuildContext) -> AssetTerms:
+        """Add variables and constraints; return injections, costs and CO2."""
+        raise NotImplementedError
+
+    def extract(self, b: pyo.Block, ctx: BuildContext) -> pd.DataFrame:
+        """Dispatch-table columns of this asset (no asset prefix)."""
+        raise NotImplementedError
+
+    def final_state(self, b: pyo.Block, ctx: BuildContext, steps: int) -> dict[str, float]:
+        """State after the first ``steps`` intervals (default: no memory)."""
+        return {}
+
+    def kpis(self, dispatch: pd.DataFrame, ctx: BuildContext) -> dict[str, float]:
+        """Asset-specific KPIs from its own dispatch columns (default: none)."""
+        return {}
+
+    # ---- mutable parameters -------------------------------------------------------
+
+    def series_param(self, b: pyo.Block, name: str, ctx: BuildContext, fn: ValueFn) -> pyo.Param:
+        """A mutable parameter over time whose values are ``fn(ctx)`` (array of n)."""
+        values = self._series_values(name, ctx, fn)
+        param = pyo.Param(b.model().T, mutable=True, initialize=dict(enumerate(values)))
+        b.add_component(name, param)
+        self._sources[name] = (fn, "series")
+        return param
+
+    def scalar_param(self, b: pyo.Block, name: str, ctx: BuildContext, fn: ValueFn) -> pyo.Param:
+        """A mutable scalar parameter whose value is ``fn(ctx)``."""
+        param = pyo.Param(mutable=True, initialize=float(fn(ctx)))
+        b.add_component(name, param)
+        self._sources[name] = (fn, "scalar")
+        return param
+
+    def table_param(
+        self, b: pyo.Block, name: str, index: Any, ctx: BuildContext, fn: ValueFn
+    ) -> pyo.Param:
+        """A mutable parameter over any index set; ``fn(ctx)`` returns a dict."""
+        param = pyo.Param(index, mutable=True, initialize=dict(fn(ctx)))
+        b.add_component(name, param)
+        self._sources[name] = (fn, "table")
+        return param
+
+    def refresh(self, b: pyo.Block, ctx: BuildContext) -> None:
+        """Re-fill every mutable parameter from a new context (same window length)."""
+        for name, (fn, shape) in self._sources.items():
+            param = b.component(name)
+            if shape == "series":
+                param.store_values(dict(enumerate(self._series_values(name, ctx, fn))))
+            elif shape == "table":
+                param.store_values(dict(fn(ctx)))
+            else:
+                param.set_value(float(fn(ctx)))
+
+    def _series_values(self, name: str, ctx: BuildContext, fn: ValueFn) -> np.ndarray:
+        values = np.broadcast_to(np.asarray(fn(ctx), dtype=float), (ctx.n_steps,))
+        if not np.all(np.isfinite(values)):
+            bad = ctx.index[~np.isfinite(values)][0]
+            msg = f"asset {self.name!r}: {name} is not finite at {bad.isoformat()}"
+            raise ModelBuildError(msg)
+        return values
+
+
+ASSET_TYPES: dict[str, type[Asset]] = {}
+
+
+def register(cls: type[Asset]) -> type[Asset]:
+    """Class decorator: make an asset kind known by its ``kind`` string."""
+    if cls.kind in ASSET_TYPES:
+        raise ValueError(f"asset kind {cls.kind!r} registered twice")
+    ASSET_TYPES[cls.kind] = cls
+    return cls
+
+
+def values(component: Any, n_steps: int) -> np.ndarray:
+    """Solved values of an indexed Pyomo component or expression mapping."""
+    return np.array([pyo.value(component[t]) for t in range(n_steps)], dtype=float)
+
+
+def carrier_field(default: str = "electricity"):
+    """Pydantic field for a carrier name (energy carriers or a material, kg)."""
+    return Field(default, description=f"carrier: one of {', '.join(CARRIERS)} or a material")

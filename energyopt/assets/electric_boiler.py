@@ -1,0 +1,53 @@
+"""Electric boiler (resistive or electrode steam boiler).
+
+heat_kw = efficiency * power_el_kw, heat_kw <= heat_max_kw. Default
+efficiency 0.99 (electric steam boiler, Danish Energy Agency via PyPSA
+technology-data).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pyomo.environ as pyo
+from pydantic import Field
+
+from energyopt.assets._conversion import ConversionAsset
+from energyopt.assets.base import (
+    AssetParams,
+    AssetTerms,
+    BuildContext,
+    carrier_field,
+    register,
+)
+
+
+class ElectricBoilerParams(AssetParams):
+    """Electric boiler parameters."""
+
+    type: Literal["electric_boiler"]
+    carrier: str = carrier_field("heat_ht")
+    heat_max_kw: float = Field(gt=0, description="thermal output rating [kW]")
+    efficiency: float = Field(0.99, gt=0, le=1, description="heat out per electricity in")
+
+
+@register
+class ElectricBoiler(ConversionAsset):
+    """Electric boiler."""
+
+    kind = "electric_boiler"
+    Params = ElectricBoilerParams
+    params: ElectricBoilerParams
+    columns = ("power_el_kw", "heat_kw", "efficiency")
+
+    def build(self, b: pyo.Block, ctx: BuildContext) -> AssetTerms:
+        p = self.params
+        self.add_conversion(b, ctx, p.heat_max_kw, lambda c: np.full(c.n_steps, p.efficiency))
+        T = b.model().T
+        return AssetTerms(
+            injections={
+                p.carrier: {t: b.output_kw[t] for t in T},
+                "electricity": {t: -b.input_kw[t] for t in T},
+            }
+        )

@@ -1,0 +1,71 @@
+"""Gas-fired boiler.
+
+heat_kw = efficiency * fuel_kw, heat_kw <= heat_max_kw. Fuel cost =
+fuel_kw * dt_h * fuel price; CO2 = fuel_kw * dt_h * co2_kg_per_kwh_fuel.
+
+Defaults: efficiency 0.93 (gas steam boiler, Danish Energy Agency via PyPSA
+technology-data); 0.202 kg CO2 per kWh of natural gas (IPCC 2006 default
+combustion factor 56.1 t CO2/TJ). Fuel price from the scenario tariffs unless
+set here.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pyomo.environ as pyo
+from pydantic import Field
+
+from energyopt.assets._conversion import ConversionAsset
+from energyopt.assets.base import (
+    AssetParams,
+    AssetTerms,
+    BuildContext,
+    carrier_field,
+    register,
+)
+from energyopt.units import eur_per_mwh_to_eur_per_kwh
+
+
+class GasBoilerParams(AssetParams):
+    """Gas boiler parameters."""
+
+    type: Literal["gas_boiler"]
+    carrier: str = carrier_field("heat_ht")
+    heat_max_kw: float = Field(gt=0, description="thermal output rating [kW]")
+    efficiency: float = Field(0.93, gt=0, le=1, description="heat out per fuel in")
+    fuel_price_eur_per_mwh: float | None = Field(
+        None, ge=0, description="fuel price; None = tariffs.gas_price_eur_per_mwh"
+    )
+    co2_kg_per_kwh_fuel: float = Field(0.202, ge=0, description="[kg CO2/kWh fuel]")
+
+
+@register
+class GasBoiler(ConversionAsset):
+    """Gas boiler."""
+
+    kind = "gas_boiler"
+    Params = GasBoilerParams
+    params: GasBoilerParams
+    columns = ("fuel_kw", "heat_kw", "efficiency")
+
+    def build(self, b: pyo.Block, ctx: BuildContext) -> AssetTerms:
+        p = self.params
+        self.add_conversion(b, ctx, p.heat_max_kw, lambda c: np.full(c.n_steps, p.efficiency))
+        T = b.model().T
+        price = self.scalar_param(b, "fuel_price_eur_per_kwh", ctx, self._fuel_price)
+        fuel_kwh = ctx.dt_h * sum(b.input_kw[t] for t in T)
+        b.cost_fuel_eur = pyo.Expression(expr=price * fuel_kwh)
+        b.co2_kg = pyo.Expression(expr=p.co2_kg_per_kwh_fuel * fuel_kwh)
+        return AssetTerms(
+            injections={p.carrier: {t: b.output_kw[t] for t in T}},
+            costs_eur={"fuel": b.cost_fuel_eur},
+            co2_kg=b.co2_kg,
+        )
+
+    def _fuel_price(self, ctx: BuildContext) -> float:
+        price = self.params.fuel_price_eur_per_mwh
+        if price is None:
+            price = ctx.tariffs.gas_price_eur_per_mwh
+        return eur_per_mwh_to_eur_per_kwh(price)

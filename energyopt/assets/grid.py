@@ -1,0 +1,221 @@
+"""Grid connection: import and export of electricity.
+
+Variables: ``import_kw[t]``, ``export_kw[t]`` >= 0, ``peak_kw[s]`` per
+billing-month slot ``s`` (slot 0 is the month of the window's first interval,
+slot 1 the next, in site local time). Month membership is a 0/1 mutable
+parameter ``in_month[s, t]`` so that the model keeps one structure for every
+window of the same length.
+
+Constraints::
+
+    import_kw[t] <= import_max_kw
+    export_kw[t] <= export_max_kw                (0 if export is not allowed)
+    peak_kw[s]  >= in_month[s, t] * import_kw[t]
+    peak_kw[s]  >= peak_initial_kw[s]            (peak reached earlier in the month)
+    with no_simultaneous, a binary forbids importing and exporting at once.
+
+Costs: energy = sum(import_kw * dt_h * (day_ahead + grid_fee)) [EUR];
+revenue = -sum(export_kw * dt_h * export_price); demand charge =
+demand_charge_eur_per_kw_month * sum_s weight[s] * (peak_kw[s] - peak_initial_kw[s]),
+where weight[s] is the share of that month the run bills (1 in rolling
+operation; the covered share of the month for a single study period) and
+peak_initial_kw is the peak billed already. CO2 = import * grid intensity.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+from pydantic import Field, model_validator
+
+from energyopt.assets.base import (
+    Asset,
+    AssetParams,
+    AssetTerms,
+    BuildContext,
+    register,
+    values,
+)
+from energyopt.units import eur_per_mwh_to_eur_per_kwh, g_per_kwh_to_kg_per_kwh
+
+
+class GridParams(AssetParams):
+    """Grid connection parameters."""
+
+    type: Literal["grid"]
+    import_max_kw: float = Field(gt=0, description="connection import limit [kW]")
+    export_max_kw: float = Field(0.0, ge=0, description="export limit [kW]; 0 = no export")
+    price_series: str = Field(
+        "price_eur_per_mwh",
+        description="site series with the day-ahead price [EUR/MWh]",
+    )
+    co2_series: str | None = Field(None, description="site series with grid CO2 intensity [g/kWh]")
+    co2_g_per_kwh: float | None = Field(
+        None, ge=0, description="constant grid CO2 intensity if no series [g/kWh]"
+    )
+    no_simultaneous: bool = Field(
+        False, description="binary: never import and export in the same interval"
+    )
+
+    @model_validator(mode="after")
+    def _one_co2_source(self) -> GridParams:
+        if self.co2_series is not None and self.co2_g_per_kwh is not None:
+            raise ValueError("give co2_series or co2_g_per_kwh, not both")
+        return self
+
+
+def month_slots(duration_h: float) -> int:
+    """Billing-month slots a window of ``duration_h`` hours can touch."""
+    return int(np.ceil(duration_h / (28 * 24))) + 1
+
+
+def month_keys(ctx: BuildContext) -> np.ndarray:
+    """Billing month (``YYYY-MM``, site local time) of every interval."""
+    return np.asarray(ctx.local_index().strftime("%Y-%m"))
+
+
+@register
+class Grid(Asset):
+    """Public grid connection."""
+
+    kind = "grid"
+    Params = GridParams
+    params: GridParams
+
+    def build(self, b: pyo.Block, ctx: BuildContext) -> AssetTerms:
+        p = self.params
+        T = b.model().T
+        dt_h = ctx.dt_h
+        b.SLOTS = pyo.RangeSet(0, month_slots(ctx.n_steps * dt_h) - 1)
+        b.import_kw = pyo.Var(T, bounds=(0, p.import_max_kw))
+        b.export_kw = pyo.Var(T, bounds=(0, p.export_max_kw))
+        b.peak_kw = pyo.Var(b.SLOTS, bounds=(0, p.import_max_kw))
+        price_import = self.series_param(b, "price_import_eur_per_kwh", ctx, self._import_price)
+        price_export = self.series_param(b, "price_export_eur_per_kwh", ctx, self._export_price)
+        co2 = self.series_param(b, "co2_kg_per_kwh", ctx, self._co2)
+        weight = self.table_param(b, "month_weight", b.SLOTS, ctx, self._weights)
+        peak_before = self.table_param(b, "peak_initial_kw", b.SLOTS, ctx, self._peak_before)
+        self._add_peak_tracking(b, ctx)
+
+        @b.Constraint(b.SLOTS)
+        def peak_not_below_earlier(b, s):
+            return b.peak_kw[s] >= peak_before[s]
+
+        if p.no_simultaneous:
+            b.is_importing = pyo.Var(T, domain=pyo.Binary)
+            b.import_only = pyo.Constraint(
+                T,
+                rule=lambda b, t: b.import_kw[t] <= p.import_max_kw * b.is_importing[t],
+            )
+            b.export_only = pyo.Constraint(
+                T,
+                rule=lambda b, t: b.export_kw[t] <= p.export_max_kw * (1 - b.is_importing[t]),
+            )
+
+        rate = ctx.tariffs.demand_charge_eur_per_kw_month
+        b.cost_energy_eur = pyo.Expression(
+            expr=sum(b.import_kw[t] * price_import[t] for t in T) * dt_h
+        )
+        b.revenue_eur = pyo.Expression(
+            expr=-sum(b.export_kw[t] * price_export[t] for t in T) * dt_h
+        )
+        b.cost_demand_charge_eur = pyo.Expression(
+            expr=rate * sum(weight[s] * (b.peak_kw[s] - peak_before[s]) for s in b.SLOTS)
+        )
+        b.co2_kg = pyo.Expression(expr=sum(b.import_kw[t] * co2[t] for t in T) * dt_h)
+        return AssetTerms(
+            injections={"electricity": {t: b.import_kw[t] - b.export_kw[t] for t in T}},
+            costs_eur={
+                "energy": b.cost_energy_eur,
+                "revenue": b.revenue_eur,
+                "demand_charge": b.cost_demand_charge_eur,
+            },
+            co2_kg=b.co2_kg,
+        )
+
+    def _import_price(self, ctx: BuildContext) -> np.ndarray:
+        day_ahead = ctx.column(self.params.price_series, self.name)
+        return eur_per_mwh_to_eur_per_kwh(day_ahead + ctx.tariffs.grid_fee_eur_per_mwh)
+
+    def _export_price(self, ctx: BuildContext) -> np.ndarray:
+        fixed = ctx.tariffs.export_price_eur_per_mwh
+        if fixed is not None:
+            return np.full(ctx.n_steps, eur_per_mwh_to_eur_per_kwh(fixed))
+        return eur_per_mwh_to_eur_per_kwh(ctx.column(self.params.price_series, self.name))
+
+    def _co2(self, ctx: BuildContext) -> np.ndarray:
+        p = self.params
+        if p.co2_series is not None:
+            return g_per_kwh_to_kg_per_kwh(ctx.column(p.co2_series, self.name))
+        return np.full(ctx.n_steps, g_per_kwh_to_kg_per_kwh(p.co2_g_per_kwh or 0.0))
+
+    def _add_peak_tracking(self, b: pyo.Block, ctx: BuildContext) -> None:
+        """peak_kw[slot] >= import_kw[t] for the slot (month) of every interval.
+
+        Windows of up to 28 days (rolling operation) use a 0/1 mutable
+        membership parameter so the same model serves every window; longer
+        single solves index the constraint by each interval's own month.
+        """
+        T = b.model().T
+        if len(b.SLOTS) <= 2:
+            in_month = self.table_param(b, "in_month", b.SLOTS * T, ctx, self._in_month)
+            b.peak_tracks_import = pyo.Constraint(
+                b.SLOTS,
+                T,
+                rule=lambda b, s, t: b.peak_kw[s] >= in_month[s, t] * b.import_kw[t],
+            )
+            return
+        slot_of_step = np.unique(month_keys(ctx), return_inverse=True)[1]
+        b.peak_tracks_import = pyo.Constraint(
+            T, rule=lambda b, t: b.peak_kw[int(slot_of_step[t])] >= b.import_kw[t]
+        )
+
+    def _in_month(self, ctx: BuildContext) -> dict[tuple[int, int], float]:
+        slot_of_step = np.unique(month_keys(ctx), return_inverse=True)[1]
+        n_slots = month_slots(ctx.n_steps * ctx.dt_h)
+        return {
+            (s, t): float(slot_of_step[t] == s) for s in range(n_slots) for t in range(ctx.n_steps)
+        }
+
+    def _slot_months(self, ctx: BuildContext) -> list[str | None]:
+        months = sorted(set(month_keys(ctx)))
+        n_slots = month_slots(ctx.n_steps * ctx.dt_h)
+        return months + [None] * (n_slots - len(months))
+
+    def _weights(self, ctx: BuildContext) -> dict[int, float]:
+        return {
+            s: 0.0 if m is None else float(ctx.demand_charge_month_weight.get(m, 1.0))
+            for s, m in enumerate(self._slot_months(ctx))
+        }
+
+    def _peak_before(self, ctx: BuildContext) -> dict[int, float]:
+        return {
+            s: 0.0 if m is None else ctx.initial(self.name, f"peak_kw:{m}", 0.0)
+            for s, m in enumerate(self._slot_months(ctx))
+        }
+
+    def extract(self, b: pyo.Block, ctx: BuildContext) -> pd.DataFrame:
+        n = ctx.n_steps
+        return pd.DataFrame(
+            {
+                "import_kw": values(b.import_kw, n),
+                "export_kw": values(b.export_kw, n),
+                "price_import_eur_per_kwh": values(b.price_import_eur_per_kwh, n),
+                "price_export_eur_per_kwh": values(b.price_export_eur_per_kwh, n),
+                "co2_kg_per_kwh": values(b.co2_kg_per_kwh, n),
+            },
+            index=ctx.index,
+        )
+
+    def final_state(self, b: pyo.Block, ctx: BuildContext, steps: int) -> dict[str, float]:
+        """Month-to-date peak import after ``steps`` intervals, per billing month."""
+        months = month_keys(ctx)[:steps]
+        imports = values(b.import_kw, ctx.n_steps)[:steps]
+        state = dict(ctx.state.get(self.name, {}).items())
+        for month in sorted(set(months)):
+            earlier = state.get(f"peak_kw:{month}", 0.0)
+            state[f"peak_kw:{month}"] = max(earlier, float(imports[months == month].max()))
+        return state

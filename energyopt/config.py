@@ -1,0 +1,302 @@
+"""Scenario configuration: YAML documents validated into pydantic models.
+
+A scenario names a site (location, time zone, input series), a plant (a list
+of assets, each with a ``type`` and a unique ``name``), tariffs, the period
+and time step, and solver options. ``extends: base.yaml`` lets a variant
+override a base file (mappings merge key by key, ``plant.assets`` merges by
+asset ``name``, other lists are replaced). Relative ``file`` paths are taken
+relative to the YAML file that names them.
+
+Every error names the file and the key path, e.g.
+``scenarios/x.yaml: plant.assets[3].capacity_kwh: must be > 0``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from energyopt.assets import ASSET_TYPES, AssetParamsUnion
+from energyopt.errors import ScenarioError
+
+
+class StrictModel(BaseModel):
+    """Base of all scenario models: unknown keys are rejected, values frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SeriesSource(StrictModel):
+    """One input series read from a CSV file (``timestamp_utc`` + value columns)."""
+
+    file: Path = Field(description="CSV file; relative paths from the YAML file")
+    column: str = Field(description="value column, unit in its name")
+    resample: Literal["hold", "interpolate"] = Field(
+        "hold",
+        description="how coarser data is put on a finer model step: 'hold' "
+        "repeats an interval value (prices, energies), 'interpolate' draws a "
+        "line between points (temperatures)",
+    )
+    scale: float = Field(1.0, description="factor applied to every value [-]")
+
+
+class WeatherSource(StrictModel):
+    """Weather file with ``temp_air_C``, ``relative_humidity_pct`` and irradiance
+    (``ghi_W_m2``, ``dni_W_m2``, ``dhi_W_m2``) or ``cloud_cover_pct``."""
+
+    file: Path
+
+
+class Site(StrictModel):
+    """Where the plant stands and which series describe it."""
+
+    name: str
+    latitude: float = Field(ge=-90, le=90, description="[deg north]")
+    longitude: float = Field(ge=-180, le=180, description="[deg east]")
+    altitude_m: float = Field(0.0, ge=-500, le=9000, description="[m above sea]")
+    timezone: str = Field(description="IANA zone for day boundaries and display")
+    weather: WeatherSource | None = None
+    series: dict[str, SeriesSource] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            msg = f"unknown time zone {value!r}"
+            raise ValueError(msg) from exc
+        return value
+
+
+class Tariffs(StrictModel):
+    """Prices that are not a time series of their own."""
+
+    grid_fee_eur_per_mwh: float = Field(
+        0.0, ge=0, description="network fees and levies on every imported MWh"
+    )
+    demand_charge_eur_per_kw_month: float = Field(
+        0.0, ge=0, description="charge on each month's peak import [EUR/kW/month]"
+    )
+    co2_price_eur_per_t: float = Field(0.0, ge=0, description="[EUR/t CO2]")
+    gas_price_eur_per_mwh: float = Field(
+        40.0, ge=0, description="natural gas, per MWh of fuel (HHV)"
+    )
+    export_price_eur_per_mwh: float | None = Field(
+        None, description="fixed feed-in price; None pays the day-ahead price"
+    )
+
+
+class Period(StrictModel):
+    """Planning period: local calendar days at the site."""
+
+    start: dt.date = Field(description="first day (site's local calendar)")
+    days: int = Field(7, gt=0, le=366)
+    step: str = Field("15min", description="model time step, e.g. 15min or 1h")
+
+    @field_validator("step")
+    @classmethod
+    def _step_divides_day(cls, value: str) -> str:
+        try:
+            step = pd.Timedelta(value)
+        except ValueError as exc:
+            msg = f"not a duration: {value!r} (use e.g. 15min or 1h)"
+            raise ValueError(msg) from exc
+        if step <= pd.Timedelta(0) or pd.Timedelta("1D") % step:
+            msg = f"step {value!r} must divide a day"
+            raise ValueError(msg)
+        return value
+
+
+class SolverOptions(StrictModel):
+    """HiGHS options."""
+
+    time_limit_s: float = Field(60.0, gt=0)
+    mip_rel_gap: float = Field(0.005, ge=0, le=1, description="[frac]")
+    threads: int | None = Field(None, ge=1)
+
+
+class Plant(StrictModel):
+    """The assets of the plant and its neighbourhood."""
+
+    name: str = "plant"
+    annual_capacity_gwh: float | None = Field(
+        None, gt=0, description="nameplate cell output [GWh cells per year]"
+    )
+    assets: list[Annotated[AssetParamsUnion, Field(discriminator="type")]]
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Plant:
+        seen: set[str] = set()
+        for asset in self.assets:
+            if asset.name in seen:
+                msg = f"asset name {asset.name!r} is used twice"
+                raise ValueError(msg)
+            seen.add(asset.name)
+        return self
+
+
+class Scenario(StrictModel):
+    """A complete, runnable case."""
+
+    name: str
+    description: str = ""
+    site: Site
+    plant: Plant
+    tariffs: Tariffs = Tariffs()
+    period: Period
+    solver: SolverOptions = SolverOptions()
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read a scenario YAML file (following ``extends:``) and validate it."""
+    path = Path(path)
+    document = _read_with_extends(path, seen=())
+    return scenario_from_dict(document, source=str(path))
+
+
+def scenario_from_dict(document: dict[str, Any], source: str = "<scenario>") -> Scenario:
+    """Validate a scenario document; errors name ``source`` and the key path."""
+    try:
+        return Scenario.model_validate(document)
+    except ValidationError as exc:
+        raise ScenarioError(f"{source}: {_first_error(exc)}") from None
+
+
+def _read_with_extends(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    resolved = path.resolve()
+    if resolved in seen:
+        chain = " -> ".join(str(p) for p in (*seen, resolved))
+        raise ScenarioError(f"{path}: extends: circular chain {chain}")
+    document = _read_yaml(path)
+    _resolve_files(document, path.parent)
+    base_name = document.pop("extends", None)
+    if base_name is None:
+        return document
+    if not isinstance(base_name, str):
+        raise ScenarioError(f"{path}: extends: must be a file name")
+    base = _read_with_extends(path.parent / base_name, (*seen, resolved))
+    return merge_documents(base, document)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read file ({exc.strerror})") from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ScenarioError(f"{path}:{where} invalid YAML") from None
+    if not isinstance(document, dict):
+        raise ScenarioError(f"{path}: a scenario must be a mapping of keys")
+    return document
+
+
+def _resolve_files(node: Any, base_dir: Path) -> None:
+    """Make every relative ``file:`` value absolute, relative to ``base_dir``."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "file" and isinstance(value, str) and not Path(value).is_absolute():
+                node[key] = str((base_dir / value).resolve())
+            else:
+                _resolve_files(value, base_dir)
+    elif isinstance(node, list):
+        for item in node:
+            _resolve_files(item, base_dir)
+
+
+def merge_documents(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``override`` into ``base``: mappings key by key, assets by name.
+
+    An asset entry ``{name: x, remove: true}`` drops asset ``x`` of the base.
+    """
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_documents(merged[key], value)
+        elif key == "assets" and isinstance(value, list) and isinstance(merged.get(key), list):
+            merged[key] = _merge_assets(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _merge_assets(base: list[Any], override: list[Any]) -> list[Any]:
+    result = [dict(a) if isinstance(a, dict) else a for a in base]
+    by_name = {a.get("name"): i for i, a in enumerate(result) if isinstance(a, dict)}
+    removed: set[int] = set()
+    for entry in override:
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if name in by_name:
+            index = by_name[name]
+            if entry.get("remove"):
+                removed.add(index)
+            else:
+                result[index] = merge_documents(result[index], entry)
+        else:
+            result.append(entry)
+    return [a for i, a in enumerate(result) if i not in removed]
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    return f"{format_location(error['loc'])}: {_describe(error)}"
+
+
+def format_location(loc: tuple[Any, ...]) -> str:
+    """Turn a pydantic location into ``plant.assets[3].capacity_kwh``."""
+    parts: list[str] = []
+    previous: Any = None
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
+        elif isinstance(previous, int) and item in ASSET_TYPES:
+            pass  # discriminator tag pydantic inserts into the path
+        else:
+            parts.append(str(item))
+        previous = item
+    return ".".join(parts) or "(document)"
+
+
+def _describe(error: dict[str, Any]) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx", {})
+    comparisons = {
+        "greater_than": ("gt", ">"),
+        "greater_than_equal": ("ge", ">="),
+        "less_than": ("lt", "<"),
+        "less_than_equal": ("le", "<="),
+    }
+    if kind in comparisons:
+        key, symbol = comparisons[kind]
+        return f"must be {symbol} {ctx[key]} (got {error.get('input')!r})"
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "union_tag_invalid":
+        known = ", ".join(sorted(ASSET_TYPES))
+        return f"unknown asset type {ctx.get('tag')!r}; known types: {known}"
+    if kind == "union_tag_not_found":
+        return "asset needs a 'type'"
+    message = error["msg"]
+    return message.removeprefix("Value error, ")

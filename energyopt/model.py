@@ -1,0 +1,153 @@
+"""Assemble the Pyomo model of a plant from its asset blocks.
+
+``model.py`` knows carriers, not assets: every asset block reports its net
+injection per carrier and time step [kW, or kg/h for materials], its costs by
+category [EUR] and its emissions [kg CO2]. The model adds one balance per
+carrier and interval::
+
+    sum over assets of injection[carrier][t] (+ slack_in - slack_out) == 0
+
+and minimises ``sum(costs) + co2_price * sum(co2)`` (+ a penalty on balance
+slack, used only to diagnose an infeasible plant).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterable
+
+import pyomo.environ as pyo
+
+from energyopt.assets import Asset, AssetTerms, BuildContext
+from energyopt.assets.base import CARRIERS
+from energyopt.errors import ModelBuildError
+from energyopt.units import eur_per_t_to_eur_per_kg
+
+#: penalty on balance slack in diagnosis runs [EUR per kWh or kg]
+SLACK_PENALTY_EUR = 1_000.0
+
+
+def flow_unit(carrier: str) -> str:
+    """Unit suffix of a carrier's flows: ``kw`` for energy, ``kg_per_h`` for materials."""
+    return "kw" if carrier in CARRIERS else "kg_per_h"
+
+
+@dataclasses.dataclass
+class PlantModel:
+    """A built model with everything needed to update, solve and read it."""
+
+    model: pyo.ConcreteModel
+    assets: dict[str, Asset]
+    ctx: BuildContext
+    terms: dict[str, AssetTerms]
+    carriers: list[str]
+    build_s: float
+    balance_slack: bool = False
+    solver: object | None = None  # persistent solver, created by solve.py
+
+    def block(self, name: str) -> pyo.Block:
+        """The Pyomo block of asset ``name``."""
+        return self.model.asset[name]
+
+    def update(self, ctx: BuildContext) -> float:
+        """Re-fill all mutable parameters for a new window; returns seconds spent."""
+        if len(ctx.index) != len(self.ctx.index):
+            msg = (
+                f"window has {len(ctx.index)} steps, the model was built for {len(self.ctx.index)}"
+            )
+            raise ModelBuildError(msg)
+        started = time.perf_counter()
+        for name, asset in self.assets.items():
+            asset.refresh(self.block(name), ctx)
+        self.model.co2_price_eur_per_kg.set_value(_co2_price(ctx))
+        self.ctx = ctx
+        return time.perf_counter() - started
+
+    def size(self) -> dict[str, int]:
+        """Counts of variables, constraints and binaries."""
+        m = self.model
+        binaries = sum(1 for v in m.component_data_objects(pyo.Var) if v.is_binary())
+        return {
+            "n_variables": m.nvariables(),
+            "n_constraints": m.nconstraints(),
+            "n_binaries": binaries,
+        }
+
+
+def _co2_price(ctx: BuildContext) -> float:
+    return eur_per_t_to_eur_per_kg(ctx.tariffs.co2_price_eur_per_t)
+
+
+def build_model(
+    assets: Iterable[Asset], ctx: BuildContext, *, balance_slack: bool = False
+) -> PlantModel:
+    """Build the plant model for one window.
+
+    Parameters
+    ----------
+    assets : iterable of Asset
+        One instance per asset (fresh: an instance belongs to one model).
+    ctx : BuildContext
+        Window index, input series, tariffs and initial state.
+    balance_slack : bool
+        Add penalised slack to every balance (diagnosis of infeasible plans).
+    """
+    started = time.perf_counter()
+    assets = {a.name: a for a in assets}
+    m = pyo.ConcreteModel(name="plant")
+    m.T = pyo.RangeSet(0, ctx.n_steps - 1)
+    m.ASSETS = pyo.Set(initialize=list(assets), ordered=True)
+    m.co2_price_eur_per_kg = pyo.Param(mutable=True, initialize=_co2_price(ctx))
+    terms: dict[str, AssetTerms] = {}
+
+    def build_asset(b: pyo.Block, name: str) -> None:
+        terms[name] = assets[name].build(b, ctx)
+
+    m.asset = pyo.Block(m.ASSETS, rule=build_asset)
+    carriers = _carriers(terms)
+    _add_balances(m, terms, carriers, balance_slack)
+    _add_objective(m, terms, balance_slack)
+    return PlantModel(
+        model=m,
+        assets=assets,
+        ctx=ctx,
+        terms=terms,
+        carriers=carriers,
+        build_s=time.perf_counter() - started,
+        balance_slack=balance_slack,
+    )
+
+
+def _carriers(terms: dict[str, AssetTerms]) -> list[str]:
+    found = {c for t in terms.values() for c in t.injections}
+    return [c for c in CARRIERS if c in found] + sorted(found - set(CARRIERS))
+
+
+def _add_balances(
+    m: pyo.ConcreteModel, terms: dict[str, AssetTerms], carriers: list[str], slack: bool
+) -> None:
+    flows = {c: [t.injections[c] for t in terms.values() if c in t.injections] for c in carriers}
+    m.CARRIERS = pyo.Set(initialize=carriers, ordered=True)
+    if slack:
+        m.slack_in = pyo.Var(m.CARRIERS, m.T, domain=pyo.NonNegativeReals)
+        m.slack_out = pyo.Var(m.CARRIERS, m.T, domain=pyo.NonNegativeReals)
+
+    @m.Constraint(m.CARRIERS, m.T)
+    def balance(m, c, t):
+        total = sum(flow[t] for flow in flows[c])
+        if slack:
+            total = total + m.slack_in[c, t] - m.slack_out[c, t]
+        return total == 0
+
+
+def _add_objective(m: pyo.ConcreteModel, terms: dict[str, AssetTerms], slack: bool) -> None:
+    cost = sum(v for t in terms.values() for v in t.costs_eur.values())
+    co2 = sum(t.co2_kg for t in terms.values())
+    m.total_cost_eur = pyo.Expression(expr=cost + m.co2_price_eur_per_kg * co2)
+    objective = m.total_cost_eur
+    if slack:
+        objective = objective + SLACK_PENALTY_EUR * sum(
+            m.slack_in[c, t] + m.slack_out[c, t] for c in m.CARRIERS for t in m.T
+        )
+    m.objective = pyo.Objective(expr=objective, sense=pyo.minimize)

@@ -1,0 +1,118 @@
+"""Results: the dispatch table, balance residuals and KPIs.
+
+Dispatch table: one row per interval (UTC time stamps), one column per asset
+quantity named ``<asset>.<quantity>_<unit>`` (``battery.level_kwh``,
+``grid.import_kw``), plus for every asset and carrier it touches its net
+injection ``<asset>.net_<carrier>_kw`` (materials: ``_kg_per_h``), positive
+when it supplies the carrier. The balances re-derived from those columns must
+close at every step (:func:`balance_residuals`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+
+from energyopt.assets.base import COST_CATEGORIES
+from energyopt.model import PlantModel, flow_unit
+from energyopt.units import KG_PER_T
+
+
+def dispatch_table(plant: PlantModel) -> pd.DataFrame:
+    """Solved plan as a DataFrame on the window's UTC index."""
+    ctx = plant.ctx
+    n = ctx.n_steps
+    frames = []
+    for name, asset in plant.assets.items():
+        block = plant.block(name)
+        own = asset.extract(block, ctx).add_prefix(f"{name}.")
+        flows = {
+            f"{name}.net_{carrier}_{flow_unit(carrier)}": [pyo.value(flow[t]) for t in range(n)]
+            for carrier, flow in plant.terms[name].injections.items()
+        }
+        frames.extend([own, pd.DataFrame(flows, index=ctx.index)])
+    table = pd.concat(frames, axis=1)
+    table.index.name = "time"
+    return table
+
+
+def injection_columns(dispatch: pd.DataFrame, carrier: str) -> list[str]:
+    """Columns holding the net injections into ``carrier``."""
+    suffix = f".net_{carrier}_{flow_unit(carrier)}"
+    return [c for c in dispatch.columns if c.endswith(suffix)]
+
+
+def carriers_in(dispatch: pd.DataFrame) -> list[str]:
+    """Carriers that appear in a dispatch table."""
+    found = []
+    for column in dispatch.columns:
+        if ".net_" in column:
+            carrier = column.split(".net_", 1)[1].rsplit("_kw", 1)[0].rsplit("_kg_per_h", 1)[0]
+            if carrier not in found:
+                found.append(carrier)
+    return found
+
+
+def balance_residuals(dispatch: pd.DataFrame) -> pd.DataFrame:
+    """Sum of net injections per carrier and interval [kW or kg/h]; ~0 when closed."""
+    return pd.DataFrame(
+        {c: dispatch[injection_columns(dispatch, c)].sum(axis=1) for c in carriers_in(dispatch)}
+    )
+
+
+def cost_breakdown(plant: PlantModel) -> dict[str, float]:
+    """Costs by category over the window [EUR]; revenues negative under ``revenue``."""
+    totals = dict.fromkeys(COST_CATEGORIES, 0.0)
+    for terms in plant.terms.values():
+        for category, expr in terms.costs_eur.items():
+            totals[category] += float(pyo.value(expr))
+    totals["co2"] = float(pyo.value(plant.model.co2_price_eur_per_kg)) * co2_kg(plant)
+    return totals
+
+
+def co2_kg(plant: PlantModel) -> float:
+    """Emissions over the window [kg CO2]."""
+    return float(sum(pyo.value(t.co2_kg) for t in plant.terms.values()))
+
+
+def assets_of_kind(plant: PlantModel, kind: str) -> list[str]:
+    """Names of the assets of one kind."""
+    return [name for name, a in plant.assets.items() if a.kind == kind]
+
+
+def energy_kpis(plant: PlantModel, dispatch: pd.DataFrame) -> dict[str, float]:
+    """Grid, PV and per-carrier energy KPIs from the dispatch table."""
+    dt_h = plant.ctx.dt_h
+    grid = assets_of_kind(plant, "grid")
+    pv = assets_of_kind(plant, "pv")
+    imports = dispatch[[f"{g}.import_kw" for g in grid]].sum(axis=1)
+    exports = dispatch[[f"{g}.export_kw" for g in grid]].sum(axis=1)
+    pv_kw = dispatch[[f"{p}.power_kw" for p in pv]].sum(axis=1)
+    pv_kwh = float(pv_kw.sum() * dt_h)
+    self_used = np.minimum(pv_kw, np.maximum(pv_kw - exports, 0.0))
+    kpis = {
+        "grid_import_kwh": float(imports.sum() * dt_h),
+        "grid_export_kwh": float(exports.sum() * dt_h),
+        "peak_import_kw": float(imports.max()) if len(imports) else 0.0,
+        "pv_generation_kwh": pv_kwh,
+        "pv_self_consumption_frac": float(self_used.sum() * dt_h / pv_kwh) if pv_kwh > 0 else 0.0,
+    }
+    for carrier in carriers_in(dispatch):
+        flows = dispatch[injection_columns(dispatch, carrier)]
+        unit = "kwh" if flow_unit(carrier) == "kw" else "kg"
+        kpis[f"{carrier}_supplied_{unit}"] = float(flows.clip(lower=0).sum().sum() * dt_h)
+    return kpis
+
+
+def compute_kpis(plant: PlantModel, dispatch: pd.DataFrame) -> dict[str, float]:
+    """Money, CO2 and energy KPIs of a solved window."""
+    costs = cost_breakdown(plant)
+    kpis: dict[str, float] = {f"cost_{k}_eur": v for k, v in costs.items() if k != "revenue"}
+    kpis["revenue_eur"] = 0.0 - costs["revenue"]
+    kpis["total_cost_eur"] = sum(costs.values())
+    kpis["co2_t"] = co2_kg(plant) / KG_PER_T
+    kpis.update(energy_kpis(plant, dispatch))
+    for asset in plant.assets.values():
+        kpis.update(asset.kpis(dispatch, plant.ctx))
+    return kpis

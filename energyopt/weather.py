@@ -1,0 +1,201 @@
+"""Weather on the model grid, PV output with pvlib, psychrometrics.
+
+Weather files carry ``temp_air_C`` and ``relative_humidity_pct`` and either
+irradiance (``ghi_W_m2``, ``dni_W_m2``, ``dhi_W_m2``) or ``cloud_cover_pct``.
+Columns are renamed to the package's names (:data:`WEATHER_COLUMNS`).
+
+Irradiance from cloud cover (files without irradiance, e.g. reanalysis
+weather): clear-sky GHI from pvlib's Ineichen model with the Linke turbidity
+climatology, scaled linearly by cloud cover after Larson et al. (2016)::
+
+    ghi = ghi_clear * (offset + (1 - offset) * (1 - cloud_cover_frac)),  offset = 0.35
+
+then split into DNI and DHI with the Erbs et al. (1982) decomposition.
+Solar geometry is evaluated at the middle of each interval. Missing pressure
+is taken from the site altitude (standard atmosphere).
+
+References
+----------
+Larson, Nonnenmacher, Coimbra (2016), Day-ahead forecasting of solar power
+output from photovoltaic plants in the American Southwest, Renewable Energy
+91, 11-20. Erbs, Klein, Duffie (1982), Solar Energy 28(4), 293-302.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import psychrolib
+import pvlib
+
+from energyopt.errors import DataError
+from energyopt.timeseries import read_series_file, to_model_grid
+
+psychrolib.SetUnitSystem(psychrolib.SI)
+
+#: file column -> (package name, factor)
+WEATHER_COLUMNS: dict[str, tuple[str, float]] = {
+    "temp_air_C": ("temp_air_degc", 1.0),
+    "relative_humidity_pct": ("relative_humidity_frac", 0.01),
+    "dew_point_C": ("dew_point_degc", 1.0),
+    "ghi_W_m2": ("ghi_w_per_m2", 1.0),
+    "dni_W_m2": ("dni_w_per_m2", 1.0),
+    "dhi_W_m2": ("dhi_w_per_m2", 1.0),
+    "wind_speed_m_s": ("wind_speed_m_per_s", 1.0),
+    "pressure_Pa": ("pressure_pa", 1.0),
+    "cloud_cover_pct": ("cloud_cover_frac", 0.01),
+}
+IRRADIANCE = ["ghi_w_per_m2", "dni_w_per_m2", "dhi_w_per_m2"]
+LARSON_OFFSET = 0.35
+
+
+def load_weather(path, latitude: float, longitude: float, altitude_m: float) -> pd.DataFrame:
+    """Read a weather file and return all package weather columns on its own index.
+
+    Derives irradiance from cloud cover and pressure from altitude when the
+    file lacks them (see the module docstring).
+
+    Raises
+    ------
+    DataError
+        If temperature or humidity is missing, or neither irradiance nor cloud
+        cover is present.
+    """
+    raw = read_series_file(path)
+    weather = pd.DataFrame(index=raw.index)
+    for column, (name, factor) in WEATHER_COLUMNS.items():
+        if column in raw.columns:
+            weather[name] = raw[column] * factor
+    for required in ("temp_air_degc", "relative_humidity_frac"):
+        if required not in weather.columns:
+            raise DataError(f"{path}: weather needs column for {required}")
+    if "pressure_pa" not in weather.columns:
+        weather["pressure_pa"] = pvlib.atmosphere.alt2pres(altitude_m)
+    if "wind_speed_m_per_s" not in weather.columns:
+        weather["wind_speed_m_per_s"] = 1.0
+    if not set(IRRADIANCE) <= set(weather.columns):
+        if "cloud_cover_frac" not in weather.columns:
+            msg = f"{path}: weather needs ghi/dni/dhi or cloud_cover_pct columns"
+            raise DataError(msg)
+        location = pvlib.location.Location(latitude, longitude, altitude=altitude_m)
+        derived = irradiance_from_cloud_cover(location, weather["cloud_cover_frac"])
+        weather = weather.join(derived)
+    return weather
+
+
+def irradiance_from_cloud_cover(
+    location: pvlib.location.Location, cloud_cover_frac: pd.Series
+) -> pd.DataFrame:
+    """GHI, DNI and DHI [W/m2] from cloud cover [0-1] (Larson linear + Erbs).
+
+    The index labels interval starts; the sun is placed at the interval middle.
+    """
+    step = cloud_cover_frac.index[1] - cloud_cover_frac.index[0]
+    middle = cloud_cover_frac.index + step / 2
+    clear = location.get_clearsky(middle, model="ineichen")
+    cover = np.clip(cloud_cover_frac.to_numpy(), 0.0, 1.0)
+    ghi = clear["ghi"].to_numpy() * (LARSON_OFFSET + (1 - LARSON_OFFSET) * (1 - cover))
+    zenith = location.get_solarposition(middle)["zenith"]
+    split = pvlib.irradiance.erbs(ghi, zenith.to_numpy(), middle.dayofyear)
+    frame = pd.DataFrame(
+        {
+            "ghi_w_per_m2": ghi,
+            "dni_w_per_m2": split["dni"],
+            "dhi_w_per_m2": split["dhi"],
+        },
+        index=cloud_cover_frac.index,
+    )
+    return frame.clip(lower=0.0).fillna(0.0)
+
+
+def weather_on_grid(weather: pd.DataFrame, index: pd.DatetimeIndex, source: str) -> pd.DataFrame:
+    """All weather columns on the model index, interpolated (see timeseries)."""
+    columns = {
+        name: to_model_grid(weather[name], index, "interpolate", f"{source}: {name}")
+        for name in weather.columns
+    }
+    frame = pd.DataFrame(columns, index=index)
+    frame[IRRADIANCE] = frame[IRRADIANCE].clip(lower=0.0)
+    return frame
+
+
+def pv_power_kw(
+    weather: pd.DataFrame,
+    latitude: float,
+    longitude: float,
+    altitude_m: float,
+    peak_power_kwp: float,
+    tilt_deg: float,
+    azimuth_deg: float,
+    losses_frac: float,
+    temp_coefficient_per_k: float = -0.0037,
+    inverter_efficiency: float = 0.96,
+) -> np.ndarray:
+    """AC power a PV array can deliver in each interval [kW] (PVWatts chain).
+
+    Plane-of-array irradiance (Hay-Davies transposition), cell temperature
+    (Faiman model), PVWatts DC power with a linear temperature coefficient,
+    then system losses and a flat inverter efficiency, capped at the DC rating.
+
+    Parameters
+    ----------
+    weather : DataFrame
+        Model-grid weather with ``ghi/dni/dhi_w_per_m2``, ``temp_air_degc``,
+        ``wind_speed_m_per_s``; index labels interval starts (UTC).
+    peak_power_kwp : float
+        DC rating at standard test conditions. [kWp]
+    tilt_deg, azimuth_deg : float
+        Module tilt from horizontal and azimuth (180 = south). [deg]
+    losses_frac : float
+        Wiring, soiling, mismatch and availability losses. [0-1]
+    temp_coefficient_per_k : float
+        Relative DC power change per kelvin of cell temperature. [1/K]
+    inverter_efficiency : float
+        DC to AC conversion efficiency. [0-1]
+    """
+    step = pd.Timedelta(weather.index.freq or (weather.index[1] - weather.index[0]))
+    middle = weather.index + step / 2
+    location = pvlib.location.Location(latitude, longitude, altitude=altitude_m)
+    sun = location.get_solarposition(middle)
+    poa = pvlib.irradiance.get_total_irradiance(
+        tilt_deg,
+        azimuth_deg,
+        sun["apparent_zenith"].to_numpy(),
+        sun["azimuth"].to_numpy(),
+        dni=weather["dni_w_per_m2"].to_numpy(),
+        ghi=weather["ghi_w_per_m2"].to_numpy(),
+        dhi=weather["dhi_w_per_m2"].to_numpy(),
+        dni_extra=pvlib.irradiance.get_extra_radiation(middle).to_numpy(),
+        model="haydavies",
+    )
+    poa_global = np.nan_to_num(np.asarray(poa["poa_global"], dtype=float), nan=0.0)
+    temp_cell = pvlib.temperature.faiman(
+        poa_global,
+        weather["temp_air_degc"].to_numpy(),
+        weather["wind_speed_m_per_s"].to_numpy(),
+    )
+    dc_kw = pvlib.pvsystem.pvwatts_dc(poa_global, temp_cell, peak_power_kwp, temp_coefficient_per_k)
+    ac_kw = np.asarray(dc_kw) * (1.0 - losses_frac) * inverter_efficiency
+    return np.clip(np.nan_to_num(ac_kw), 0.0, peak_power_kwp)
+
+
+def humidity_ratio_kg_per_kg(
+    temp_air_degc: np.ndarray,
+    relative_humidity_frac: np.ndarray,
+    pressure_pa: np.ndarray,
+) -> np.ndarray:
+    """Humidity ratio of moist air [kg water / kg dry air] (psychrolib, SI)."""
+    temp = np.asarray(temp_air_degc, dtype=float)
+    rh = np.clip(np.asarray(relative_humidity_frac, dtype=float), 0.0, 1.0)
+    pressure = np.broadcast_to(np.asarray(pressure_pa, dtype=float), temp.shape)
+    return np.array(
+        [
+            psychrolib.GetHumRatioFromRelHum(t, r, p)
+            for t, r, p in zip(temp, rh, pressure, strict=True)
+        ]
+    )
+
+
+def humidity_ratio_at_dew_point(dew_point_degc: float, pressure_pa: float = 101_325.0) -> float:
+    """Humidity ratio of air with the given dew (frost) point [kg/kg] (psychrolib)."""
+    return float(psychrolib.GetHumRatioFromTDewPoint(dew_point_degc, pressure_pa))

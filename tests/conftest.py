@@ -1,0 +1,16 @@
+"""Shared fixtures: paths and a tiny scenario builder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+
+
+@pytest.fixture
+def example_path() -> Path:
+    """The bundled example scenario."""
+    return SCENARIOS / "example.yaml"
