@@ -50,6 +50,13 @@ class PlantModel:
         """The Pyomo block of asset ``name``."""
         return self.model.asset[name]
 
+    def can_update(self, ctx: BuildContext) -> bool:
+        """True if ``ctx`` fits this model's structure (else rebuild it)."""
+        return len(ctx.index) == len(self.ctx.index) and all(
+            asset.structure_key(ctx) == asset.structure_key(self.ctx)
+            for asset in self.assets.values()
+        )
+
     def update(self, ctx: BuildContext) -> float:
         """Re-fill all mutable parameters for a new window; returns seconds spent."""
         if len(ctx.index) != len(self.ctx.index):

@@ -28,7 +28,7 @@ energy incl. fees), ``demand_charge``, ``fuel``, ``degradation``,
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -73,7 +73,9 @@ class BuildContext:
     site, tariffs :
         Scenario sections.
     state : mapping
-        Initial state per asset name (what the previous window handed over).
+        Initial state per asset name (what the previous window handed over):
+        JSON-able values (numbers, lists, dicts), keyed by what the asset's
+        ``final_state`` returned.
     demand_charge_month_weight : mapping
         Share of each billing month (``YYYY-MM``) that the run charges [0-1].
     """
@@ -82,7 +84,7 @@ class BuildContext:
     series: pd.DataFrame
     site: Site
     tariffs: Tariffs
-    state: Mapping[str, Mapping[str, float]] = dataclasses.field(default_factory=dict)
+    state: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     demand_charge_month_weight: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
     @property
@@ -134,10 +136,14 @@ class Asset:
 
     kind: ClassVar[str]
     Params: ClassVar[type[AssetParams]]
+    #: process group for per-process KPIs (dry_room, ovens, formation, aging, other);
+    #: a ``process`` field in the params overrides it
+    process: ClassVar[str] = "other"
 
     def __init__(self, params: AssetParams) -> None:
         self.params = params
         self.name = params.name
+        self.process = getattr(params, "process", None) or type(self).process
         self._sources: dict[str, tuple[ValueFn, str]] = {}
 
     # ---- the contract -------------------------------------------------------------
@@ -153,6 +159,22 @@ class Asset:
     def final_state(self, b: pyo.Block, ctx: BuildContext, steps: int) -> dict[str, float]:
         """State after the first ``steps`` intervals (default: no memory)."""
         return {}
+
+    def structure_key(self, ctx: BuildContext) -> Hashable:
+        """What the block's *structure* depends on besides the window length.
+
+        :meth:`~energyopt.model.PlantModel.update` re-fills mutable parameters
+        only; when this key differs between the built window and a new one
+        (e.g. a different number of batches), the model must be rebuilt.
+        """
+        return None
+
+    def apply_baseline(self, b: pyo.Block, ctx: BuildContext) -> None:
+        """Fix this asset's flexible decisions to rule-based operation.
+
+        Used by the baseline (``energyopt/baseline.py``): what the plant does
+        without optimisation. Default: nothing to fix (no flexibility).
+        """
 
     def kpis(self, dispatch: pd.DataFrame, ctx: BuildContext) -> dict[str, float]:
         """Asset-specific KPIs from its own dispatch columns (default: none)."""
