@@ -173,6 +173,12 @@ class Grid(Asset):
             T, rule=lambda b, t: b.peak_kw[int(slot_of_step[t])] >= b.import_kw[t]
         )
 
+    def structure_key(self, ctx: BuildContext) -> tuple[int, ...] | None:
+        """Long windows index peak tracking by month, so the partition is structure."""
+        if month_slots(ctx.n_steps * ctx.dt_h) <= 2:
+            return None
+        return tuple(np.unique(month_keys(ctx), return_inverse=True)[1].tolist())
+
     def _in_month(self, ctx: BuildContext) -> dict[tuple[int, int], float]:
         slot_of_step = np.unique(month_keys(ctx), return_inverse=True)[1]
         n_slots = month_slots(ctx.n_steps * ctx.dt_h)
