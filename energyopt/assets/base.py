@@ -139,6 +139,10 @@ class Asset:
     #: process group for per-process KPIs (dry_room, ovens, formation, aging, other);
     #: a ``process`` field in the params overrides it
     process: ClassVar[str] = "other"
+    #: dispatch column with the final energy this asset brings across the plant
+    #: boundary [kW] (grid import, PV output, boiler fuel, bought heat); None if none.
+    #: Its draws from carriers then count as exports, not as conversion inputs.
+    boundary_column: ClassVar[str | None] = None
 
     def __init__(self, params: AssetParams) -> None:
         self.params = params

@@ -46,6 +46,7 @@ class GasBoiler(ConversionAsset):
     """Gas boiler."""
 
     kind = "gas_boiler"
+    boundary_column = "fuel_kw"
     Params = GasBoilerParams
     params: GasBoilerParams
     columns = ("fuel_kw", "heat_kw", "efficiency")

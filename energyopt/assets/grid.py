@@ -82,6 +82,7 @@ class Grid(Asset):
     """Public grid connection."""
 
     kind = "grid"
+    boundary_column = "import_kw"
     Params = GridParams
     params: GridParams
 

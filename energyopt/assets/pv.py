@@ -45,6 +45,7 @@ class Pv(Asset):
     """PV array."""
 
     kind = "pv"
+    boundary_column = "power_kw"
     Params = PvParams
     params: PvParams
 
