@@ -127,7 +127,9 @@ def run_scenario(
     plant.build_s = time.perf_counter() - started
     report = solve(plant, scenario.solver)
     dispatch = dispatch_table(plant)
-    kpis: dict[str, float | str] = dict(compute_kpis(plant, dispatch))
+    kpis: dict[str, float | str] = dict(
+        compute_kpis(plant, dispatch, scenario.plant.annual_capacity_gwh)
+    )
     kpis.update(
         solve_status=report.status,
         objective_eur=report.objective_eur,

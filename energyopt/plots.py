@@ -95,3 +95,23 @@ def write_html(fig: go.Figure, path: str | Path) -> Path:
     path = Path(path)
     fig.write_html(path, include_plotlyjs=True, full_html=True)
     return path
+
+
+def sankey_figure(links: list[tuple[str, str, float]], title: str = "") -> go.Figure:
+    """Energy-flow Sankey from ``(source, target, kWh)`` links (values in MWh)."""
+    nodes = sorted({n for s, t, _ in links for n in (s, t)})
+    position = {n: i for i, n in enumerate(nodes)}
+    fig = go.Figure(
+        go.Sankey(
+            node={"label": nodes, "pad": 18, "thickness": 16},
+            link={
+                "source": [position[s] for s, _, _ in links],
+                "target": [position[t] for _, t, _ in links],
+                "value": [v / KWH_PER_MWH for _, _, v in links],
+            },
+            valueformat=",.1f",
+            valuesuffix=" MWh",
+        )
+    )
+    fig.update_layout(title=title, height=600, template="plotly_white")
+    return fig

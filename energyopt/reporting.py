@@ -6,8 +6,11 @@ import json
 import math
 from pathlib import Path
 
+import pandas as pd
+
 from energyopt.pipeline import RunResult
-from energyopt.plots import dispatch_figure, write_html
+from energyopt.plant_kpis import energy_flows, sankey_links
+from energyopt.plots import dispatch_figure, sankey_figure, write_html
 
 
 def _jsonable(value):
@@ -17,7 +20,7 @@ def _jsonable(value):
 
 
 def write_outputs(result: RunResult, out_dir: str | Path) -> list[Path]:
-    """Write ``dispatch.csv``, ``kpis.json`` and ``dispatch.html`` into ``out_dir``."""
+    """Write ``dispatch.csv``, ``kpis.json``, ``dispatch.html`` and ``sankey.html``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     csv_path = out / "dispatch.csv"
@@ -33,4 +36,15 @@ def write_outputs(result: RunResult, out_dir: str | Path) -> list[Path]:
         timezone=result.scenario.site.timezone,
     )
     html_path = write_html(figure, out / "dispatch.html")
-    return [csv_path, kpi_path, html_path]
+    return [csv_path, kpi_path, html_path, write_sankey(result, out)]
+
+
+def write_sankey(result: RunResult, out: Path) -> Path:
+    """Energy flows from sources via conversion to processes, as ``sankey.html``."""
+    assets = result.plant.assets if result.plant else {}
+    dt_h = pd.Timedelta(result.dispatch.index.freq) / pd.Timedelta("1h")
+    flows = energy_flows(result.dispatch, assets, dt_h)
+    figure = sankey_figure(
+        sankey_links(flows, assets), title=f"{result.scenario.name}: energy flows"
+    )
+    return write_html(figure, out / "sankey.html")

@@ -16,7 +16,11 @@ import pyomo.environ as pyo
 
 from energyopt.assets.base import COST_CATEGORIES
 from energyopt.model import PlantModel, flow_unit
+from energyopt.plant_kpis import plant_kpis
 from energyopt.units import KG_PER_T
+
+#: asset KPIs that add up over assets (e.g. two formation halls)
+SUMMED_KPIS = frozenset({"cells_produced_kwh"})
 
 
 def dispatch_table(plant: PlantModel) -> pd.DataFrame:
@@ -105,8 +109,14 @@ def energy_kpis(plant: PlantModel, dispatch: pd.DataFrame) -> dict[str, float]:
     return kpis
 
 
-def compute_kpis(plant: PlantModel, dispatch: pd.DataFrame) -> dict[str, float]:
-    """Money, CO2 and energy KPIs of a solved window."""
+def compute_kpis(
+    plant: PlantModel, dispatch: pd.DataFrame, annual_capacity_gwh: float | None = None
+) -> dict[str, float]:
+    """Money, CO2 and energy KPIs of a solved window, and per kWh of cells.
+
+    ``annual_capacity_gwh`` (the plant's nameplate) is used for the cells made
+    in the period when no process asset reports ``cells_produced_kwh``.
+    """
     costs = cost_breakdown(plant)
     kpis: dict[str, float] = {f"cost_{k}_eur": v for k, v in costs.items() if k != "revenue"}
     kpis["revenue_eur"] = 0.0 - costs["revenue"]
@@ -114,5 +124,7 @@ def compute_kpis(plant: PlantModel, dispatch: pd.DataFrame) -> dict[str, float]:
     kpis["co2_t"] = co2_kg(plant) / KG_PER_T
     kpis.update(energy_kpis(plant, dispatch))
     for asset in plant.assets.values():
-        kpis.update(asset.kpis(dispatch, plant.ctx))
+        for key, value in asset.kpis(dispatch, plant.ctx).items():
+            kpis[key] = kpis.get(key, 0.0) + value if key in SUMMED_KPIS else value
+    kpis.update(plant_kpis(dispatch, plant.assets, plant.ctx.dt_h, kpis, annual_capacity_gwh))
     return kpis
