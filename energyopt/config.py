@@ -58,6 +58,14 @@ class WeatherSource(StrictModel):
     (``ghi_W_m2``, ``dni_W_m2``, ``dhi_W_m2``) or ``cloud_cover_pct``."""
 
     file: Path
+    cloud_cover_overcast_frac: float = Field(
+        0.35,
+        gt=0,
+        le=1,
+        description="GHI under full cloud cover as a share of clear-sky GHI, used only "
+        "when irradiance is derived from cloud cover [frac]; 0.35 after Larson et al. "
+        "(2016); calibrate it for reanalysis cloud cover (see energyopt.weather)",
+    )
 
 
 class Site(StrictModel):
@@ -176,7 +184,7 @@ def scenario_from_dict(document: dict[str, Any], source: str = "<scenario>") -> 
     try:
         return Scenario.model_validate(document)
     except ValidationError as exc:
-        raise ScenarioError(f"{source}: {_first_error(exc)}") from None
+        raise ScenarioError(f"{source}: {_first_error(exc, document)}") from None
 
 
 def _read_with_extends(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
@@ -192,7 +200,10 @@ def _read_with_extends(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     if not isinstance(base_name, str):
         raise ScenarioError(f"{path}: extends: must be a file name")
     base = _read_with_extends(path.parent / base_name, (*seen, resolved))
-    return merge_documents(base, document)
+    try:
+        return merge_documents(base, document)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{path}: {exc}") from None
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -227,7 +238,8 @@ def _resolve_files(node: Any, base_dir: Path) -> None:
 def merge_documents(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     """Merge ``override`` into ``base``: mappings key by key, assets by name.
 
-    An asset entry ``{name: x, remove: true}`` drops asset ``x`` of the base.
+    An asset entry ``{name: x, remove: true}`` drops asset ``x`` of the base;
+    naming an asset the base does not have raises :class:`ScenarioError`.
     """
     merged = dict(base)
     for key, value in override.items():
@@ -252,14 +264,32 @@ def _merge_assets(base: list[Any], override: list[Any]) -> list[Any]:
                 removed.add(index)
             else:
                 result[index] = merge_documents(result[index], entry)
+        elif isinstance(entry, dict) and entry.get("remove"):
+            msg = f"plant.assets: cannot remove asset {name!r}: the base has no asset of that name"
+            raise ScenarioError(msg)
         else:
             result.append(entry)
     return [a for i, a in enumerate(result) if i not in removed]
 
 
-def _first_error(exc: ValidationError) -> str:
+def _first_error(exc: ValidationError, document: dict[str, Any]) -> str:
     error = exc.errors()[0]
-    return f"{format_location(error['loc'])}: {_describe(error)}"
+    where = format_location(error["loc"])
+    name = _asset_name(document, error["loc"])
+    if name is not None:
+        where = f"{where} (asset {name!r})"
+    return f"{where}: {_describe(error)}"
+
+
+def _asset_name(document: dict[str, Any], loc: tuple[Any, ...]) -> str | None:
+    """Name of the asset an error location points into, if it has one."""
+    if len(loc) < 3 or loc[:2] != ("plant", "assets") or not isinstance(loc[2], int):
+        return None
+    try:
+        name = document["plant"]["assets"][loc[2]].get("name")
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return None
+    return name if isinstance(name, str) else None
 
 
 def format_location(loc: tuple[Any, ...]) -> str:
@@ -288,7 +318,7 @@ def _describe(error: dict[str, Any]) -> str:
     }
     if kind in comparisons:
         key, symbol = comparisons[kind]
-        return f"must be {symbol} {ctx[key]} (got {error.get('input')!r})"
+        return f"must be {symbol} {ctx[key]:g} (got {error.get('input')!r})"
     if kind == "extra_forbidden":
         return "unknown key"
     if kind == "missing":

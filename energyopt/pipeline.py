@@ -59,7 +59,13 @@ def load_inputs(scenario: Scenario, index: pd.DatetimeIndex) -> pd.DataFrame:
     site = scenario.site
     columns: dict[str, pd.Series] = {}
     if site.weather is not None:
-        weather = load_weather(site.weather.file, site.latitude, site.longitude, site.altitude_m)
+        weather = load_weather(
+            site.weather.file,
+            site.latitude,
+            site.longitude,
+            site.altitude_m,
+            site.weather.cloud_cover_overcast_frac,
+        )
         columns.update(weather_on_grid(weather, index, str(site.weather.file)).items())
     for name, source in site.series.items():
         frame = read_series_file(source.file)

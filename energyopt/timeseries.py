@@ -8,10 +8,13 @@ Conventions (also in the README):
 * Input CSV files have a ``timestamp_utc`` column (ISO 8601 with ``Z`` or
   ``+00:00``) and value columns whose names carry their unit.
 * Putting coarser data on a finer step: ``hold`` repeats the interval's value
-  (prices, energies, interval-mean powers); ``interpolate`` draws a straight
-  line between the points (temperatures, humidity, pressure); past the last
-  point the last value is held for the rest of its interval. Finer data on a
-  coarser step is averaged over each model interval.
+  (prices, energies, interval-mean powers); ``interpolate`` (temperatures,
+  humidity, pressure, irradiance) takes every value as belonging to the middle
+  of its interval, draws straight lines between those middles and reads them at
+  the middle of each model interval; before the first and after the last
+  middle the nearest value is held. A series already on the model step is
+  used as it is by both rules. Finer data on a coarser step is averaged over
+  each model interval.
 """
 
 from __future__ import annotations
@@ -232,6 +235,10 @@ def _refine(series: pd.Series, index: pd.DatetimeIndex, method: str) -> pd.Serie
         return series.reindex(index, method="ffill")
     if method != "interpolate":
         raise ValueError(f"unknown resample method {method!r}")
-    union = series.index.union(index)
-    filled = series.reindex(union).interpolate(method="time", limit_area="inside")
-    return filled.ffill().reindex(index)
+    data_step = series.index[1] - series.index[0]
+    points = pd.Series(series.to_numpy(dtype=float), index=series.index + data_step / 2)
+    middles = index + pd.Timedelta(index.freq) / 2
+    union = points.index.union(middles)
+    filled = points.reindex(union).interpolate(method="time", limit_area="inside")
+    values = filled.ffill().bfill().reindex(middles).to_numpy()
+    return pd.Series(values, index=index, name=series.name)
