@@ -1,0 +1,113 @@
+"""The FastAPI application: :func:`create_app` and its start-up/shutdown.
+
+Start-up (lifespan): open the store and migrate it, create the deployment's
+admin key if ``ENERGYOPT_ADMIN_TOKEN`` is set, mark runs a previous process
+left ``running`` as failed, start the worker pool and hand it the runs still
+queued. Shutdown: stop the pool and mark the runs it was executing failed.
+``app.state`` holds ``settings``, ``store``, ``executor`` and ``scheduler``
+(None until a scheduler is wired in).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+
+from api import errors
+from api.routes import comparisons, health, keys, runs, scenarios
+from energyopt import __version__
+from energyopt.jobs import JobContext, RunExecutor, interrupted_reason
+from energyopt.settings import Settings, get_settings
+from energyopt.store import Store
+from energyopt.store import keys as key_store
+from energyopt.store import runs as run_store
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+
+def _operation_id(route: APIRoute) -> str:
+    """Stable operation ids for generated clients: ``<tag>-<function name>``."""
+    tag = route.tags[0] if route.tags else "service"
+    return f"{tag}-{route.name}"
+
+
+def create_app(settings: Settings | None = None, *, executor: RunExecutor | None = None) -> FastAPI:
+    """Build the service.
+
+    Parameters
+    ----------
+    settings : Settings, optional
+        Default: :func:`energyopt.settings.get_settings` (the environment).
+    executor : RunExecutor, optional
+        Worker pool to use (e.g. one shared by several test apps); it is then
+        not shut down with the app. Default: a pool of ``settings.worker_count``
+        processes owned by the app.
+    """
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="energyopt",
+        version=__version__,
+        summary="Energy planning of battery-cell factories: runs, scenarios, comparisons",
+        lifespan=_lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.settings = settings
+    app.state.own_executor = executor is None
+    app.state.executor = executor or RunExecutor(
+        workers=settings.worker_count, log_level=logging.getLevelName(settings.log_level.upper())
+    )
+    app.state.store = None
+    app.state.scheduler = None
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    errors.install(app)
+    app.include_router(health.router)
+    for module in (scenarios, runs, comparisons, keys):
+        app.include_router(module.router, prefix=API_PREFIX)
+    return app
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    store = Store(settings.db_url, busy_timeout_s=settings.sqlite_busy_timeout_s)
+    revision = store.migrate()
+    logger.info("store %s at revision %s", store.dialect, revision)
+    if settings.admin_token is not None:
+        key_store.ensure_key(
+            store,
+            name="deployment admin",
+            role="admin",
+            token=settings.admin_token.get_secret_value(),
+        )
+    failed = run_store.fail_interrupted_runs(store, reason=interrupted_reason())
+    if failed:
+        logger.warning("marked %d interrupted run(s) failed: %s", len(failed), ", ".join(failed))
+    app.state.store = store
+    executor: RunExecutor = app.state.executor
+    executor.start()
+    context = JobContext(
+        store=store.config(), roots=settings.allowed_data_roots, base_dir=settings.scenarios_dir
+    )
+    for run_id in run_store.queued_run_ids(store):
+        executor.submit(context, run_id)
+    try:
+        yield
+    finally:
+        if app.state.own_executor:
+            executor.shutdown()
+            run_store.fail_interrupted_runs(store, reason=interrupted_reason())
+        store.close()
+        app.state.store = None

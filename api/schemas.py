@@ -1,0 +1,277 @@
+"""Request and response bodies of the HTTP API (separate from the scenario models).
+
+Units are in field names where a field has one and in every description in
+[brackets]; times are ISO 8601 in UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from energyopt.jobs import MODES
+
+DOCUMENT_DESCRIPTION = (
+    "scenario document: the same keys as a scenario YAML file (site, plant, tariffs, "
+    "period, solver). Relative 'file' paths are read from the service's scenarios directory."
+)
+
+
+class Body(BaseModel):
+    """Request bodies reject unknown keys."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# ----------------------------------------------------------------- errors
+
+
+class ErrorOut(BaseModel):
+    """Body of every 4xx/5xx answer raised by the service."""
+
+    detail: str = Field(description="one line: what is wrong and where")
+    type: str = Field(description="error class, e.g. scenario_error, not_found, infeasible")
+    field: str | None = Field(
+        None, description="dotted path of the offending field, e.g. document.plant.assets[2].name"
+    )
+
+
+# ----------------------------------------------------------------- scenarios
+
+
+class ScenarioCreate(Body):
+    """A scenario: an inline document, or a YAML file of the scenarios directory."""
+
+    name: str | None = Field(None, max_length=200, description="default: the document's name")
+    description: str | None = Field(None, description="default: the document's description")
+    document: dict[str, Any] | None = Field(None, description=DOCUMENT_DESCRIPTION)
+    path: str | None = Field(
+        None,
+        description="YAML file relative to the scenarios directory (its 'extends' is merged)",
+        examples=["example.yaml"],
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ScenarioCreate:
+        if (self.document is None) == (self.path is None):
+            msg = "give exactly one of 'document' and 'path'"
+            raise ValueError(msg)
+        return self
+
+
+class ScenarioSummary(BaseModel):
+    """A stored scenario without its document."""
+
+    id: int
+    name: str
+    description: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ScenarioOut(ScenarioSummary):
+    """A stored scenario with its validated document."""
+
+    document: dict[str, Any] = Field(description=DOCUMENT_DESCRIPTION)
+
+
+# ----------------------------------------------------------------- runs
+
+
+class RunCreate(Body):
+    """A run of a stored scenario (``scenario_id``) or of an inline ``scenario``."""
+
+    scenario_id: int | None = Field(None, description="id of a stored scenario")
+    scenario: dict[str, Any] | None = Field(None, description=DOCUMENT_DESCRIPTION)
+    mode: str = Field(
+        "perfect",
+        description="how the period is planned: " + ", ".join(sorted(MODES)),
+    )
+    start: dt.date | None = Field(
+        None, description="first local day at the site; default: the scenario's period.start"
+    )
+    days: int | None = Field(
+        None, ge=1, description="number of local days [d]; default: the scenario's period.days"
+    )
+    step: str | None = Field(
+        None,
+        description="model time step, e.g. 15min or 1h; default: the scenario's period.step",
+        examples=["1h"],
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> RunCreate:
+        if (self.scenario_id is None) == (self.scenario is None):
+            msg = "give exactly one of 'scenario_id' and 'scenario'"
+            raise ValueError(msg)
+        if self.mode not in MODES:
+            msg = f"mode {self.mode!r} is not available; use one of {', '.join(sorted(MODES))}"
+            raise ValueError(msg)
+        return self
+
+
+class Progress(BaseModel):
+    """How far a run is."""
+
+    windows_done: int = Field(description="planning windows solved [-]")
+    windows_total: int | None = Field(description="planning windows of the run [-]")
+    fraction: float | None = Field(description="windows_done / windows_total [0-1]")
+
+
+class RunLinks(BaseModel):
+    """Where to find a run and its results."""
+
+    self: str
+    dispatch: str
+    kpis: str
+    chart: str
+
+
+class RunOut(BaseModel):
+    """A run: request, status, progress, timing and summary of the solve."""
+
+    id: str
+    status: Literal["queued", "running", "done", "failed"]
+    mode: str
+    scenario_id: int | None
+    scenario_name: str
+    period_start: dt.date = Field(description="first local day")
+    days: int = Field(description="[d]")
+    step: str = Field(description="model time step")
+    progress: Progress
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    duration_s: float | None = Field(description="start to finish (or now) [s]")
+    error: str | None = Field(description="one-line reason when failed")
+    solver_report: dict[str, Any] | None = Field(
+        description="status, objective_eur, mip_gap [frac], build_s and solve_s [s], sizes"
+    )
+    links: RunLinks
+
+
+class KpisOut(BaseModel):
+    """KPIs of a done run; units in the names (``_eur``, ``_kwh``, ``_t``, ``_frac``)."""
+
+    run_id: str
+    kpis: dict[str, float | str | None]
+
+
+class DispatchOut(BaseModel):
+    """Dispatch table in columns: ``values[column][i]`` belongs to interval ``time[i]``.
+
+    Time stamps are UTC interval starts; powers are interval means [kW], levels
+    end-of-interval values; units are in the column names.
+    """
+
+    run_id: str
+    step_s: int = Field(description="interval length [s]")
+    time: list[dt.datetime]
+    values: dict[str, list[float | None]]
+
+
+# ----------------------------------------------------------------- comparisons
+
+
+class ComparisonCreate(Body):
+    """Runs to compare; the first is the reference for differences."""
+
+    run_ids: list[str] = Field(min_length=2, max_length=20)
+    name: str | None = Field(None, max_length=200)
+    kpis: list[str] | None = Field(
+        None, description="KPI names to compare; default: every numeric KPI all runs share"
+    )
+
+    @model_validator(mode="after")
+    def _distinct(self) -> ComparisonCreate:
+        if len(set(self.run_ids)) != len(self.run_ids):
+            msg = "run_ids must be distinct"
+            raise ValueError(msg)
+        return self
+
+
+class ComparedRun(BaseModel):
+    """One run of a comparison."""
+
+    run_id: str
+    label: str
+    scenario_name: str
+    mode: str
+    period_start: dt.date
+    days: int
+    step: str
+
+
+class KpiRow(BaseModel):
+    """One KPI across the compared runs (values in the unit its name carries)."""
+
+    kpi: str
+    values: dict[str, float | None] = Field(description="by run id")
+    delta_vs_reference: dict[str, float | None] = Field(
+        description="value minus the reference run's value, by run id"
+    )
+    delta_vs_reference_frac: dict[str, float | None] = Field(
+        description="relative difference to the reference run [frac]; null where it is 0"
+    )
+
+
+class ComparisonOut(BaseModel):
+    """KPI table of a set of runs."""
+
+    id: str
+    name: str
+    created_at: dt.datetime
+    reference_run_id: str
+    runs: list[ComparedRun]
+    kpis: list[KpiRow]
+    chart: str = Field(description="URL of the Plotly chart (HTML)")
+
+
+# ----------------------------------------------------------------- keys
+
+
+class ApiKeyCreate(Body):
+    """A new API key."""
+
+    name: str = Field(min_length=1, max_length=200, description="who or what uses the key")
+    role: Literal["viewer", "planner", "admin"]
+
+
+class ApiKeyOut(BaseModel):
+    """An API key (never its token)."""
+
+    id: int
+    name: str
+    role: str
+    prefix: str = Field(description="first characters of the token, to recognise it")
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    """A new key with its token: shown once, only its hash is stored."""
+
+    token: str
+
+
+# ----------------------------------------------------------------- health
+
+
+class ComponentHealth(BaseModel):
+    """State of one part of the service."""
+
+    ok: bool
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class HealthOut(BaseModel):
+    """Service health: ``ok`` when the database answers and the solver is available."""
+
+    status: Literal["ok", "degraded"]
+    version: str
+    database: ComponentHealth
+    solver: ComponentHealth
+    workers: ComponentHealth
+    scheduler: ComponentHealth
