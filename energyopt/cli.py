@@ -89,5 +89,11 @@ def kpi_table(kpis: dict, title: str = "KPIs") -> Table:
     return table
 
 
+from energyopt.service_cli import keys_app, serve  # noqa: E402
+
+app.command()(serve)
+app.add_typer(keys_app, name="keys")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
