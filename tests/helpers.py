@@ -21,7 +21,7 @@ import yaml
 from pydantic import TypeAdapter
 
 from energyopt.assets import AssetParamsUnion, BuildContext, create_asset
-from energyopt.config import Site, SolverOptions, Tariffs
+from energyopt.config import Scenario, Site, SolverOptions, Tariffs, load_scenario
 from energyopt.model import PlantModel, build_model
 from energyopt.results import dispatch_table
 from energyopt.solve import SolveReport, solve
@@ -135,12 +135,13 @@ def scenario_doc(
     step: str = "1h",
     tariffs: Mapping[str, float] | None = None,
     weather: bool = False,
+    series: Mapping[str, Sequence[float] | float] | None = None,
 ) -> dict:
     """A scenario document whose price series (hourly, UTC site) lies in ``directory``.
 
     The price CSV covers ``days`` days from ``start`` (hourly); with
     ``weather=True`` a constant mild weather file (20 degC, 50 % RH, no sun)
-    is written too.
+    is written too; ``series`` adds hourly site series (one CSV, a column each).
     """
     hourly = index(24 * days, "1h", f"{start}T00:00Z")
     write_series(directory / "prices.csv", hourly, price_eur_per_mwh=price_eur_per_mwh)
@@ -162,6 +163,10 @@ def scenario_doc(
             dhi_W_m2=0.0,
         )
         site["weather"] = {"file": "weather.csv"}
+    if series:
+        write_series(directory / "series.csv", hourly, **series)
+        for name in series:
+            site["series"][name] = {"file": "series.csv", "column": name}
     base = {
         "grid_fee_eur_per_mwh": 0.0,
         "demand_charge_eur_per_kw_month": 0.0,
@@ -181,3 +186,9 @@ def write_scenario(path: Path, document: Mapping) -> Path:
     """Write a scenario document as YAML."""
     path.write_text(yaml.safe_dump(dict(document), sort_keys=False), encoding="utf-8")
     return path
+
+
+def tiny_scenario(directory: Path, assets: Sequence[Mapping], **options) -> Scenario:
+    """Write :func:`scenario_doc` as ``tiny.yaml`` in ``directory`` and load it."""
+    document = scenario_doc(directory, assets, **options)
+    return load_scenario(write_scenario(directory / "tiny.yaml", document))

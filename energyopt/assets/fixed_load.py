@@ -22,6 +22,7 @@ from energyopt.assets.base import (
     register,
     values,
 )
+from energyopt.errors import ModelBuildError
 
 
 class FixedLoadParams(AssetParams):
@@ -61,7 +62,8 @@ class FixedLoad(Asset):
         profile = ctx.column(p.series, self.name) * p.scale
         if (profile < 0).any():
             bad = ctx.index[profile < 0][0]
-            raise ValueError(f"asset {self.name!r}: negative demand at {bad.isoformat()}")
+            msg = f"asset {self.name!r}: negative demand at {bad.isoformat()}"
+            raise ModelBuildError(msg)
         return profile
 
     def extract(self, b: pyo.Block, ctx: BuildContext) -> pd.DataFrame:
