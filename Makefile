@@ -23,6 +23,7 @@ run: $(STAMP)
 	$(BIN)/energyopt run scenarios/example.yaml --out out/example
 
 test: $(TSTAMP)
+	-.ci/ensure-postgres.sh
 	$(BIN)/python -m pytest -q
 
 lint: $(TSTAMP)

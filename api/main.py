@@ -23,7 +23,6 @@ from api.routes import comparisons, health, keys, runs, scenarios
 from energyopt import __version__
 from energyopt.jobs import JobContext, RunExecutor, interrupted_reason
 from energyopt.settings import Settings, get_settings
-from energyopt.store import Store
 from energyopt.store import keys as key_store
 from energyopt.store import runs as run_store
 
@@ -82,7 +81,7 @@ def create_app(settings: Settings | None = None, *, executor: RunExecutor | None
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    store = Store(settings.db_url, busy_timeout_s=settings.sqlite_busy_timeout_s)
+    store = settings.open_store()
     revision = store.migrate()
     logger.info("store %s at revision %s", store.dialect, revision)
     if settings.admin_token is not None:

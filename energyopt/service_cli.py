@@ -36,10 +36,8 @@ def _apply_overrides(data_dir: Path | None, database_url: str | None):
 
 
 def _open_store(data_dir: Path | None, database_url: str | None):
-    from energyopt.store import Store
-
     settings = _apply_overrides(data_dir, database_url)
-    store = Store(settings.db_url, busy_timeout_s=settings.sqlite_busy_timeout_s)
+    store = settings.open_store()
     store.migrate()
     return store
 

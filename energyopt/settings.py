@@ -12,9 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from energyopt.store import Store
 
 #: file name of the embedded SQLite database inside the data directory
 SQLITE_FILE = "energyopt.sqlite3"
@@ -42,6 +46,11 @@ class Settings(BaseSettings):
         None,
         description="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db; "
         "default: SQLite file in the data directory",
+    )
+    database_schema: str | None = Field(
+        None,
+        description="PostgreSQL only: keep the service's tables in this schema "
+        "(created if missing); default: the server's search path",
     )
     sqlite_busy_timeout_s: float = Field(
         30.0, gt=0, description="how long SQLite waits for a lock [s]"
@@ -83,6 +92,14 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / SQLITE_FILE}"
+
+    def open_store(self) -> Store:
+        """A :class:`~energyopt.store.Store` on the configured database (not migrated)."""
+        from energyopt.store import Store
+
+        return Store(
+            self.db_url, schema=self.database_schema, busy_timeout_s=self.sqlite_busy_timeout_s
+        )
 
     @property
     def allowed_data_roots(self) -> tuple[Path, ...]:

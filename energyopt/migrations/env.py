@@ -31,9 +31,8 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     from energyopt.settings import get_settings
-    from energyopt.store.db import Store
 
-    store = Store(get_settings().db_url)
+    store = get_settings().open_store()
     try:
         with store.engine.begin() as conn:
             _run(conn)
