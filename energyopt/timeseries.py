@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from energyopt.errors import DataError
+from energyopt.errors import DataError, ScenarioError
 
 TIME_COLUMN = "timestamp_utc"
 
@@ -65,12 +65,31 @@ def make_index(start: dt.date, days: int, step: str, timezone: str) -> pd.Dateti
     -------
     DatetimeIndex
         UTC, left-labelled, ``freq=step``, named ``time``.
+
+    Raises
+    ------
+    ScenarioError
+        If ``step`` is not a duration that divides a day.
     """
+    check_step(step)
     first = pd.Timestamp(start).tz_localize(timezone).tz_convert("UTC")
     last = (pd.Timestamp(start) + pd.Timedelta(days=days)).tz_localize(timezone)
     index = pd.date_range(first, last.tz_convert("UTC"), freq=step, inclusive="left")
     index.name = "time"
     return index
+
+
+def check_step(step: str) -> pd.Timedelta:
+    """The model step as a Timedelta; it must be positive and divide a day."""
+    try:
+        delta = pd.Timedelta(step)
+    except ValueError:
+        msg = f"step {step!r} is not a duration (use e.g. 15min or 1h)"
+        raise ScenarioError(msg) from None
+    if delta <= pd.Timedelta(0) or pd.Timedelta("1D") % delta:
+        msg = f"step {step!r} must be positive and divide a day (e.g. 15min or 1h)"
+        raise ScenarioError(msg)
+    return delta
 
 
 def dt_h(index: pd.DatetimeIndex) -> float:

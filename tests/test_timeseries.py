@@ -11,7 +11,7 @@ import pytest
 from helpers import index, write_series
 from numpy.testing import assert_allclose
 
-from energyopt.errors import DataError
+from energyopt.errors import DataError, ScenarioError
 from energyopt.timeseries import dt_h, fmt_time, make_index, read_series_file, to_model_grid
 
 # ------------------------------------------------------------------------- time grid
@@ -251,3 +251,17 @@ def test_model_period_starting_before_the_data(hourly):
 def test_last_interval_of_the_data_covers_the_model_end(hourly):
     """Four hourly rows cover 00:00-04:00, so 16 quarter-hours fit exactly."""
     assert len(to_model_grid(hourly, index(16, "15min"), "hold")) == 16
+
+
+@pytest.mark.parametrize(
+    ("step", "message"),
+    [
+        ("soon", "step 'soon' is not a duration (use e.g. 15min or 1h)"),
+        ("7min", "step '7min' must be positive and divide a day (e.g. 15min or 1h)"),
+        ("0min", "step '0min' must be positive and divide a day (e.g. 15min or 1h)"),
+    ],
+)
+def test_make_index_rejects_a_step_that_does_not_divide_a_day(step, message):
+    with pytest.raises(ScenarioError) as info:
+        make_index(dt.date(2023, 6, 5), 1, step, "UTC")
+    assert str(info.value) == message
