@@ -139,13 +139,13 @@ class Store:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session in one transaction: committed on success, rolled back on error."""
-        with self._sessions() as session, session.begin():
+        with _unwrapped(), self._sessions() as session, session.begin():
             yield session
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[Session]:
         """A session for reads only (nothing is committed)."""
-        with self._sessions() as session:
+        with _unwrapped(), self._sessions() as session:
             yield session
 
     def migrate(self) -> str:
@@ -186,6 +186,17 @@ class Store:
     def close(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+@contextlib.contextmanager
+def _unwrapped() -> Iterator[None]:
+    """Re-raise a StoreError that SQLAlchemy wrapped while binding a value."""
+    try:
+        yield
+    except sa.exc.StatementError as exc:
+        if isinstance(exc.orig, StoreError):
+            raise exc.orig from None
+        raise
 
 
 @dataclasses.dataclass(frozen=True)
