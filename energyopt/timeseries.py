@@ -125,7 +125,7 @@ def read_series_file(path: str | Path) -> pd.DataFrame:
         mtime = path.stat().st_mtime_ns
     except OSError as exc:
         raise DataError(f"{path}: cannot read file ({exc.strerror})") from None
-    return _read_cached(str(path), mtime)
+    return _read_cached(str(path), mtime).copy()  # callers must not alter the cached frame
 
 
 def _read_and_validate(path: Path) -> pd.DataFrame:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyomo.environ as pyo
 import pytest
 from helpers import EXACT, assets_from, context, grid, index, load, solve_assets
@@ -312,3 +313,18 @@ def test_update_refuses_a_window_of_another_length():
     assert not plant.can_update(other)
     with pytest.raises(ModelBuildError, match="window has 5 steps, the model was built for 4"):
         plant.update(other)
+
+
+def test_frankfurt_variant_solves_with_closed_balances():
+    """The variant swaps prices, CO2 and weather (irradiance derived from cloud cover)."""
+    scenario = load_scenario(EXAMPLE.with_name("example-frankfurt.yaml"))
+    result = run_scenario(scenario, days=1)
+    assert result.report.status == "optimal"
+    assert balance_residuals(result.dispatch).abs().to_numpy().max() * 0.25 < BALANCE_TOL_KWH
+    assert result.dispatch.index[0] == pd.Timestamp("2023-06-04T22:00Z")  # 00:00 CEST
+    assert result.kpis["pv_generation_kwh"] > 0
+    prices = pd.read_csv(EXAMPLE.parent / "data" / "prices_DE-LU_2023.csv", index_col=0)
+    day_ahead = prices.loc["2023-06-04T22:00:00Z", "price_eur_per_mwh"]
+    fee = scenario.tariffs.grid_fee_eur_per_mwh
+    first = result.dispatch["grid.price_import_eur_per_kwh"].iloc[0]
+    assert first == pytest.approx((day_ahead + fee) / 1000.0)

@@ -191,6 +191,13 @@ def test_edited_file_is_read_again(tmp_path):
     assert read_series_file(path)["x_kw"].iloc[0] == 2.0
 
 
+def test_changing_a_returned_frame_leaves_the_cache_alone(tmp_path):
+    path = write_series(tmp_path / "c.csv", index(2), x_kw=1.0)
+    first = read_series_file(path)
+    first["x_kw"] = 99.0
+    assert read_series_file(path)["x_kw"].iloc[0] == 1.0
+
+
 # ------------------------------------------------------------------------ resampling
 
 
