@@ -241,12 +241,13 @@ def to_model_grid(
             f"{fmt_time(index[0])} to {fmt_time(end)}"
         )
         raise DataError(msg)
-    if data_step > model_step:
-        return _refine(series, index, method)
     if data_step < model_step:
         window = series[(series.index >= index[0]) & (series.index < end)]
         return window.resample(model_step, origin=index[0]).mean().reindex(index)
-    return series.reindex(index)
+    if data_step == model_step and index[0] in series.index:
+        return series.reindex(index)
+    # coarser data, or data on the model step but shifted (half-hour time zones)
+    return _refine(series, index, method)
 
 
 def _refine(series: pd.Series, index: pd.DatetimeIndex, method: str) -> pd.Series:

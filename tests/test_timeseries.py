@@ -272,3 +272,20 @@ def test_make_index_rejects_a_step_that_does_not_divide_a_day(step, message):
     with pytest.raises(ScenarioError) as info:
         make_index(dt.date(2023, 6, 5), 1, step, "UTC")
     assert str(info.value) == message
+
+
+def test_hourly_data_on_an_hourly_grid_shifted_by_half_an_hour(hourly):
+    """Sites at UTC+05:30 start their local day at hh:30 UTC: hold takes the hour the
+    interval starts in, interpolate the value at its middle (between two hours)."""
+    model = index(3, "1h", "2023-06-05T00:30Z")
+    assert_allclose(to_model_grid(hourly, model, "hold"), [0.0, 4.0, 8.0])
+    assert_allclose(to_model_grid(hourly, model, "interpolate"), [2.0, 6.0, 10.0])
+
+
+def test_make_index_for_a_half_hour_time_zone_reads_hourly_data():
+    idx = make_index(dt.date(2023, 6, 5), 1, "1h", "Asia/Kolkata")
+    assert idx[0] == pd.Timestamp("2023-06-04T18:30Z")
+    long_hourly = pd.Series(np.arange(48.0), index=index(48, "1h", "2023-06-04T12:00Z"))
+    grid = to_model_grid(long_hourly, idx, "hold")
+    assert not grid.isna().any()
+    assert grid.iloc[0] == 6.0  # the 18:00 value holds from 18:30

@@ -251,3 +251,24 @@ def test_grid_needs_a_positive_import_limit(tmp_path):
         str(info.value)
         == "g.yaml: plant.assets[0].import_max_kw (asset 'grid'): must be > 0 (got 0)"
     )
+
+
+def test_long_window_charges_each_month_on_its_own_peak():
+    """40 days from June 21 (more than 28: peaks are indexed by each step's month)."""
+    idx = index(24 * 40, "1h", "2023-06-21T00:00Z")
+    demand = np.full(len(idx), 100.0)
+    demand[5] = 400.0  # June 21
+    demand[24 * 15] = 250.0  # July 6
+    ctx = context(
+        idx,
+        {"price_eur_per_mwh": 0.0, "demand": demand},
+        tariffs={"demand_charge_eur_per_kw_month": 10.0},
+        month_weight={"2023-06": 10 / 30, "2023-07": 30 / 31},
+    )
+    docs = [grid(), {"type": "fixed_load", "name": "machines", "series": "demand"}]
+    solved = solve_assets(docs, ctx)
+    block = solved.plant.block("grid")
+    assert not hasattr(block, "in_month")  # the structural form was used
+    assert solved.report.objective_eur == pytest.approx(10.0 * (400 * 10 / 30 + 250 * 30 / 31))
+    state = solved.plant.assets["grid"].final_state(block, ctx, len(idx))
+    assert state == {"peak_kw:2023-06": 400.0, "peak_kw:2023-07": 250.0}
