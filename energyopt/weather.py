@@ -216,3 +216,26 @@ def humidity_ratio_kg_per_kg(
 def humidity_ratio_at_dew_point(dew_point_degc: float, pressure_pa: float = 101_325.0) -> float:
     """Humidity ratio of air with the given dew (frost) point [kg/kg] (psychrolib)."""
     return float(psychrolib.GetHumRatioFromTDewPoint(dew_point_degc, pressure_pa))
+
+
+def humidity_ratio_at_dew_points(dew_point_degc, pressure_pa) -> np.ndarray:
+    """Humidity ratio at each dew (frost) point [kg/kg] (psychrolib); inputs broadcast."""
+    return _HUM_RATIO_AT_DEW_POINT(dew_point_degc, pressure_pa)
+
+
+def dew_point_degc(humidity_ratio, pressure_pa, temp_air_degc=20.0) -> np.ndarray:
+    """Dew (frost) point of air with the given humidity ratio [degC] (psychrolib).
+
+    ``temp_air_degc`` only bounds the result (a dew point cannot exceed it).
+    """
+    return _DEW_POINT(temp_air_degc, humidity_ratio, pressure_pa)
+
+
+def moist_air_enthalpy_j_per_kg(temp_air_degc, humidity_ratio) -> np.ndarray:
+    """Specific enthalpy of moist air [J per kg of dry air] (psychrolib; dry air at 0 degC = 0)."""
+    return _ENTHALPY(temp_air_degc, humidity_ratio)
+
+
+_HUM_RATIO_AT_DEW_POINT = np.vectorize(psychrolib.GetHumRatioFromTDewPoint, otypes=[float])
+_DEW_POINT = np.vectorize(psychrolib.GetTDewPointFromHumRatio, otypes=[float])
+_ENTHALPY = np.vectorize(psychrolib.GetMoistAirEnthalpy, otypes=[float])

@@ -11,6 +11,8 @@ from typing import Union
 from energyopt.assets import (  # noqa: F401  (imports register the kinds)
     battery,
     chiller,
+    dry_room,
+    drying_oven,
     electric_boiler,
     fixed_load,
     gas_boiler,

@@ -1,0 +1,232 @@
+"""Production calendar and daily production plan, in site local time.
+
+The plant's process assets (dry rooms, coating-line ovens, formation) share
+two notions that live on the site's local clock while the model runs in UTC:
+
+* a **weekly calendar** of production periods, e.g. "Sunday 22:00 to Saturday
+  06:00", plus whole local days without production (maintenance, holidays).
+  An interval belongs to production when its *start* (the time stamp that
+  labels it) lies inside a production period;
+* **local calendar days**, the unit of daily production targets. A planning
+  window cuts days at its edges: the first day may have begun before the
+  window (:attr:`LocalDay.starts_before`) and the last may end after it
+  (:attr:`LocalDay.ends_after`); a daylight-saving day has 23 or 25 hours.
+
+YAML form of a calendar (all keys optional; without ``weekly`` the plant
+produces around the clock)::
+
+    calendar:
+      weekly:
+        - {start: "sun 22:00", end: "sat 06:00"}   # wraps over the week end
+      shutdown_dates: [2023-12-24, 2023-12-25]
+
+Weekdays are ``mon`` .. ``sun``, times ``HH:MM`` from ``00:00`` to ``24:00``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from energyopt.errors import ModelBuildError
+from energyopt.timeseries import fmt_time
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MINUTES_PER_DAY = 24 * 60
+MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
+_MOMENT = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun) ([0-2]\d):([0-5]\d)$")
+
+
+def minute_of_week(moment: str) -> int:
+    """Minutes since Monday 00:00 of a ``"ddd HH:MM"`` text (``"sun 24:00"`` = 10080)."""
+    match = _MOMENT.match(moment.strip().lower())
+    if match is None:
+        msg = f"{moment!r} is not a weekly time like 'mon 06:00'"
+        raise ValueError(msg)
+    day, hours, minutes = WEEKDAYS.index(match[1]), int(match[2]), int(match[3])
+    if hours > 24 or (hours == 24 and minutes):
+        msg = f"{moment!r}: time of day must lie between 00:00 and 24:00"
+        raise ValueError(msg)
+    return day * MINUTES_PER_DAY + hours * 60 + minutes
+
+
+class WeeklyPeriod(BaseModel):
+    """One production period of the week, from ``start`` to ``end`` (local time).
+
+    ``end`` before ``start`` wraps over the week end (``sun 22:00`` to ``sat 06:00``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: str = Field(description="first production moment, e.g. 'mon 06:00'")
+    end: str = Field(description="end of production (exclusive), e.g. 'fri 22:00'")
+
+    @field_validator("start", "end")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        minute_of_week(value)
+        return value
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> WeeklyPeriod:
+        if minute_of_week(self.start) % MINUTES_PER_WEEK == minute_of_week(self.end) % (
+            MINUTES_PER_WEEK
+        ):
+            msg = "start and end are the same moment; leave 'weekly' out for around the clock"
+            raise ValueError(msg)
+        return self
+
+    def contains(self, minutes: np.ndarray) -> np.ndarray:
+        """True where a minute of the week lies in ``[start, end)`` [bool]."""
+        start = minute_of_week(self.start) % MINUTES_PER_WEEK
+        end = minute_of_week(self.end) % MINUTES_PER_WEEK
+        if start < end:
+            return (minutes >= start) & (minutes < end)
+        return (minutes >= start) | (minutes < end)
+
+
+class ProductionCalendar(BaseModel):
+    """Weekly production periods and local days without production."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    weekly: tuple[WeeklyPeriod, ...] | None = Field(
+        None, description="production periods of the week; None = around the clock"
+    )
+    shutdown_dates: tuple[dt.date, ...] = Field(
+        (), description="local calendar days without any production"
+    )
+
+    @field_validator("weekly")
+    @classmethod
+    def _some_period(cls, value: tuple[WeeklyPeriod, ...] | None) -> tuple | None:
+        if value is not None and not value:
+            msg = "give at least one period, or leave 'weekly' out for around the clock"
+            raise ValueError(msg)
+        return value
+
+
+def in_production(
+    index: pd.DatetimeIndex, timezone: str, calendar: ProductionCalendar
+) -> np.ndarray:
+    """Whether each interval is a production interval (by its start, local time) [bool]."""
+    local = index.tz_convert(timezone)
+    minutes = np.asarray(local.day_of_week * MINUTES_PER_DAY + local.hour * 60 + local.minute)
+    if calendar.weekly is None:
+        producing = np.ones(len(index), dtype=bool)
+    else:
+        producing = np.zeros(len(index), dtype=bool)
+        for period in calendar.weekly:
+            producing |= period.contains(minutes)
+    if calendar.shutdown_dates:
+        dates = np.asarray(local.date)
+        producing &= ~np.isin(dates, np.asarray(calendar.shutdown_dates, dtype=object))
+    return producing
+
+
+def local_dates(index: pd.DatetimeIndex, timezone: str) -> np.ndarray:
+    """Local calendar day of each interval (by its start) [datetime.date]."""
+    return np.asarray(index.tz_convert(timezone).date)
+
+
+@dataclasses.dataclass(frozen=True)
+class LocalDay:
+    """One local calendar day as a window sees it.
+
+    ``first`` and ``stop`` are positions in the window (``stop`` exclusive).
+    ``starts_before``: the day began before the window; ``ends_after``: it
+    goes on after the window's end.
+    """
+
+    date: dt.date
+    first: int
+    stop: int
+    starts_before: bool
+    ends_after: bool
+
+    @property
+    def last(self) -> int:
+        """Position of the day's last interval in the window."""
+        return self.stop - 1
+
+
+def day_index(date: dt.date, timezone: str, step: str | pd.Timedelta) -> pd.DatetimeIndex:
+    """All intervals of one local day on a model grid (UTC; 23 h/25 h on DST days)."""
+    first = pd.Timestamp(date).tz_localize(timezone)
+    last = (pd.Timestamp(date) + pd.Timedelta(days=1)).tz_localize(timezone)
+    index = pd.date_range(
+        first.tz_convert("UTC"), last.tz_convert("UTC"), freq=pd.Timedelta(step), inclusive="left"
+    )
+    index.name = "time"
+    return index
+
+
+def window_days(index: pd.DatetimeIndex, timezone: str) -> list[LocalDay]:
+    """The local days a window touches, in order, with their cut at the edges."""
+    dates = local_dates(index, timezone)
+    step = pd.Timedelta(index.freq)
+    window_end = index[-1] + step
+    days = []
+    starts = np.flatnonzero(np.r_[True, dates[1:] != dates[:-1]])
+    stops = np.r_[starts[1:], len(index)]
+    for first, stop in zip(starts, stops, strict=True):
+        full = day_index(dates[first], timezone, step)
+        days.append(
+            LocalDay(
+                date=dates[first],
+                first=int(first),
+                stop=int(stop),
+                starts_before=bool(index[first] > full[0]),
+                ends_after=bool(window_end < full[-1] + step),
+            )
+        )
+    return days
+
+
+def production_hours(
+    date: dt.date,
+    timezone: str,
+    calendar: ProductionCalendar,
+    step: str | pd.Timedelta,
+    start: pd.Timestamp | None = None,
+    end: pd.Timestamp | None = None,
+) -> float:
+    """Production hours of a local day on the model grid, optionally within ``[start, end)`` [h]."""
+    intervals = day_index(date, timezone, step)
+    producing = in_production(intervals, timezone, calendar)
+    if start is not None:
+        producing &= intervals >= start
+    if end is not None:
+        producing &= intervals < end
+    return float(producing.sum() * (pd.Timedelta(step) / pd.Timedelta("1h")))
+
+
+def daily_values(
+    values: np.ndarray, days: list[LocalDay], index: pd.DatetimeIndex, what: str
+) -> dict[dt.date, float]:
+    """One value per local day from a per-interval series that holds it over the day.
+
+    Raises
+    ------
+    ModelBuildError
+        If the series changes within a local day (names the day and the time).
+    """
+    out: dict[dt.date, float] = {}
+    for day in days:
+        chunk = np.asarray(values[day.first : day.stop], dtype=float)
+        changed = np.flatnonzero(~np.isclose(chunk, chunk[0], rtol=1e-9, atol=1e-9))
+        if changed.size:
+            stamp = index[day.first + int(changed[0])]
+            msg = (
+                f"{what}: value changes within local day {day.date} at "
+                f"{fmt_time(stamp)} ({chunk[0]} -> {chunk[changed[0]]}); "
+                "a daily value must be held over the whole local day"
+            )
+            raise ModelBuildError(msg)
+        out[day.date] = float(chunk[0])
+    return out

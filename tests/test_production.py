@@ -1,0 +1,115 @@
+"""Production calendar and local days: weekly periods, DST, window edges, daily values."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_array_equal
+from pydantic import ValidationError
+
+from energyopt.errors import ModelBuildError
+from energyopt.production import (
+    LocalDay,
+    ProductionCalendar,
+    daily_values,
+    day_index,
+    in_production,
+    minute_of_week,
+    production_hours,
+    window_days,
+)
+from energyopt.timeseries import make_index
+
+BERLIN = "Europe/Berlin"
+
+
+def calendar(*periods: tuple[str, str], shutdown=()) -> ProductionCalendar:
+    weekly = [{"start": a, "end": b} for a, b in periods] if periods else None
+    return ProductionCalendar.model_validate({"weekly": weekly, "shutdown_dates": shutdown})
+
+
+def test_minute_of_week_hand_values():
+    assert minute_of_week("mon 00:00") == 0
+    assert minute_of_week("tue 06:30") == 1440 + 390
+    assert minute_of_week("sun 24:00") == 7 * 1440
+
+
+@pytest.mark.parametrize("text", ["monday 06:00", "mon 6:00", "mon 24:30", "xyz 01:00"])
+def test_malformed_weekly_times_are_rejected(text):
+    with pytest.raises(ValidationError, match="weekly time|between 00:00 and 24:00"):
+        calendar((text, "fri 22:00"))
+
+
+def test_empty_period_is_rejected():
+    with pytest.raises(ValidationError, match="same moment"):
+        calendar(("mon 00:00", "sun 24:00"))
+
+
+def test_without_weekly_periods_every_interval_produces():
+    idx = make_index(dt.date(2023, 6, 5), 7, "1h", BERLIN)
+    assert in_production(idx, BERLIN, ProductionCalendar()).all()
+
+
+def test_period_wrapping_over_the_week_end_in_local_time():
+    """Sunday 22:00 to Saturday 06:00 local: a Saturday 05:00-07:00 and Sunday 21:00-23:00."""
+    cal = calendar(("sun 22:00", "sat 06:00"))
+    saturday = pd.DatetimeIndex(
+        ["2023-06-10T03:00Z", "2023-06-10T04:00Z", "2023-06-11T19:00Z", "2023-06-11T20:00Z"]
+    )
+    # 05:00, 06:00 Saturday and 21:00, 22:00 Sunday in Berlin (UTC+2)
+    assert_array_equal(in_production(saturday, BERLIN, cal), [True, False, False, True])
+
+
+def test_shutdown_dates_stop_production_for_the_whole_local_day():
+    idx = make_index(dt.date(2023, 6, 5), 2, "1h", BERLIN)
+    producing = in_production(idx, BERLIN, calendar(shutdown=[dt.date(2023, 6, 6)]))
+    assert producing[:24].all()
+    assert not producing[24:].any()
+
+
+def test_daylight_saving_days_have_23_and_25_hours():
+    assert len(day_index(dt.date(2023, 3, 26), BERLIN, "1h")) == 23
+    assert len(day_index(dt.date(2023, 10, 29), BERLIN, "15min")) == 100
+    assert production_hours(dt.date(2023, 10, 29), BERLIN, ProductionCalendar(), "1h") == 25.0
+
+
+def test_production_hours_within_bounds():
+    cal = calendar(("mon 06:00", "mon 22:00"))
+    day = dt.date(2023, 6, 5)  # a Monday
+    assert production_hours(day, "UTC", cal, "15min") == 16.0
+    start = pd.Timestamp("2023-06-05T10:00Z")
+    assert production_hours(day, "UTC", cal, "15min", start=start) == 12.0
+    assert production_hours(day, "UTC", cal, "1h", end=start) == 4.0
+
+
+def test_window_days_mark_the_cut_edges():
+    idx = pd.date_range("2023-06-05T06:00Z", periods=48, freq="1h", name="time")
+    days = window_days(idx, "UTC")
+    assert days == [
+        LocalDay(dt.date(2023, 6, 5), 0, 18, starts_before=True, ends_after=False),
+        LocalDay(dt.date(2023, 6, 6), 18, 42, starts_before=False, ends_after=False),
+        LocalDay(dt.date(2023, 6, 7), 42, 48, starts_before=False, ends_after=True),
+    ]
+    assert days[1].last == 41
+
+
+def test_window_days_in_local_time():
+    idx = make_index(dt.date(2023, 6, 5), 1, "15min", BERLIN)
+    days = window_days(idx, BERLIN)
+    assert days == [LocalDay(dt.date(2023, 6, 5), 0, 96, False, False)]
+
+
+def test_daily_values_take_one_value_per_day_and_reject_changes():
+    idx = pd.date_range("2023-06-05T00:00Z", periods=48, freq="1h", name="time")
+    days = window_days(idx, "UTC")
+    values = np.r_[np.full(24, 5.0), np.full(24, 7.0)]
+    assert daily_values(values, days, idx, "plan") == {
+        dt.date(2023, 6, 5): 5.0,
+        dt.date(2023, 6, 6): 7.0,
+    }
+    values[30] = 8.0
+    with pytest.raises(ModelBuildError, match="plan: value changes within local day 2023-06-06"):
+        daily_values(values, days, idx, "plan")
