@@ -41,6 +41,8 @@ _INFEASIBLE = {
     TerminationCondition.infeasibleOrUnbounded,
 }
 SLACK_TOL = 1e-6
+#: flow units as written in messages
+_UNIT_TEXT = {"kw": "kW", "kg_per_h": "kg/h"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,7 +168,7 @@ def _slack_lines(relaxed: PlantModel) -> list[str]:
             bad = np.flatnonzero(amounts > SLACK_TOL)
             if bad.size:
                 first = int(bad[0])
-                unit = flow_unit(carrier)
+                unit = _UNIT_TEXT[flow_unit(carrier)]
                 lines.append(
                     f"{carrier} balance {word} by {amounts[first]:.1f} {unit} at "
                     f"{fmt_time(index[first])} ({bad.size} intervals, up to "

@@ -155,8 +155,8 @@ def test_infeasible_plant_exits_2_naming_carrier_and_time(tmp_path):
     docs = [grid(import_max_kw=50.0), load(80.0)]
     path = write_scenario(tmp_path / "s.yaml", scenario_doc(tmp_path, docs))
     assert _one_line_error(_invoke("run", path, "--out", tmp_path / "o")) == (
-        "no feasible plan: electricity balance short of supply by 30.0 kw at "
-        "2023-06-05T00:00Z (24 intervals, up to 30.0 kw)"
+        "no feasible plan: electricity balance short of supply by 30.0 kW at "
+        "2023-06-05T00:00Z (24 intervals, up to 30.0 kW)"
     )
 
 

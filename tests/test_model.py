@@ -227,8 +227,8 @@ def test_heat_load_above_all_heat_supply_names_carrier_and_first_time():
     with pytest.raises(InfeasibleError) as info:
         solve_assets(docs, ctx)
     assert str(info.value) == (
-        "no feasible plan: heat_ht balance short of supply by 100.0 kw at 2023-06-05T00:30Z "
-        "(2 intervals, up to 100.0 kw)"
+        "no feasible plan: heat_ht balance short of supply by 100.0 kW at 2023-06-05T00:30Z "
+        "(2 intervals, up to 100.0 kW)"
     )
 
 
@@ -241,7 +241,7 @@ def test_example_with_an_oversized_heat_load_is_infeasible_from_its_first_step()
     plant = scenario.plant.model_copy(update={"assets": assets})
     with pytest.raises(
         InfeasibleError,
-        match=r"^no feasible plan: heat_ht balance short of supply by [\d.]+ kw "
+        match=r"^no feasible plan: heat_ht balance short of supply by [\d.]+ kW "
         r"at 2023-06-04T22:00Z",
     ):
         run_scenario(scenario.model_copy(update={"plant": plant}), days=1)

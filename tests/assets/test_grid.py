@@ -80,8 +80,8 @@ def test_import_limit_makes_a_larger_load_infeasible_at_its_first_interval():
     with pytest.raises(InfeasibleError) as info:
         solve_assets(docs, ctx)
     assert str(info.value) == (
-        "no feasible plan: electricity balance short of supply by 50.0 kw at "
-        "2023-06-05T01:00Z (2 intervals, up to 50.0 kw)"
+        "no feasible plan: electricity balance short of supply by 50.0 kW at "
+        "2023-06-05T01:00Z (2 intervals, up to 50.0 kW)"
     )
 
 
