@@ -303,11 +303,14 @@ def dry_room_profile(
     )
 
 
-def first_unholdable(profile: DryRoomProfile, initial_kg: float, dt_h: float) -> int | None:
+def first_unholdable(
+    profile: DryRoomProfile, initial_kg: float, dt_h: float, terminal_max_kg: float | None = None
+) -> int | None:
     """First interval where no removal plan keeps the room in its band, else None.
 
     Tracks the reachable moisture range: the wheel at full capacity gives the
     lowest reachable level, the wheel off the highest; both are cut to the band.
+    With ``terminal_max_kg`` the last interval must also reach that level.
     """
     lowest = highest = initial_kg
     for t in range(len(profile.load_kg_per_h)):
@@ -318,6 +321,8 @@ def first_unholdable(profile: DryRoomProfile, initial_kg: float, dt_h: float) ->
         highest = min(highest + dt_h * load, profile.moisture_max_kg[t])
         if lowest > highest + BAND_TOL_KG:
             return t
+    if terminal_max_kg is not None and lowest > terminal_max_kg + BAND_TOL_KG:
+        return len(profile.load_kg_per_h) - 1
     return None
 
 
@@ -418,7 +423,8 @@ class DryRoom(ProcessAsset):
         if initial < 0:
             msg = f"asset {self.name!r}: initial moisture_kg={initial} is negative"
             raise ModelBuildError(msg)
-        failing = first_unholdable(profile, initial, ctx.dt_h)
+        terminal = profile.moisture_setpoint_kg[-1] if p.terminal_at_setpoint else None
+        failing = first_unholdable(profile, initial, ctx.dt_h, terminal)
         if failing is None:
             return
         load = profile.load_kg_per_h
@@ -472,6 +478,10 @@ class DryRoom(ProcessAsset):
         b.baseline_at_setpoint = pyo.Constraint(
             b.model().T, rule=lambda b, t: b.moisture_kg[t] == b.moisture_setpoint_kg[t]
         )
+
+    def plan_setpoints(self, b: pyo.Block, columns: list[str]) -> dict[str, str]:
+        """The planned moisture (dew point) is the setpoint; the wheel follows the actual load."""
+        return {"moisture_kg": "moisture_kg"} if "moisture_kg" in columns else {}
 
     def kpis(self, dispatch: pd.DataFrame, ctx: BuildContext) -> dict[str, float]:
         """Water removed by wheel and coil [kg] and regeneration heat [kWh_th]."""

@@ -37,11 +37,14 @@ initial count. A day that goes on after the window must end the window with at
 least ``target - area_max_m2_per_h * (production hours of that day after the
 window)``, so the next window can still finish it, and never more than the
 target. Without a carried count a window that starts mid-day assumes nothing
-was made earlier that day. Targets are ``area_per_day_m2`` or a site series
-``area_per_day_series`` that holds each local day's target over the whole day
-(for example an hourly file); a series that changes within a local day is an
-error. At build, a day whose remaining target exceeds what the line can coat
-in its remaining production hours raises ModelBuildError naming the day.
+was made earlier that day. Targets come from ``area_per_day_m2``, the output of
+a day with 24 production hours, scaled by each local day's production hours
+(calendar, 23/25 h daylight-saving days) / 24, so days without production have
+none; or from a site series ``area_per_day_series`` that holds each local
+day's target [m2] over the whole day (for example an hourly file), used as
+given; a series that changes within a local day is an error. At build, a day
+whose remaining target exceeds what the line can coat in its remaining
+production hours raises ModelBuildError naming the day.
 
 The on/off state and the time spent in it (``is_on``, ``time_in_state_h``) are
 carried across windows, so minimum run and down times hold across the seam: a
@@ -140,6 +143,8 @@ from energyopt.production import (
 
 #: tolerance on areas [m2]
 AREA_TOL_M2 = 1e-6
+#: production hours of a full day, the basis of ``area_per_day_m2`` [h]
+HOURS_PER_DAY = 24.0
 
 
 class DryingOvenParams(AssetParams):
@@ -147,7 +152,9 @@ class DryingOvenParams(AssetParams):
 
     type: Literal["drying_oven"]
     process: str = Field("ovens", description="process group for per-process KPIs")
-    area_per_day_m2: float | None = Field(None, ge=0, description="daily target [m2/day]")
+    area_per_day_m2: float | None = Field(
+        None, ge=0, description="target of a day with 24 production hours [m2/day]"
+    )
     area_per_day_series: str | None = Field(
         None, description="site series holding each local day's target [m2/day]"
     )
@@ -373,7 +380,13 @@ class DryingOven(ProcessAsset):
         """Area target of every local day the window touches [m2]."""
         p = self.params
         if p.area_per_day_m2 is not None:
-            return {day.date: p.area_per_day_m2 for day in days}
+            step = pd.Timedelta(ctx.index.freq)
+            return {
+                day.date: p.area_per_day_m2
+                * production_hours(day.date, ctx.site.timezone, p.calendar, step)
+                / HOURS_PER_DAY
+                for day in days
+            }
         what = f"asset {self.name!r}: series {p.area_per_day_series!r}"
         targets = daily_values(ctx.column(p.area_per_day_series, self.name), days, ctx.index, what)
         negative = [day for day, value in targets.items() if value < 0]
@@ -485,6 +498,10 @@ class DryingOven(ProcessAsset):
         b.baseline_speed = pyo.Constraint(
             b.model().T, rule=lambda b, t: b.area_m2_per_h[t] == rate[t]
         )
+
+    def plan_setpoints(self, b: pyo.Block, columns: list[str]) -> dict[str, str]:
+        """Line state and speed are the setpoints; starts and day progress follow from them."""
+        return {c: c for c in ("is_on", "area_m2_per_h") if c in columns}
 
     def _baseline_area(self, ctx: BuildContext) -> np.ndarray:
         p = self.params

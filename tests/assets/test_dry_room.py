@@ -228,6 +228,28 @@ def test_too_small_wheel_names_the_first_failing_hour():
     assert f"worst interval is {fmt_time(idx[4])}" in message
 
 
+def test_terminal_set_point_out_of_reach_names_the_last_interval():
+    """Starting at the upper limit with 0.1 kg/h of spare wheel capacity, two hours cannot
+    bring the room back to the set point: the check names the window's last interval."""
+    idx = index(2)
+    one = np.ones(1)
+    load = dry_room_profile(params(), one.astype(bool), 20.0 * one, 0.6 * one, P_PA * one)
+    air_kg = 5000.0 * 3.0 * 1.2
+    state = {"room": {"moisture_kg": air_kg * w_dew(-45.0)}}
+    ctx = context(idx, weather(20.0, 0.6), state=state)
+    capacity = float(load.load_kg_per_h[0]) + 0.1
+    with pytest.raises(ModelBuildError, match=f"band at {fmt_time(idx[1])}"):
+        solve_room(ctx, wheel_capacity_kg_per_h=capacity)
+    solve_room(ctx, wheel_capacity_kg_per_h=capacity, terminal_at_setpoint=False)
+
+
+def test_replay_follows_the_planned_moisture_not_the_removal():
+    plant = build_model(assets_from([room()]), context(index(2), weather(20.0, 0.6)))
+    asset = plant.assets["room"]
+    columns = ["moisture_kg", "removal_kg_per_h", "regeneration_heat_kw"]
+    assert asset.plan_setpoints(plant.block("room"), columns) == {"moisture_kg": "moisture_kg"}
+
+
 def test_regeneration_heater_rating_limits_the_wheel():
     ctx = context(index(2), weather(25.0, 0.6))
     with pytest.raises(ModelBuildError, match="regeneration_heat_max_kw=150.0"):

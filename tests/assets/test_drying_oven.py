@@ -246,14 +246,29 @@ def test_leading_partial_day_finishes_the_carried_remainder():
 # ------------------------------------------------------------------ calendar and plan
 
 
-def test_line_runs_only_in_production_hours_of_the_calendar():
+def test_line_runs_only_in_production_hours_and_the_target_scales_with_them():
+    """14 production hours: the day's target is 14/24 of the 24-hour figure."""
     calendar = {"weekly": [{"start": "mon 06:00", "end": "mon 20:00"}]}
     idx = index(24, "1h")  # Monday 2023-06-05 (UTC site)
     d = solve_oven(context(idx, series(daily_prices(idx))), calendar=calendar).dispatch
     assert (d["ov.is_on"].iloc[:6] == 0).all()
     assert (d["ov.is_on"].iloc[20:] == 0).all()
     assert_allclose(d["ov.is_production"], [0] * 6 + [1] * 14 + [0] * 4)
-    assert d["ov.area_m2_per_h"].sum() == pytest.approx(50_000.0)
+    assert d["ov.area_m2_per_h"].sum() == pytest.approx(50_000.0 * 14 / 24)
+
+
+def test_days_without_production_have_no_target_and_dst_days_scale():
+    """Berlin, Mon-Fri calendar: Saturday 28 and Sunday 29 Oct 2023 (a 25 h day) make
+    nothing; with 24/7 production the 25 h day makes 25/24 of the daily figure."""
+    idx = make_index(dt.date(2023, 10, 28), 3, "1h", "Europe/Berlin")
+    ctx = context(idx, series(daily_prices(idx, "Europe/Berlin")), site=BERLIN)
+    weekdays = {"weekly": [{"start": "mon 00:00", "end": "sat 00:00"}]}
+    d = solve_oven(ctx, calendar=weekdays).dispatch
+    per_day = area_per_local_day(d, "Europe/Berlin", 1.0)
+    assert_allclose(per_day.to_numpy(), [0.0, 0.0, 50_000.0], atol=1e-6)
+    d = solve_oven(ctx).dispatch
+    per_day = area_per_local_day(d, "Europe/Berlin", 1.0)
+    assert_allclose(per_day.to_numpy(), [50_000.0, 50_000.0 * 25 / 24, 50_000.0], rtol=1e-9)
 
 
 def test_series_target_per_local_day():
@@ -283,7 +298,7 @@ def test_target_beyond_the_line_capacity_names_the_day():
     idx = index(24, "1h")
     ctx = context(idx, series(daily_prices(idx)))
     with pytest.raises(ModelBuildError) as info:
-        solve_oven(ctx, calendar=calendar)
+        solve_oven(ctx, calendar=calendar, area_per_day_m2=100_000.0)
     assert str(info.value) == (
         "asset 'ov': local day 2023-06-05 needs 50000 m2 but its 12 remaining production "
         "hours at area_max_m2_per_h=3600 make at most 43200 m2"
@@ -306,7 +321,7 @@ def test_baseline_spreads_the_daily_target_evenly_over_production_hours():
     plant.assets["ov"].apply_baseline(plant.block("ov"), ctx)
     solve(plant, EXACT)
     d = dispatch_table(plant)
-    assert_allclose(d["ov.area_m2_per_h"], [0.0] * 4 + [2_500.0] * 20, atol=1e-6)
+    assert_allclose(d["ov.area_m2_per_h"], [0.0] * 4 + [50_000.0 / 24] * 20, atol=1e-6)
     assert d["ov.is_starting"].sum() == pytest.approx(1.0)
 
 
