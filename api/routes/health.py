@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request, Response, status
 from api.schemas import ComponentHealth, HealthOut
 from energyopt import __version__
 from energyopt.solve import solver_available
+from energyopt.store.db import head_revision
 
 router = APIRouter(tags=["health"])
 
@@ -33,6 +34,7 @@ def _database(request: Request) -> ComponentHealth:
         detail={
             "dialect": store.dialect,
             "revision": revision,
+            "up_to_date": revision == head_revision(),
             "latency_ms": round(latency_s * 1000, 2),
         },
     )

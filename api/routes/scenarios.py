@@ -54,7 +54,7 @@ def create_scenario(
         description=body.description if body.description is not None else scenario.description,
         document=document,
     )
-    response.headers["Location"] = f"{router.prefix}/{record.id}"
+    response.headers["Location"] = f"/api/v1/scenarios/{record.id}"
     return _out(record)
 
 

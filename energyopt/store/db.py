@@ -221,6 +221,13 @@ def alembic_config() -> Any:
     return config
 
 
+def head_revision() -> str:
+    """Newest revision of the packaged migrations."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
 def _make_engine(url: str, *, schema: str | None, busy_timeout_s: float) -> Engine:
     parsed = sa.engine.make_url(url)
     if parsed.get_backend_name() == "sqlite":

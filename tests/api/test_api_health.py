@@ -1,0 +1,58 @@
+"""GET /health: database, solver, workers and scheduler state."""
+
+from __future__ import annotations
+
+from energyopt.solve import solver_available
+from energyopt.store.db import head_revision
+
+
+def test_health_reports_every_component(api):
+    answer = api.http.get("/health")
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["status"] == "ok"
+    assert body["database"]["ok"] is True
+    assert body["database"]["detail"]["dialect"] == "sqlite"
+    assert body["database"]["detail"]["revision"] == head_revision()
+    assert body["database"]["detail"]["up_to_date"] is True
+    assert body["solver"] == {
+        "ok": solver_available(),
+        "detail": {"name": "highs", "available": True},
+    }
+    assert body["workers"]["detail"]["processes"] == 1
+    assert body["scheduler"] == {"ok": True, "detail": {"state": "not configured"}}
+
+
+def test_health_uses_the_scheduler_report_when_there_is_one(api):
+    class Scheduler:
+        def health(self) -> dict:
+            return {"ok": False, "state": "running", "fallback_schedules": 1}
+
+    api.app.state.scheduler = Scheduler()
+    answer = api.http.get("/health")
+    assert answer.status_code == 503
+    assert answer.json()["status"] == "degraded"
+    assert answer.json()["scheduler"] == {
+        "ok": False,
+        "detail": {"state": "running", "fallback_schedules": 1},
+    }
+
+
+def test_health_is_degraded_when_the_database_does_not_answer(api, monkeypatch):
+    def broken() -> float:
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(api.store, "ping", broken)
+    answer = api.http.get("/health")
+    assert answer.status_code == 503
+    assert answer.json()["database"] == {
+        "ok": False,
+        "detail": {"dialect": "sqlite", "error": "connection refused"},
+    }
+
+
+def test_health_is_degraded_without_solver(api, monkeypatch):
+    monkeypatch.setattr("api.routes.health.solver_available", lambda: False)
+    answer = api.http.get("/health")
+    assert answer.status_code == 503
+    assert answer.json()["solver"]["ok"] is False
