@@ -52,6 +52,11 @@ class ScenarioCreate(Body):
         description="YAML file relative to the scenarios directory (its 'extends' is merged)",
         examples=["example.yaml"],
     )
+    check_inputs: bool = Field(
+        True,
+        description="also read every input series over the scenario's period and refuse "
+        "the scenario if one is missing, has gaps or does not cover it",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> ScenarioCreate:

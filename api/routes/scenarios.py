@@ -15,14 +15,19 @@ from energyopt.config import Scenario
 from energyopt.settings import Settings
 from energyopt.store import ScenarioRecord
 from energyopt.store import scenarios as scenario_store
-from energyopt.store.documents import document_from_file, to_document, validate_document
+from energyopt.store.documents import (
+    check_inputs,
+    document_from_file,
+    to_document,
+    validate_document,
+)
 
 router = APIRouter(prefix="/scenarios", tags=["scenarios"])
 VIEWER = [Depends(require_role("viewer"))]
 PLANNER = [Depends(require_role("planner"))]
 ERRORS = {
     404: {"model": ErrorOut, "description": "no such scenario"},
-    422: {"model": ErrorOut, "description": "invalid document (field names the path)"},
+    422: {"model": ErrorOut, "description": "invalid document or input data"},
 }
 
 
@@ -35,6 +40,8 @@ def validated(body: ScenarioCreate, settings: Settings) -> tuple[Scenario, dict]
     scenario = validate_document(
         document, roots=settings.allowed_data_roots, base_dir=settings.scenarios_dir
     )
+    if body.check_inputs:
+        check_inputs(scenario)
     return scenario, to_document(scenario, scenarios_dir=settings.scenarios_dir)
 
 

@@ -77,6 +77,19 @@ def validate_document(
         raise DocumentError(str(exc), field=_field_of(exc, source)) from None
 
 
+def check_inputs(scenario: Scenario) -> None:
+    """Read every input series of the scenario over its period (as ``energyopt validate``).
+
+    Raises
+    ------
+    DataError
+        A file is unreadable, has gaps or bad values, or does not cover the period.
+    """
+    from energyopt.pipeline import load_inputs, period_index
+
+    load_inputs(scenario, period_index(scenario))
+
+
 def document_from_file(name: str, *, scenarios_dir: Path) -> dict[str, Any]:
     """The validated document of a YAML file inside ``scenarios_dir`` (``extends`` merged).
 

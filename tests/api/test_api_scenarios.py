@@ -88,3 +88,14 @@ def test_delete_refuses_a_scenario_a_plant_uses(api):
     assert "lille" in refused.json()["detail"]
     assert api.delete(f"/api/v1/scenarios/{free['id']}").status_code == 204
     assert api.get(f"/api/v1/scenarios/{free['id']}").status_code == 404
+
+
+def test_input_data_are_checked_over_the_scenario_period(api):
+    uncovered = tiny_document(start="2030-01-01")
+    answer = api.post("/api/v1/scenarios", json={"document": uncovered})
+    assert answer.status_code == 422
+    assert answer.json()["type"] == "data_error"
+    assert "prices_FR_2023.csv" in answer.json()["detail"]
+    assert api.get("/api/v1/scenarios").json() == []
+    unchecked = api.post("/api/v1/scenarios", json={"document": uncovered, "check_inputs": False})
+    assert unchecked.status_code == 201
