@@ -73,6 +73,144 @@ def run(
         console.print(f"wrote {path}")
 
 
+@app.command()
+def simulate(
+    scenario: Path = typer.Argument(..., help="scenario YAML file"),
+    start: dt.datetime = typer.Option(..., formats=["%Y-%m-%d"], help="first local day"),
+    end: dt.datetime = typer.Option(..., formats=["%Y-%m-%d"], help="last local day (included)"),
+    mode: str = typer.Option("all", help="rolling, perfect, baseline or all"),
+    forecast: str = typer.Option("perfect", help="perfect, persistence or noisy"),
+    step: str | None = typer.Option(None, help="time step: 15min or 1h (default: scenario)"),
+    out: Path = typer.Option(Path("out/simulate"), help="output directory"),
+    horizon: str = typer.Option("48h", help="look-ahead of every plan"),
+    commit: str = typer.Option("1D", help="executed part of every plan (1D = next local day)"),
+    plan_time: str = typer.Option(
+        "11:00", help="local time daily plans are made; 'none' plans at window start"
+    ),
+    seed: int = typer.Option(0, help="seed of noisy forecasts"),
+    noise_scale: float = typer.Option(1.0, min=0, help="factor on noisy forecast errors"),
+    lag: str = typer.Option("1D", help="persistence lag: 1D (yesterday) or 7D (last week)"),
+    forecast_file: list[str] = typer.Option(
+        [], help="QUANTITY=FILE: issued forecasts for one input series (repeatable)"
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="log one line per window"),
+) -> None:
+    """Simulate days of operation: rolling horizon, perfect foresight and baseline."""
+    from rich.logging import RichHandler
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from energyopt.forecast import FORECAST_KINDS, ForecastOptions
+    from energyopt.rolling import MODES, RollingOptions
+    from energyopt.rolling import simulate as run_simulation
+    from energyopt.rolling.output import write_simulation
+
+    modes = MODES if mode == "all" else (mode,)
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("windows"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=err_console,
+    )
+    handler = RichHandler(console=progress.console, show_path=False)
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
+    logging.getLogger("pyomo").setLevel(logging.WARNING)
+    try:
+        if mode not in (*MODES, "all") or forecast not in FORECAST_KINDS:
+            msg = f"--mode {mode!r} / --forecast {forecast!r}: use one of {MODES + ('all',)}"
+            raise typer.BadParameter(f"{msg} and one of {FORECAST_KINDS}")
+        files = dict(_quantity_file(text) for text in forecast_file)
+        options = ForecastOptions(
+            kind=forecast, seed=seed, lag=lag, noise_scale=noise_scale, files=files
+        )
+        rolling = RollingOptions(
+            horizon=horizon,
+            commit=commit,
+            plan_time_local=None if plan_time.lower() == "none" else plan_time,
+        )
+        loaded = load_scenario(scenario)
+        with progress:
+            task = progress.add_task(f"{loaded.name}: rolling", total=None)
+
+            def on_window(report, total: int) -> None:
+                progress.update(task, total=total, completed=report.number)
+
+            sim = run_simulation(
+                loaded,
+                start.date(),
+                end.date(),
+                modes=modes,
+                step=step,
+                forecast=options,
+                rolling=rolling,
+                on_window=on_window,
+            )
+        paths = write_simulation(sim, out)
+    except EnergyOptError as exc:
+        _fail(exc)
+    console.print(comparison_table(sim.runs, sim.comparison, title=loaded.name))
+    for path in paths:
+        console.print(f"wrote {path}")
+
+
+def _quantity_file(text: str) -> tuple[str, str]:
+    quantity, sep, path = text.partition("=")
+    if not sep or not quantity or not path:
+        raise typer.BadParameter(f"--forecast-file {text!r}: write QUANTITY=FILE")
+    return quantity, path
+
+
+#: KPIs shown by ``simulate`` for each mode
+SIMULATE_KPIS = (
+    "total_cost_eur",
+    "cost_energy_eur",
+    "cost_demand_charge_eur",
+    "cost_fuel_eur",
+    "cost_co2_eur",
+    "revenue_eur",
+    "co2_t",
+    "grid_import_kwh",
+    "peak_import_kw",
+    "deviation_grid_kwh",
+    "deviation_setpoint_kwh",
+    "n_windows",
+    "n_fallbacks",
+    "window_s_median",
+    "wall_s",
+)
+
+
+def comparison_table(runs: dict, comparison: dict, title: str = "") -> Table:
+    """KPIs of several runs side by side, then the comparison figures."""
+    table = Table(title=title, show_header=True, header_style="bold")
+    table.add_column("KPI")
+    for mode in runs:
+        table.add_column(mode, justify="right")
+    for key in SIMULATE_KPIS:
+        if any(key in run.kpis for run in runs.values()):
+            table.add_row(key, *(_fmt(run.kpis.get(key, "")) for run in runs.values()))
+    for key, value in comparison.items():
+        if key.endswith("_pct"):
+            table.add_row(key, _fmt(value), *[""] * (len(runs) - 1))
+    return table
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:,.4f}" if abs(value) < 10 else f"{value:,.1f}"
+    return str(value)
+
+
 def kpi_table(kpis: dict, title: str = "KPIs") -> Table:
     """A readable two-column table of the KPIs."""
     table = Table(title=title, show_header=True, header_style="bold")

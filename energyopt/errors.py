@@ -5,6 +5,7 @@
     EnergyOptError
     ├── ScenarioError      a scenario file or document is invalid (names file and key path)
     ├── DataError          an input time series is invalid (names file, column and time stamp)
+    │   └── ForecastError  a forecast cannot be made as of its issue time (names quantity, time)
     ├── ModelBuildError    the plant cannot be turned into a model (names the asset)
     └── SolveError         HiGHS did not return a usable plan
         └── InfeasibleError    no plan meets every constraint (names carrier and time stamps)
@@ -26,6 +27,10 @@ class ScenarioError(EnergyOptError):
 
 class DataError(EnergyOptError):
     """An input time series is invalid."""
+
+
+class ForecastError(DataError):
+    """A forecast cannot be made from what is known at its issue time."""
 
 
 class ModelBuildError(EnergyOptError):

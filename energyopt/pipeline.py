@@ -79,6 +79,24 @@ def load_inputs(scenario: Scenario, index: pd.DatetimeIndex) -> pd.DataFrame:
     return pd.DataFrame(columns, index=index)
 
 
+def input_coverage(scenario: Scenario) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """Span every input file of the site covers: (first stamp, end of last interval), UTC.
+
+    None if the site has no input files.
+    """
+    site = scenario.site
+    files = [source.file for source in site.series.values()]
+    if site.weather is not None:
+        files.append(site.weather.file)
+    spans = []
+    for path in files:
+        stamps = read_series_file(path).index
+        spans.append((stamps[0], stamps[-1] + (stamps[-1] - stamps[-2])))
+    if not spans:
+        return None
+    return max(s for s, _ in spans), min(e for _, e in spans)
+
+
 def month_weights(index: pd.DatetimeIndex, timezone: str) -> dict[str, float]:
     """Share of each billing month (site local time) that ``index`` covers [0-1]."""
     local = index.tz_convert(timezone)
@@ -132,6 +150,14 @@ def run_scenario(
     plant = build_plant(scenario, ctx)
     plant.build_s = time.perf_counter() - started
     report = solve(plant, scenario.solver)
+    result = summarize(scenario, plant, report)
+    logger.info("run %s: %s in %.2f s", scenario.name, report.status, report.solve_s)
+    return result
+
+
+def summarize(scenario: Scenario, plant: PlantModel, report: SolveReport) -> RunResult:
+    """Dispatch table, KPIs and solver figures of a solved full-period plant."""
+    index = plant.ctx.index
     dispatch = dispatch_table(plant)
     kpis: dict[str, float | str] = dict(
         compute_kpis(plant, dispatch, scenario.plant.annual_capacity_gwh)
@@ -149,5 +175,4 @@ def run_scenario(
         period_end=(index[-1] + pd.Timedelta(index.freq)).isoformat(),
         step=str(index.freq.freqstr),
     )
-    logger.info("run %s: %s in %.2f s", scenario.name, report.status, report.solve_s)
     return RunResult(scenario=scenario, dispatch=dispatch, kpis=kpis, report=report, plant=plant)

@@ -115,3 +115,88 @@ def sankey_figure(links: list[tuple[str, str, float]], title: str = "") -> go.Fi
     )
     fig.update_layout(title=title, height=600, template="plotly_white")
     return fig
+
+
+#: cost categories shown in the comparison bars (KPI names)
+_COST_KPIS = (
+    "cost_energy_eur",
+    "cost_demand_charge_eur",
+    "cost_fuel_eur",
+    "cost_degradation_eur",
+    "cost_exchange_eur",
+    "cost_co2_eur",
+)
+
+
+def comparison_figure(
+    dispatches: dict[str, pd.DataFrame],
+    kpis: dict[str, dict],
+    title: str = "",
+    timezone: str = "UTC",
+) -> go.Figure:
+    """Runs of the same period side by side (e.g. rolling, perfect, baseline).
+
+    Rows: net grid import [kW], storage levels [% of capacity], cumulative
+    grid energy cost [EUR], and total cost by category per run [EUR]
+    (revenue shown negative).
+    """
+    fig = make_subplots(
+        rows=4,
+        cols=1,
+        subplot_titles=[
+            "net grid import [kW]",
+            "storage level [% of capacity]",
+            "cumulative grid energy cost [EUR]",
+            "total cost by category [EUR]",
+        ],
+        vertical_spacing=0.07,
+    )
+    dashes = ("solid", "dash", "dot", "dashdot")
+    for number, (mode, dispatch) in enumerate(dispatches.items()):
+        x = dispatch.index.tz_convert(timezone)
+        dash = dashes[number % len(dashes)]
+        dt_h = pd.Timedelta(dispatch.index.freq) / pd.Timedelta("1h")
+        imports = dispatch.filter(regex=r"\.import_kw$").sum(axis=1)
+        exports = dispatch.filter(regex=r"\.export_kw$").sum(axis=1)
+        line = {"shape": "hv", "dash": dash, "width": 1}
+        fig.add_trace(go.Scatter(x=x, y=imports - exports, name=mode, line=line), row=1, col=1)
+        for column in dispatch.filter(regex=r"\.soc_frac$").columns:
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=dispatch[column] * 100,
+                    name=f"{mode}: {column.split('.')[0]}",
+                    line={"dash": dash, "width": 1},
+                ),
+                row=2,
+                col=1,
+            )
+        cost = _grid_energy_cost_eur(dispatch, dt_h)
+        fig.add_trace(
+            go.Scatter(x=x, y=cost.cumsum(), name=f"{mode}: grid energy", line=line),
+            row=3,
+            col=1,
+        )
+    modes = list(kpis)
+    for key in (*_COST_KPIS, "revenue_eur"):
+        sign = -1.0 if key == "revenue_eur" else 1.0
+        values = [sign * float(kpis[m].get(key, 0.0)) for m in modes]
+        if any(abs(v) > 1e-9 for v in values):
+            label = key.removeprefix("cost_").removesuffix("_eur")
+            fig.add_trace(go.Bar(x=modes, y=values, name=label), row=4, col=1)
+    fig.update_layout(
+        title=title, barmode="relative", height=1200, hovermode="x", template="plotly_white"
+    )
+    fig.update_xaxes(matches="x", row=2, col=1)
+    fig.update_xaxes(matches="x", row=3, col=1)
+    return fig
+
+
+def _grid_energy_cost_eur(dispatch: pd.DataFrame, dt_h: float) -> pd.Series:
+    """Grid energy cost per interval [EUR]: import * price - export * export price."""
+    total = pd.Series(0.0, index=dispatch.index)
+    for column in dispatch.filter(regex=r"\.import_kw$").columns:
+        grid = column.removesuffix(".import_kw")
+        total += dispatch[column] * dispatch[f"{grid}.price_import_eur_per_kwh"] * dt_h
+        total -= dispatch[f"{grid}.export_kw"] * dispatch[f"{grid}.price_export_eur_per_kwh"] * dt_h
+    return total

@@ -36,6 +36,10 @@ class ConversionAsset(Asset):
             T, rule=lambda b, t: b.output_kw[t] == b_ratio[t] * b.input_kw[t]
         )
 
+    def plan_setpoints(self, b: pyo.Block, columns: list[str]) -> dict[str, str]:
+        """A plan sets the output; the input follows the actual ratio (COP)."""
+        return {self.columns[1]: "output_kw"}
+
     def extract(self, b: pyo.Block, ctx: BuildContext) -> pd.DataFrame:
         """Input, output and ratio under the subclass's column names."""
         n = ctx.n_steps

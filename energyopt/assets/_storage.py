@@ -129,3 +129,20 @@ class StorageAsset(Asset):
     def final_state(self, b: pyo.Block, ctx: BuildContext, steps: int) -> dict[str, float]:
         """Level after the first ``steps`` intervals [kWh]."""
         return {"level_kwh": float(np.clip(pyo.value(b.level_kwh[steps - 1]), 0.0, None))}
+
+    def plan_setpoints(self, b: pyo.Block, columns: list[str]) -> dict[str, str]:
+        """A plan tells a storage when to charge and discharge (the level follows)."""
+        return {"charge_kw": "charge_kw", "discharge_kw": "discharge_kw"}
+
+    def apply_baseline(self, b: pyo.Block, ctx: BuildContext) -> None:
+        """Idle store: charge = discharge = 0 at every step.
+
+        The level keeps its initial value less standing losses, so the lower
+        level bound and the terminal level are lifted (an idle store is not
+        topped up to hold them).
+        """
+        for t in b.model().T:
+            b.charge_kw[t].fix(0.0)
+            b.discharge_kw[t].fix(0.0)
+            b.level_kwh[t].setlb(0.0)
+        b.level_terminal.deactivate()

@@ -173,12 +173,34 @@ class Asset:
         """
         return None
 
-    def apply_baseline(self, b: pyo.Block, ctx: BuildContext) -> None:
+    def apply_baseline(self, b: pyo.Block, ctx: BuildContext) -> Any:
         """Fix this asset's flexible decisions to rule-based operation.
 
         Used by the baseline (``energyopt/baseline.py``): what the plant does
         without optimisation. Default: nothing to fix (no flexibility).
+        May return a Pyomo expression [EUR] that the baseline adds to its
+        objective, for a rule that fixing cannot express (e.g. PV is curtailed
+        only where the grid cannot take it); None otherwise.
         """
+
+    def plan_setpoints(self, b: pyo.Block, columns: list[str]) -> dict[str, str]:
+        """Decisions a committed plan tells this asset to follow.
+
+        Maps dispatch columns (this asset's, no prefix) to the block's
+        variables over time that hold them. When a committed plan is replayed
+        on actual inputs (``energyopt/rolling.py``), these variables follow
+        their planned values and deviate only where actual conditions require
+        it; everything else balances freely. Default: every dispatch column
+        that is also a variable over time of the block. Assets that balance
+        (grid, PV following the weather) return ``{}``.
+        """
+        T = b.model().T
+        found = {}
+        for column in columns:
+            component = b.component(column)
+            if isinstance(component, pyo.Var) and component.index_set() is T:
+                found[column] = column
+        return found
 
     def kpis(self, dispatch: pd.DataFrame, ctx: BuildContext) -> dict[str, float]:
         """Asset-specific KPIs from its own dispatch columns (default: none)."""

@@ -204,6 +204,10 @@ class Grid(Asset):
             for s, m in enumerate(self._slot_months(ctx))
         }
 
+    def plan_setpoints(self, b: pyo.Block, columns: list[str]) -> dict[str, str]:
+        """The grid balances whatever actual conditions differ from the plan."""
+        return {}
+
     def extract(self, b: pyo.Block, ctx: BuildContext) -> pd.DataFrame:
         n = ctx.n_steps
         return pd.DataFrame(

@@ -26,6 +26,9 @@ from energyopt.assets.base import (
 )
 from energyopt.weather import pv_power_kw
 
+#: baseline penalty on curtailed PV energy, far above any energy price [EUR/kWh]
+BASELINE_CURTAIL_PENALTY_EUR_PER_KWH = 10.0
+
 
 class PvParams(AssetParams):
     """PV array parameters."""
@@ -74,6 +77,22 @@ class Pv(Asset):
             p.losses_frac,
             p.temp_coefficient_per_k,
             p.inverter_efficiency,
+        )
+
+    def plan_setpoints(self, b: pyo.Block, columns: list[str]) -> dict[str, str]:
+        """PV follows the actual weather; nothing to hold to a plan."""
+        return {}
+
+    def apply_baseline(self, b: pyo.Block, ctx: BuildContext):
+        """Not curtailed: a penalty on curtailed energy [EUR] (10 EUR/kWh).
+
+        Fixing the output to the available power would make a plan infeasible
+        where the grid connection cannot take a surplus; the penalty curtails
+        only there, as an inverter limited by the grid operator would.
+        """
+        T = b.model().T
+        return BASELINE_CURTAIL_PENALTY_EUR_PER_KWH * ctx.dt_h * sum(
+            b.available_kw[t] - b.power_kw[t] for t in T
         )
 
     def extract(self, b: pyo.Block, ctx: BuildContext) -> pd.DataFrame:

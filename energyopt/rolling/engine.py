@@ -1,0 +1,218 @@
+"""The rolling-horizon loop: plan each window from forecasts, commit its start, carry state.
+
+Per window:
+
+1. forecasts of every input quantity as known at the window's issue time;
+2. a build context with those forecasts and the carried state;
+3. the plant model: built for the first window, then only its mutable
+   parameters are re-filled (:meth:`~energyopt.model.PlantModel.update`);
+   rebuilt when :meth:`~energyopt.model.PlantModel.can_update` says the
+   structure changed (e.g. the shorter last window);
+4. HiGHS through the persistent interface kept on the model;
+5. the first ``commit_steps`` of the plan are committed, and every asset's
+   ``final_state`` after them becomes the state of the next window.
+
+A window without a plan (infeasible, or a time limit without incumbent) falls
+back to the rule-based baseline for that window (``energyopt/baseline.py``)
+on the same forecasts and state; the fallback and its reason are reported. If
+the fallback fails too, the run stops with a :class:`SolveError` naming the
+window.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
+
+import pandas as pd
+
+from energyopt.baseline import solve_baseline
+from energyopt.config import Scenario
+from energyopt.errors import SolveError
+from energyopt.forecast import ForecastSet
+from energyopt.model import PlantModel
+from energyopt.pipeline import build_plant, make_context
+from energyopt.results import dispatch_table
+from energyopt.rolling.replay import discrete_states
+from energyopt.rolling.windows import Window
+from energyopt.solve import solve
+from energyopt.state import SystemState
+from energyopt.timeseries import fmt_time
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class WindowReport:
+    """What happened in one window; times in seconds."""
+
+    number: int
+    start: pd.Timestamp
+    end: pd.Timestamp
+    issued_at: pd.Timestamp
+    n_steps: int
+    commit_steps: int
+    action: str  # "build" or "update"
+    forecast_s: float
+    build_s: float  # model build, or parameter update
+    solve_s: float
+    status: str  # solver status, or "fallback"
+    objective_eur: float
+    fallback_reason: str | None = None
+    mip_gap: float | None = None  # relative gap of the plan [frac]; None for a fallback
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain dict with ISO time stamps (for JSON/CSV)."""
+        row = dataclasses.asdict(self)
+        for key in ("start", "end", "issued_at"):
+            row[key] = fmt_time(row[key])
+        return row
+
+
+@dataclasses.dataclass
+class RollingPlan:
+    """Committed plans of every window and the states between them."""
+
+    plan: pd.DataFrame
+    windows: list[WindowReport]
+    states: list[SystemState]
+
+    def timing(self) -> dict[str, float]:
+        """Totals and medians of the per-window times [s] and counts."""
+        frame = pd.DataFrame([w.as_dict() for w in self.windows])
+        built = frame["action"] == "build"
+        return {
+            "n_windows": len(frame),
+            "n_builds": int(built.sum()),
+            "n_fallbacks": int((frame["status"] == "fallback").sum()),
+            "forecast_s_total": float(frame["forecast_s"].sum()),
+            "build_s_total": float(frame.loc[built, "build_s"].sum()),
+            "update_s_total": float(frame.loc[~built, "build_s"].sum()),
+            "solve_s_total": float(frame["solve_s"].sum()),
+            "window_s_median": float((frame["build_s"] + frame["solve_s"]).median()),
+            "solve_s_median": float(frame["solve_s"].median()),
+        }
+
+
+WindowCallback = Callable[[WindowReport, int], None]
+
+
+class RollingEngine:
+    """Plans windows one after the other, reusing one model while its structure holds."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        forecasts: ForecastSet,
+        quantities: list[str],
+        month_weight: dict[str, float],
+    ) -> None:
+        self.scenario = scenario
+        self.forecasts = forecasts
+        self.quantities = quantities
+        self.month_weight = month_weight
+        self.plant: PlantModel | None = None
+
+    def run(
+        self,
+        windows: list[Window],
+        initial: SystemState | None = None,
+        on_window: WindowCallback | None = None,
+    ) -> RollingPlan:
+        """Plan every window in turn; returns the committed plan and the states."""
+        state = initial or SystemState()
+        states, reports, parts = [state], [], []
+        for window in windows:
+            committed, state, report = self.step(window, state)
+            parts.append(committed)
+            states.append(state)
+            reports.append(report)
+            _log(report, len(windows))
+            if on_window is not None:
+                on_window(report, len(windows))
+        plan = pd.concat(parts)
+        plan.index.freq = windows[0].index.freq
+        return RollingPlan(plan=plan, windows=reports, states=states)
+
+    def step(
+        self, window: Window, state: SystemState
+    ) -> tuple[pd.DataFrame, SystemState, WindowReport]:
+        """Plan one window from ``state``: committed plan, next state, report."""
+        started = time.perf_counter()
+        series = self.forecasts.frame(self.quantities, window.index, window.issued_at)
+        ctx = make_context(
+            self.scenario, window.index, series, state.for_context(), self.month_weight
+        )
+        forecast_s = time.perf_counter() - started
+        if self.plant is None or not self.plant.can_update(ctx):
+            self.plant = build_plant(self.scenario, ctx)
+            action, build_s = "build", self.plant.build_s
+        else:
+            action, build_s = "update", self.plant.update(ctx)
+        source, reason, gap = self.plant, None, None
+        started = time.perf_counter()
+        try:
+            report = solve(self.plant, self.scenario.solver)
+            status, objective, gap = report.status, report.objective_eur, report.mip_gap
+        except SolveError as exc:
+            reason = str(exc)
+            logger.warning("window %d: no plan (%s); using the baseline", window.number, reason)
+            source, status, objective = self._fallback(window, ctx, reason)
+        solve_s = time.perf_counter() - started
+        committed = pd.concat(
+            [
+                dispatch_table(source).iloc[: window.commit_steps],
+                discrete_states(source, window.commit_steps),
+            ],
+            axis=1,
+        )
+        updates = {
+            name: asset.final_state(source.block(name), source.ctx, window.commit_steps)
+            for name, asset in source.assets.items()
+        }
+        next_state = state.advance(window.commit_end, updates)
+        report = WindowReport(
+            number=window.number,
+            start=window.start,
+            end=window.index[-1] + pd.Timedelta(window.index.freq),
+            issued_at=window.issued_at,
+            n_steps=len(window.index),
+            commit_steps=window.commit_steps,
+            action=action,
+            forecast_s=forecast_s,
+            build_s=build_s,
+            solve_s=solve_s,
+            status=status,
+            objective_eur=objective,
+            fallback_reason=reason,
+            mip_gap=gap,
+        )
+        return committed, next_state, report
+
+    def _fallback(self, window: Window, ctx, reason: str) -> tuple[PlantModel, str, float]:
+        try:
+            plant, report = solve_baseline(self.scenario, ctx)
+        except SolveError as exc:
+            msg = (
+                f"window {window.number} ({fmt_time(window.start)}): no plan ({reason}) "
+                f"and the baseline fallback failed too ({exc})"
+            )
+            raise SolveError(msg) from None
+        return plant, "fallback", report.objective_eur
+
+
+def _log(report: WindowReport, total: int) -> None:
+    logger.info(
+        "[%s:%s] (%d/%d) issued %s, %s %.3f s, solve %.3f s, %s",
+        fmt_time(report.start),
+        fmt_time(report.end),
+        report.number,
+        total,
+        fmt_time(report.issued_at),
+        report.action,
+        report.build_s,
+        report.solve_s,
+        report.status,
+    )

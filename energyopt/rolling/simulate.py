@@ -1,0 +1,202 @@
+"""Simulate a period three ways and compare: rolling horizon, perfect foresight, baseline.
+
+* ``rolling``: daily plans from forecasts (:mod:`energyopt.rolling.engine`),
+  the committed parts replayed on actual inputs (:mod:`energyopt.rolling.replay`);
+* ``perfect``: one solve of the whole period on the actual inputs (the best
+  any planner could do);
+* ``baseline``: the rule-based operation (:mod:`energyopt.baseline`) on the
+  actual inputs.
+
+All three are priced on the actual inputs with the same cost terms and the
+same billing-month weights, so their KPIs compare directly:
+``savings_vs_baseline_pct = (1 - rolling / baseline) * 100`` and
+``rolling_regret_pct = (rolling / perfect - 1) * 100`` on ``total_cost_eur``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import math
+import time
+
+import numpy as np
+import pandas as pd
+
+from energyopt.baseline import run_baseline
+from energyopt.config import Scenario
+from energyopt.errors import ScenarioError
+from energyopt.forecast import ActualSource, ForecastOptions, build_forecasts
+from energyopt.pipeline import (
+    RunResult,
+    build_plant,
+    input_coverage,
+    load_inputs,
+    make_context,
+    summarize,
+)
+from energyopt.rolling.engine import RollingEngine, RollingPlan, WindowCallback
+from energyopt.rolling.replay import replay
+from energyopt.rolling.windows import RollingOptions, plan_windows
+from energyopt.solve import solve
+from energyopt.state import SystemState
+from energyopt.timeseries import make_index
+from energyopt.units import PCT_PER_FRAC
+
+logger = logging.getLogger(__name__)
+
+MODES = ("rolling", "perfect", "baseline")
+
+
+@dataclasses.dataclass
+class Simulation:
+    """Results of a simulation: one run per mode, the rolling plan, the comparison."""
+
+    scenario: Scenario
+    period: pd.DatetimeIndex
+    runs: dict[str, RunResult]
+    rolling: RollingPlan | None
+    comparison: dict[str, float]
+
+    def kpis(self) -> dict[str, object]:
+        """Flat KPIs of a single mode, or the comparison plus per-mode KPIs."""
+        if len(self.runs) == 1:
+            return dict(next(iter(self.runs.values())).kpis)
+        return {**self.comparison, **{mode: dict(run.kpis) for mode, run in self.runs.items()}}
+
+
+def period_of(
+    scenario: Scenario, start: dt.date, end: dt.date, step: str | None
+) -> pd.DatetimeIndex:
+    """Model index of the local days ``start`` to ``end`` (both included)."""
+    if end < start:
+        raise ScenarioError(f"simulation end {end} is before its start {start}")
+    days = (end - start).days + 1
+    return make_index(start, days, step or scenario.period.step, scenario.site.timezone)
+
+
+def load_actuals(
+    scenario: Scenario, period: pd.DatetimeIndex, history: pd.Timedelta
+) -> pd.DataFrame:
+    """Actual inputs over ``period`` plus up to ``history`` before it (as far as data go)."""
+    step = pd.Timedelta(period.freq)
+    first = period[0] - history
+    coverage = input_coverage(scenario)
+    if coverage is not None and coverage[0] > first:
+        first += math.ceil((coverage[0] - first) / step) * step
+    first = min(first, period[0])
+    index = pd.date_range(first, period[-1] + step, freq=step, inclusive="left", name="time")
+    return load_inputs(scenario, index)
+
+
+def simulate(
+    scenario: Scenario,
+    start: dt.date,
+    end: dt.date,
+    *,
+    modes: tuple[str, ...] = MODES,
+    step: str | None = None,
+    forecast: ForecastOptions | None = None,
+    rolling: RollingOptions | None = None,
+    initial: SystemState | None = None,
+    on_window: WindowCallback | None = None,
+) -> Simulation:
+    """Run the requested modes over the local days ``start`` to ``end``."""
+    unknown = sorted(set(modes) - set(MODES))
+    if unknown:
+        raise ScenarioError(f"unknown mode(s) {unknown}; use {', '.join(MODES)}")
+    forecast = forecast or ForecastOptions()
+    rolling = rolling or RollingOptions()
+    initial = initial or SystemState()
+    period = period_of(scenario, start, end, step)
+    history = forecast.history(pd.Timedelta(rolling.horizon))
+    frame = load_actuals(scenario, period, history)
+    actual_ctx = make_context(
+        scenario, period, frame.loc[period[0] :].set_axis(period), initial.for_context()
+    )
+    runs: dict[str, RunResult] = {}
+    plan = None
+    for mode in (m for m in MODES if m in modes):
+        started = time.perf_counter()
+        if mode == "perfect":
+            runs[mode] = solve_period(scenario, actual_ctx)
+        elif mode == "baseline":
+            runs[mode] = run_baseline(scenario, actual_ctx)
+        else:
+            plan = run_rolling(
+                scenario, period, frame, forecast, rolling, actual_ctx, initial, on_window
+            )
+            runs[mode] = replay(scenario, actual_ctx, plan.plan)
+            runs[mode].kpis.update(rolling_kpis(plan, forecast, rolling))
+        runs[mode].kpis["wall_s"] = time.perf_counter() - started
+        logger.info("%s: total cost %.2f EUR", mode, runs[mode].kpis["total_cost_eur"])
+    return Simulation(scenario, period, runs, plan, compare(runs))
+
+
+def run_rolling(
+    scenario: Scenario,
+    period: pd.DatetimeIndex,
+    frame: pd.DataFrame,
+    forecast: ForecastOptions,
+    options: RollingOptions,
+    actual_ctx,
+    initial: SystemState,
+    on_window: WindowCallback | None = None,
+) -> RollingPlan:
+    """Plan the period window by window from forecasts built on ``frame``."""
+    actuals = ActualSource(frame, forecast.day_ahead_rules(list(frame.columns)))
+    forecasts = build_forecasts(forecast, actuals)
+    windows = plan_windows(period, scenario.site.timezone, options)
+    engine = RollingEngine(
+        scenario, forecasts, list(frame.columns), dict(actual_ctx.demand_charge_month_weight)
+    )
+    return engine.run(windows, initial, on_window)
+
+
+def solve_period(scenario: Scenario, ctx) -> RunResult:
+    """One solve of the whole period of ``ctx`` (perfect foresight)."""
+    plant = build_plant(scenario, ctx)
+    report = solve(plant, scenario.solver)
+    return summarize(scenario, plant, report)
+
+
+def rolling_kpis(
+    plan: RollingPlan, forecast: ForecastOptions, options: RollingOptions
+) -> dict[str, object]:
+    """Settings and per-window timing of a rolling run."""
+    kpis: dict[str, object] = {
+        "forecast": forecast.describe(),
+        "horizon": options.horizon,
+        "commit": options.commit,
+        "plan_time_local": options.plan_time_local or f"lead {options.lead}",
+    }
+    kpis.update(plan.timing())
+    return kpis
+
+
+def compare(runs: dict[str, RunResult]) -> dict[str, float]:
+    """Savings and regret on ``total_cost_eur`` (priced on actuals) [%]."""
+    cost = {mode: float(run.kpis["total_cost_eur"]) for mode, run in runs.items()}
+    out: dict[str, float] = {}
+    if "baseline" in cost:
+        base = cost["baseline"]
+        for mode, key in (
+            ("rolling", "savings_vs_baseline_pct"),
+            ("perfect", "perfect_savings_vs_baseline_pct"),
+        ):
+            if mode in cost:
+                out[key] = _ratio_pct(base - cost[mode], abs(base))
+    if "rolling" in cost and "perfect" in cost:
+        out["rolling_regret_pct"] = _ratio_pct(
+            cost["rolling"] - cost["perfect"], abs(cost["perfect"])
+        )
+    for mode, value in cost.items():
+        out[f"total_cost_eur:{mode}"] = value
+    return out
+
+
+def _ratio_pct(numerator: float, denominator: float) -> float:
+    if denominator < 1e-9:
+        return float("nan")
+    return float(np.float64(numerator) / denominator * PCT_PER_FRAC)

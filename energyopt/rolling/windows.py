@@ -1,0 +1,149 @@
+"""Planning windows of a rolling-horizon run.
+
+Vocabulary: ``horizon`` is how far a plan looks ahead, ``commit`` how much of
+it is executed before the next plan, ``issued_at`` when a plan (and its
+forecasts) is made.
+
+Commits of whole days follow the site's local calendar: each window starts at
+local midnight and commits to the next local midnight (23 or 25 hours on DST
+days), and is planned the day before at ``plan_time_local`` (default 11:00,
+before the day-ahead gate closure at 12:00). Shorter commits (e.g. ``6h``)
+start every ``commit`` from the period start and are planned ``lead`` before
+their start. A window never reaches past the end of the period: the last
+windows shrink, so terminal conditions (storage levels) apply at the period
+end as in a single solve of the whole period.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+
+from energyopt.errors import ScenarioError
+from energyopt.forecast import time_of_day
+
+DAY = pd.Timedelta("1D")
+
+
+@dataclasses.dataclass(frozen=True)
+class RollingOptions:
+    """How the rolling horizon plans.
+
+    Attributes
+    ----------
+    horizon : str
+        Look-ahead of every plan (pandas duration). [h]
+    commit : str
+        Executed part of every plan: whole days (``1D``) follow local days.
+    plan_time_local : str or None
+        Local time of day (``HH:MM``) a daily plan is made, on the day
+        before it starts; None plans ``lead`` before the window start.
+    lead : str
+        Time between issue and window start when ``plan_time_local`` is None.
+    """
+
+    horizon: str = "48h"
+    commit: str = "1D"
+    plan_time_local: str | None = "11:00"
+    lead: str = "0h"
+
+    def durations(self, step: pd.Timedelta) -> tuple[pd.Timedelta, pd.Timedelta]:
+        """Horizon and commit as durations; checks they fit the step and each other."""
+        try:
+            horizon, commit = pd.Timedelta(self.horizon), pd.Timedelta(self.commit)
+            lead = pd.Timedelta(self.lead)
+        except ValueError as exc:
+            raise ScenarioError(f"rolling options: not a duration ({exc})") from None
+        for name, value in (("horizon", horizon), ("commit", commit)):
+            if value <= pd.Timedelta(0) or value % step:
+                raise ScenarioError(f"rolling options: {name} {value} is not a multiple of {step}")
+        if horizon < commit:
+            raise ScenarioError(
+                f"rolling options: horizon {horizon} is shorter than commit {commit}"
+            )
+        if lead < pd.Timedelta(0):
+            raise ScenarioError(f"rolling options: lead {lead} is negative")
+        if self.plan_time_local is not None:
+            if commit % DAY:
+                msg = "rolling options: plan_time_local needs a commit of whole days (e.g. 1D)"
+                raise ScenarioError(msg)
+            time_of_day(self.plan_time_local, "rolling options: plan_time_local")
+        return horizon, commit
+
+
+@dataclasses.dataclass(frozen=True)
+class Window:
+    """One planning window.
+
+    Attributes
+    ----------
+    number : int
+        1-based position in the run.
+    issued_at : Timestamp
+        When the plan and its forecasts are made (UTC).
+    index : DatetimeIndex
+        Model steps of the window (UTC, fixed freq).
+    commit_steps : int
+        Leading steps of the window that are executed.
+    """
+
+    number: int
+    issued_at: pd.Timestamp
+    index: pd.DatetimeIndex
+    commit_steps: int
+
+    @property
+    def start(self) -> pd.Timestamp:
+        """First interval start (UTC)."""
+        return self.index[0]
+
+    @property
+    def commit_end(self) -> pd.Timestamp:
+        """End of the committed part (UTC)."""
+        return self.start + self.commit_steps * pd.Timedelta(self.index.freq)
+
+
+def plan_windows(period: pd.DatetimeIndex, timezone: str, options: RollingOptions) -> list[Window]:
+    """Windows covering ``period`` (a model index from ``make_index``)."""
+    step = pd.Timedelta(period.freq)
+    horizon, commit = options.durations(step)
+    end = period[-1] + step
+    starts = _window_starts(period[0], end, commit, timezone)
+    windows = []
+    for number, start in enumerate(starts, start=1):
+        commit_end = starts[number] if number < len(starts) else end
+        stop = min(max(start + horizon, commit_end), end)
+        first, last = period.get_loc(start), period.searchsorted(stop)
+        index = period[first:last]
+        issued_at = _issue_time(start, timezone, options)
+        windows.append(Window(number, issued_at, index, int((commit_end - start) / step)))
+    return windows
+
+
+def _window_starts(
+    first: pd.Timestamp, end: pd.Timestamp, commit: pd.Timedelta, timezone: str
+) -> list[pd.Timestamp]:
+    if commit % DAY:
+        return list(pd.date_range(first, end, freq=commit, inclusive="left"))
+    local_first = first.tz_convert(timezone).tz_localize(None)
+    if local_first != local_first.normalize():
+        msg = f"a daily commit needs the period to start at local midnight, not {local_first}"
+        raise ScenarioError(msg)
+    days = int(commit / DAY)
+    starts = []
+    day = local_first
+    while (stamp := day.tz_localize(timezone).tz_convert("UTC")) < end:
+        starts.append(stamp)
+        day += pd.Timedelta(days=days)
+    return starts
+
+
+def _issue_time(start: pd.Timestamp, timezone: str, options: RollingOptions) -> pd.Timestamp:
+    if options.plan_time_local is None:
+        return start - pd.Timedelta(options.lead)
+    local_day = start.tz_convert(timezone).tz_localize(None).normalize()
+    issue = local_day - DAY + time_of_day(options.plan_time_local)
+    return issue.tz_localize(timezone, ambiguous=True, nonexistent="shift_forward").tz_convert(
+        "UTC"
+    )
