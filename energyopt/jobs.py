@@ -9,7 +9,10 @@ crash of a worker process marks its run failed instead of leaving it
 
 Modes are entries of :data:`MODES`: a function that takes the scenario (with
 the run's period applied) and a progress callback and returns a
-:class:`RunOutcome`. Adding a mode is one entry.
+:class:`RunOutcome`. Adding a mode is one entry. ``perfect`` solves the whole
+period at once on the actual inputs; ``rolling`` plans day by day from
+forecasts and replays the committed plans on actuals; ``baseline`` is the
+rule-based operation without optimisation.
 """
 
 from __future__ import annotations
@@ -68,9 +71,45 @@ def _perfect(scenario: Scenario, progress: Progress) -> RunOutcome:
     return RunOutcome(result.dispatch, dict(result.kpis), result.report.as_dict())
 
 
+def _simulated(mode: str) -> ModeFn:
+    """A mode of :func:`energyopt.rolling.simulate`: ``rolling`` or ``baseline``.
+
+    Both are priced on the actual inputs; a rolling run reports its windows
+    (issue time, build/solve times, fallbacks) in the solver report.
+    """
+
+    def run(scenario: Scenario, progress: Progress) -> RunOutcome:
+        from energyopt.rolling.simulate import simulate
+
+        period = scenario.period
+        last_day = period.start + dt.timedelta(days=period.days - 1)
+        if mode != "rolling":
+            progress(0, 1)
+        simulation = simulate(
+            scenario,
+            period.start,
+            last_day,
+            modes=(mode,),
+            step=period.step,
+            on_window=lambda report, total: progress(report.number, total),
+        )
+        result = simulation.runs[mode]
+        report: dict[str, Any] = result.report.as_dict()
+        if simulation.rolling is not None:
+            report["windows"] = [w.as_dict() for w in simulation.rolling.windows]
+        else:
+            progress(1, 1)
+        return RunOutcome(result.dispatch, dict(result.kpis), report)
+
+    run.__doc__ = f"{mode} mode of the simulation"
+    return run
+
+
 #: run modes by name
 MODES: dict[str, ModeFn] = {
     "perfect": _perfect,
+    "rolling": _simulated("rolling"),
+    "baseline": _simulated("baseline"),
 }
 
 

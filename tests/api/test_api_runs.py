@@ -295,3 +295,19 @@ def test_shutdown_marks_the_executing_run_failed(tmp_path):
     store.close()
     assert run.status == "failed"
     assert run.error.startswith("interrupted")
+
+
+@pytest.mark.parametrize("mode", ["rolling", "baseline"])
+def test_every_mode_prices_an_inflexible_plant_at_the_hand_computed_cost(api, mode):
+    run = _submit(api, scenario=tiny_document(), mode=mode).json()
+    assert run["mode"] == mode
+    done = api.wait(run["id"])
+    assert done["status"] == "done", done["error"]
+    assert done["progress"]["windows_done"] == done["progress"]["windows_total"]
+    kpis = api.get(f"/api/v1/runs/{run['id']}/kpis").json()["kpis"]
+    # a constant load on the grid has no flexibility: every mode pays the same
+    assert kpis["total_cost_eur"] == pytest.approx(_hand_cost_eur(1000.0), rel=1e-9)
+    if mode == "rolling":
+        windows = done["solver_report"]["windows"]
+        assert len(windows) == done["progress"]["windows_total"] >= 1
+        assert all(w["status"] != "fallback" for w in windows)
