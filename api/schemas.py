@@ -85,6 +85,20 @@ class ScenarioOut(ScenarioSummary):
 # ----------------------------------------------------------------- runs
 
 
+class RollingRunOptions(Body):
+    """How a ``rolling`` run plans: forecasts and windows."""
+
+    forecast: Literal["perfect", "persistence", "noisy"] = Field(
+        "perfect", description="forecasts the daily plans are made with"
+    )
+    seed: int = Field(0, description="random seed of noisy forecasts")
+    horizon: str = Field("48h", description="look-ahead of every plan (duration)")
+    commit: str = Field("1D", description="executed part of every plan (duration)")
+    plan_time_local: str | None = Field(
+        "11:00", description="local time (HH:MM) of the daily plan on the day before"
+    )
+
+
 class RunCreate(Body):
     """A run of a stored scenario (``scenario_id``) or of an inline ``scenario``."""
 
@@ -106,6 +120,10 @@ class RunCreate(Body):
         examples=["1h"],
     )
 
+    rolling: RollingRunOptions | None = Field(
+        None, description="options of a rolling run (default: perfect forecasts, 48 h, 1 day)"
+    )
+
     @model_validator(mode="after")
     def _one_source(self) -> RunCreate:
         if (self.scenario_id is None) == (self.scenario is None):
@@ -113,6 +131,9 @@ class RunCreate(Body):
             raise ValueError(msg)
         if self.mode not in MODES:
             msg = f"mode {self.mode!r} is not available; use one of {', '.join(sorted(MODES))}"
+            raise ValueError(msg)
+        if self.rolling is not None and self.mode != "rolling":
+            msg = f"'rolling' options apply to mode 'rolling', not {self.mode!r}"
             raise ValueError(msg)
         return self
 
@@ -145,6 +166,7 @@ class RunOut(BaseModel):
     period_start: dt.date = Field(description="first local day")
     days: int = Field(description="[d]")
     step: str = Field(description="model time step")
+    options: dict[str, Any] = Field(description="mode options, e.g. of a rolling run")
     progress: Progress
     created_at: dt.datetime
     started_at: dt.datetime | None

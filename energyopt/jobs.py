@@ -58,10 +58,35 @@ class RunOutcome:
     solver_report: dict[str, Any]
 
 
-ModeFn = Callable[[Scenario, Progress], RunOutcome]
+#: mode(scenario, options, progress); options are the run's mode options (JSON)
+ModeFn = Callable[[Scenario, dict[str, Any], Progress], RunOutcome]
 
 
-def _perfect(scenario: Scenario, progress: Progress) -> RunOutcome:
+def rolling_options(options: dict[str, Any], step: str) -> tuple[Any, Any]:
+    """Forecast and window options of a rolling run from its JSON options.
+
+    Keys (all optional): ``forecast`` (perfect, persistence, noisy), ``seed``,
+    ``horizon`` (e.g. 48h), ``commit`` (e.g. 1D), ``plan_time_local`` (HH:MM).
+
+    Raises
+    ------
+    ScenarioError
+        Durations that do not fit the step or each other.
+    """
+    from energyopt.forecast import ForecastOptions
+    from energyopt.rolling.windows import RollingOptions
+
+    forecast = ForecastOptions(
+        kind=options.get("forecast", "perfect"), seed=int(options.get("seed", 0))
+    )
+    windows = RollingOptions(
+        **{k: options[k] for k in ("horizon", "commit", "plan_time_local") if k in options}
+    )
+    windows.durations(pd.Timedelta(step))
+    return forecast, windows
+
+
+def _perfect(scenario: Scenario, options: dict[str, Any], progress: Progress) -> RunOutcome:
     """The whole period in one solve, with the input series as known (perfect foresight)."""
     from energyopt.pipeline import run_scenario
 
@@ -78,11 +103,12 @@ def _simulated(mode: str) -> ModeFn:
     (issue time, build/solve times, fallbacks) in the solver report.
     """
 
-    def run(scenario: Scenario, progress: Progress) -> RunOutcome:
+    def run(scenario: Scenario, options: dict[str, Any], progress: Progress) -> RunOutcome:
         from energyopt.rolling.simulate import simulate
 
         period = scenario.period
         last_day = period.start + dt.timedelta(days=period.days - 1)
+        forecast, windows = rolling_options(options, period.step)
         if mode != "rolling":
             progress(0, 1)
         simulation = simulate(
@@ -91,6 +117,8 @@ def _simulated(mode: str) -> ModeFn:
             last_day,
             modes=(mode,),
             step=period.step,
+            forecast=forecast,
+            rolling=windows,
             on_window=lambda report, total: progress(report.number, total),
         )
         result = simulation.runs[mode]
@@ -171,7 +199,8 @@ def execute_run(context: JobContext, run_id: str) -> str:
         mode = MODES.get(run.mode)
         if mode is None:
             raise EnergyOptError(f"mode {run.mode!r} is not available")
-        outcome = mode(scenario_for_run(run, context), _progress_writer(store, run_id))
+        scenario = scenario_for_run(run, context)
+        outcome = mode(scenario, run.options, _progress_writer(store, run_id))
         run_store.finish_run(
             store,
             run_id=run_id,

@@ -33,6 +33,8 @@ from api.schemas import (
     RunOut,
 )
 from energyopt.config import Period, Scenario, format_location
+from energyopt.errors import ScenarioError
+from energyopt.jobs import rolling_options
 from energyopt.plots import dispatch_figure
 from energyopt.settings import Settings
 from energyopt.store import ConflictError, RunRecord
@@ -65,6 +67,7 @@ def run_out(run: RunRecord) -> RunOut:
         period_start=run.period_start,
         days=run.days,
         step=run.step,
+        options=run.options,
         progress=Progress(
             windows_done=run.windows_done,
             windows_total=total,
@@ -134,6 +137,12 @@ def submit_run(
     """Queue a run of a stored or inline scenario; poll the ``Location`` for its status."""
     scenario, _ = _submitted_scenario(body, store, settings)
     period = run_period(body, scenario, settings)
+    options = body.rolling.model_dump() if body.rolling is not None else {}
+    if body.mode == "rolling":
+        try:
+            rolling_options(options, period.step)
+        except ScenarioError as exc:
+            raise DocumentError(str(exc), field="rolling") from None
     run = run_store.create_run(
         store,
         document=to_document(scenario, scenarios_dir=settings.scenarios_dir),
@@ -143,6 +152,7 @@ def submit_run(
         period_start=period.start,
         days=period.days,
         step=period.step,
+        options=options,
     )
     executor.submit(context, run.id)
     response.headers["Location"] = f"/api/v1/runs/{run.id}"

@@ -311,3 +311,25 @@ def test_every_mode_prices_an_inflexible_plant_at_the_hand_computed_cost(api, mo
         windows = done["solver_report"]["windows"]
         assert len(windows) == done["progress"]["windows_total"] >= 1
         assert all(w["status"] != "fallback" for w in windows)
+
+
+def test_rolling_options_are_kept_and_checked(api):
+    options = {"forecast": "noisy", "seed": 3, "horizon": "36h", "commit": "1D"}
+    run = _submit(api, scenario=tiny_document(days=2), mode="rolling", rolling=options).json()
+    assert run["options"] == {**options, "plan_time_local": "11:00"}
+    done = api.wait(run["id"])
+    assert done["status"] == "done", done["error"]
+    assert done["progress"] == {"windows_done": 2, "windows_total": 2, "fraction": 1.0}
+    kpis = api.get(f"/api/v1/runs/{run['id']}/kpis").json()["kpis"]
+    assert kpis["grid_import_kwh"] == pytest.approx(48_000.0)  # forecast errors cannot move it
+    short = api.post(
+        "/api/v1/runs",
+        json={"scenario": tiny_document(), "mode": "rolling", "rolling": {"horizon": "12h"}},
+    )
+    assert short.status_code == 422
+    assert short.json()["field"] == "rolling"
+    assert "shorter than commit" in short.json()["detail"]
+    wrong_mode = api.post(
+        "/api/v1/runs", json={"scenario": tiny_document(), "rolling": {"forecast": "noisy"}}
+    )
+    assert wrong_mode.status_code == 422
