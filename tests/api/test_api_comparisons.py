@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 from conftest import tiny_document
 
+from energyopt.comparison import comparison_figure, deltas, kpi_table, missing_kpis
 from energyopt.store.tables import ComparisonRow
 
 
@@ -79,3 +81,21 @@ def test_runs_must_exist_be_done_and_have_the_kpis(api, two_runs):
     assert same.status_code == 422
     assert _comparisons(api) == 0
     assert api.get("/api/v1/comparisons/" + "a" * 32).status_code == 404
+
+
+def test_kpi_table_and_deltas_by_hand():
+    kpis = {
+        "a": {"total_cost_eur": 100.0, "co2_t": 0.0, "solve_status": "optimal", "flag": True},
+        "b": {"total_cost_eur": 80.0, "co2_t": 2.0, "solve_status": "optimal", "flag": False},
+        "c": {"total_cost_eur": 130.0, "co2_t": float("nan")},
+    }
+    table = kpi_table(kpis)
+    assert list(table.index) == ["total_cost_eur", "co2_t"]  # numbers only, shared by all
+    absolute, relative = deltas(table)
+    assert absolute.loc["total_cost_eur"].tolist() == [0.0, -20.0, 30.0]
+    assert relative.loc["total_cost_eur"].tolist() == pytest.approx([0.0, -0.2, 0.3])
+    assert np.isnan(relative.loc["co2_t", "b"])  # reference 0: no relative difference
+    assert np.isnan(table.loc["co2_t", "c"])
+    assert missing_kpis(kpis, ["co2_t", "flag"]) == {"a": ["flag"], "b": ["flag"], "c": ["flag"]}
+    figure = comparison_figure(table, {"a": "base", "b": "variant", "c": "other"})
+    assert list(figure.data[0].x) == ["base", "variant", "other"]
