@@ -15,6 +15,7 @@ from energyopt.assets import (  # noqa: F401  (imports register the kinds)
     drying_oven,
     electric_boiler,
     fixed_load,
+    formation,
     gas_boiler,
     grid,
     heat_pump,

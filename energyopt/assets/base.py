@@ -42,6 +42,14 @@ if TYPE_CHECKING:
     from energyopt.config import Site, Tariffs
 
 CARRIERS = ("electricity", "heat_ht", "heat_lt", "cooling")
+#: nominal temperature range (low, high) of the heat carriers [degC]: process heat
+#: for oven air and desiccant regeneration, low-temperature heat for space and
+#: district heat (plant reference, recommended heat levels; oven air 80-180 degC,
+#: regeneration 140-180 degC)
+CARRIER_TEMPERATURES_DEGC: dict[str, tuple[float, float]] = {
+    "heat_ht": (120.0, 180.0),
+    "heat_lt": (40.0, 90.0),
+}
 COST_CATEGORIES = (
     "energy",
     "demand_charge",
