@@ -12,6 +12,14 @@ two notions that live on the site's local clock while the model runs in UTC:
   window (:attr:`LocalDay.starts_before`) and the last may end after it
   (:attr:`LocalDay.ends_after`); a daylight-saving day has 23 or 25 hours.
 
+Daily output targets (:func:`daily_target_bounds`) turn into bounds on the
+output done so far on each local day, restarting at local midnight: a day that
+ends in the window meets its target exactly; the output made on the window's
+first day before the window is carried in; a day that goes on after the
+window must leave no more than the asset can still make in that day's
+remaining production hours. :func:`scaled_daily_targets` derives targets
+from a figure for a full 24-hour production day.
+
 YAML form of a calendar (all keys optional; without ``weekly`` the plant
 produces around the clock)::
 
@@ -230,3 +238,119 @@ def daily_values(
             raise ModelBuildError(msg)
         out[day.date] = float(chunk[0])
     return out
+
+
+def scaled_daily_targets(
+    days: list[LocalDay],
+    timezone: str,
+    calendar: ProductionCalendar,
+    step: str | pd.Timedelta,
+    per_full_day: float,
+) -> dict[dt.date, float]:
+    """Targets from a figure for a day of 24 production hours, scaled by each day's hours.
+
+    A day's target is ``per_full_day * production hours / 24``: days without
+    production get none, 23 h and 25 h daylight-saving days 23/24 and 25/24.
+    """
+    return {
+        day.date: per_full_day * production_hours(day.date, timezone, calendar, step) / 24.0
+        for day in days
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class DailyTargetBounds:
+    """Bounds on a window's cumulative output per local day (arrays over the window).
+
+    With ``done[t]`` the output of interval ``t``'s local day up to its end::
+
+        done[t] = (1 - day_start[t]) * done[t-1] + output[t] * dt_h,  done[-1] = done_initial
+        done_min[t] <= done[t] <= done_max[t]
+
+    ``done_max`` is the day's target; ``done_min`` is the target at the last
+    interval of a day that ends in the window, at least ``target - rate_max *
+    (production hours of that day after the window)`` at the window's end for a
+    day that goes on, and 0 elsewhere. ``even_rate`` spreads each day's
+    remaining target evenly over its remaining production intervals.
+    """
+
+    day_start: np.ndarray
+    done_min: np.ndarray
+    done_max: np.ndarray
+    done_initial: float
+    even_rate: np.ndarray
+
+
+def daily_target_bounds(
+    index: pd.DatetimeIndex,
+    timezone: str,
+    calendar: ProductionCalendar,
+    targets: dict[dt.date, float],
+    done_before: float,
+    rate_max: float,
+    what: str,
+    rate_name: str = "rate_max",
+) -> DailyTargetBounds:
+    """Bounds that make every local day's output meet its target (see :class:`DailyTargetBounds`).
+
+    Parameters
+    ----------
+    targets : dict
+        Output target of every local day the window touches [unit].
+    done_before : float
+        Output of the window's first local day made before the window [unit]
+        (ignored when the window starts at local midnight).
+    rate_max : float
+        Highest output rate [unit/h].
+    what, rate_name : str
+        Prefix of error messages (e.g. ``"asset 'line1': area [m2]"``) and the
+        name of the rate limit they quote.
+
+    Raises
+    ------
+    ModelBuildError
+        If the output carried into a day exceeds its target, or a day's
+        remaining target exceeds ``rate_max`` times its remaining production
+        hours (names the day).
+    """
+    n = len(index)
+    step = pd.Timedelta(index.freq)
+    producing = in_production(index, timezone, calendar)
+    day_start, done_min, done_max, even = (np.zeros(n) for _ in range(4))
+    initial = 0.0
+    for day in window_days(index, timezone):
+        target = targets[day.date]
+        before = done_before if day.starts_before else 0.0
+        initial = before if day.first == 0 else initial
+        hours_left = production_hours(day.date, timezone, calendar, step, start=index[day.first])
+        remaining = _remaining_target(day, target, before, hours_left, rate_max, (what, rate_name))
+        day_start[day.first] = 0.0 if day.starts_before else 1.0
+        done_max[day.first : day.stop] = target
+        done_min[day.last] = target
+        if day.ends_after:
+            after_h = production_hours(day.date, timezone, calendar, step, start=index[-1] + step)
+            done_min[day.last] = max(0.0, target - rate_max * after_h)
+        rate = remaining / hours_left if hours_left > 0 else 0.0
+        even[day.first : day.stop] = rate * producing[day.first : day.stop]
+    return DailyTargetBounds(day_start, done_min, done_max, initial, even)
+
+
+def _remaining_target(
+    day: LocalDay, target: float, before: float, hours_left: float, rate_max: float, names: tuple
+) -> float:
+    """What is left of a day's target, checked against what can still be made."""
+    what, rate_name = names
+    tolerance = 1e-6 * max(1.0, abs(target))
+    remaining = target - before
+    if remaining < -tolerance:
+        msg = (
+            f"{what}: {before:g} made on {day.date} before the window exceed its target {target:g}"
+        )
+        raise ModelBuildError(msg)
+    if remaining > rate_max * hours_left + tolerance:
+        msg = (
+            f"{what}: local day {day.date} needs {remaining:g} but its {hours_left:g} remaining "
+            f"production hours at {rate_name}={rate_max:g} make at most {rate_max * hours_left:g}"
+        )
+        raise ModelBuildError(msg)
+    return max(remaining, 0.0)

@@ -14,11 +14,13 @@ from energyopt.errors import ModelBuildError
 from energyopt.production import (
     LocalDay,
     ProductionCalendar,
+    daily_target_bounds,
     daily_values,
     day_index,
     in_production,
     minute_of_week,
     production_hours,
+    scaled_daily_targets,
     window_days,
 )
 from energyopt.timeseries import make_index
@@ -113,3 +115,44 @@ def test_daily_values_take_one_value_per_day_and_reject_changes():
     values[30] = 8.0
     with pytest.raises(ModelBuildError, match="plan: value changes within local day 2023-06-06"):
         daily_values(values, days, idx, "plan")
+
+
+def test_scaled_daily_targets_follow_production_hours():
+    idx = make_index(dt.date(2023, 10, 28), 3, "1h", BERLIN)  # Sat, Sun (25 h), Mon
+    days = window_days(idx, BERLIN)
+    weekdays = calendar(("mon 00:00", "sat 00:00"))
+    assert scaled_daily_targets(days, BERLIN, weekdays, "1h", 240.0) == {
+        dt.date(2023, 10, 28): 0.0,
+        dt.date(2023, 10, 29): 0.0,
+        dt.date(2023, 10, 30): 240.0,
+    }
+    around = scaled_daily_targets(days, BERLIN, ProductionCalendar(), "1h", 240.0)
+    assert around[dt.date(2023, 10, 29)] == pytest.approx(250.0)
+
+
+def test_daily_target_bounds_at_cut_window_edges():
+    """06:00 on day 1 to 12:00 on day 2; 40 made on day 1 before the window."""
+    idx = pd.date_range("2023-06-05T06:00Z", periods=30, freq="1h", name="time")
+    targets = {dt.date(2023, 6, 5): 100.0, dt.date(2023, 6, 6): 100.0}
+    b = daily_target_bounds(idx, "UTC", ProductionCalendar(), targets, 40.0, 5.0, "w")
+    assert b.done_initial == 40.0
+    assert_array_equal(np.flatnonzero(b.day_start), [18])
+    assert_array_equal(b.done_max, 100.0)
+    assert b.done_min[17] == 100.0  # day 1 ends in the window: met exactly
+    assert b.done_min[29] == 100.0 - 5.0 * 12  # day 2 goes on for 12 h at up to 5 per hour
+    assert b.done_min[[0, 16, 18, 28]].tolist() == [0.0, 0.0, 0.0, 0.0]
+    assert b.even_rate[0] == pytest.approx(60.0 / 18)
+    assert b.even_rate[18] == pytest.approx(100.0 / 24)
+
+
+def test_daily_target_bounds_reject_impossible_days():
+    idx = pd.date_range("2023-06-05T06:00Z", periods=30, freq="1h", name="time")
+    targets = {dt.date(2023, 6, 5): 100.0, dt.date(2023, 6, 6): 100.0}
+    with pytest.raises(ModelBuildError) as info:
+        daily_target_bounds(idx, "UTC", ProductionCalendar(), targets, 40.0, 3.0, "w", "r_max")
+    assert str(info.value) == (
+        "w: local day 2023-06-05 needs 60 but its 18 remaining production hours at r_max=3 "
+        "make at most 54"
+    )
+    with pytest.raises(ModelBuildError, match="w: 120 made on 2023-06-05 before the window"):
+        daily_target_bounds(idx, "UTC", ProductionCalendar(), targets, 120.0, 10.0, "w")

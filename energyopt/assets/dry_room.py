@@ -9,14 +9,18 @@ interval; the initial value is carried from the previous window as
     moisture_kg[t]    = moisture_kg[t-1] + dt_h * (load_kg_per_h[t] - removal_kg_per_h[t])
     moisture_min_kg[t] <= moisture_kg[t] <= moisture_max_kg[t]
     0 <= removal_kg_per_h[t] <= removal_max_kg_per_h[t]
-    regeneration_heat_kw[t] = regeneration_heat_kwh_per_kg * removal_kg_per_h[t]
+    regeneration_heat_kw[t] = regeneration_base_kw * flow_frac[t]
+                              + regeneration_heat_kwh_per_kg * removal_kg_per_h[t]
     moisture_kg[last] <= moisture_setpoint_kg[last]          (terminal_at_setpoint)
 
 The band comes from dew points: ``w(dp)`` is the humidity ratio of air with
 dew (frost) point ``dp`` at the outdoor pressure (psychrolib). The upper limit
 and the set point relax in set-back (non-production) intervals; the lower
 limit does not. ``removal_kg_per_h`` is the only decision: the wheel may
-pre-dry the room before expensive hours but never leaves the band.
+pre-dry the room before expensive hours but never leaves the band. The base
+regeneration heat (regeneration air and rotor matrix kept at temperature,
+whatever the water load) is not dispatchable; ``flow_frac`` is 1 in production
+and ``setback.flow_frac`` outside it.
 
 Moisture loads [kg/h], with ``w_set[t]`` the set-point humidity ratio::
 
@@ -41,8 +45,10 @@ than saturation at it; it leaves at ``min(T_out, T_lv)`` with
 with ``h`` the moist-air enthalpy (psychrolib). An optional pre-heater on
 ``preheat_carrier`` warms colder make-up air to ``preheat_to_degc``. Fans draw
 ``fan_power_kw`` or ``supply_m3_per_h[t] * fan_pressure_pa / fan_efficiency_frac``.
-In set-back intervals supply and make-up flows and the wheel capacity scale by
-``setback.flow_frac``. ``rho`` is ``air_density_kg_per_m3``.
+In set-back intervals supply and make-up flows, the wheel capacity and the base
+regeneration heat scale by ``setback.flow_frac``. ``rho`` is
+``air_density_kg_per_m3``. A ``regeneration_heat_max_kw`` rating limits the
+removal to ``(regeneration_heat_max_kw - base) / regeneration_heat_kwh_per_kg``.
 
 At build (and on every refresh) the band is checked against the wheel: from
 the initial moisture, the wheel at full capacity must keep the room below the
@@ -52,8 +58,11 @@ names the first failing interval, its load and the capacity.
 Defaults (20 GWh/a plant context: about 30,000 m2 of dry rooms, i.e. six rooms
 like this one; ACC 20,000 m2 for 13.4 GWh/a, plant reference sections 1 and 6):
 
-* 5,000 m2 x 3 m room; 99,000 m3/h supply air: Vogt et al., J. Clean. Prod. 370
-  (2022) 133512 and dataset (plant reference 2.1).
+* 5,000 m2 x 3 m room; 290,000 m3/h supply air (19 air changes per hour): the
+  Vogt et al. dataset (J. Clean. Prod. 370 (2022) 133512; 99,000 m3/h supply,
+  1.1-1.4 MW on average) scaled to the 1.5-2 million m3/h that ~30,000 m2 of
+  dry rooms of a 20 GWh/a plant need (plant reference 2.1 and 6); dry-room
+  energy scales almost linearly with the supply flow (Vogt et al.).
 * make-up air 30 % of the supply: pilot dry room of Vogt, Buchholz et al.,
   J. Clean. Prod. 350 (2022) 131354, code github.com/HVAC-in-industry/HVAC-control-schemes
   (3,250 of 11,000 m3/h fresh).
@@ -63,17 +72,27 @@ like this one; ACC 20,000 m2 for 13.4 GWh/a, plant reference sections 1 and 6):
   constant; 30 people on shift [assumption].
 * regeneration 1.4 kWh_th per kg water: engineering estimate 0.8-1.4, deep dew
   points at the upper end (plant reference 2.1, [D]); the pilot map of the
-  Vogt/Buchholz code gives 20-125 kW for 20-40 l/h (1.0-3.1 kWh/kg).
-* wheel 300 kg/h: [D] make-up load at the coil leaving state (29,700 m3/h x
-  1.2 kg/m3 x 5.8 g/kg = 206 kg/h) plus internal loads and ~30 % margin; peak
-  regeneration 420 kW_th (the Vogt dataset shows 0.55-0.73 MW peaks).
+  Vogt/Buchholz code gives 20-125 kW for 20-40 l/h (1.0-3.1 kWh/kg, never
+  below 20 kW).
+* base regeneration 900 kW_th [D]: the Vogt dataset's regeneration-heater peak
+  of 0.55-0.73 MW at 99,000 m3/h, scaled to 290,000 m3/h (1.6-2.1 MW; 10-14 MW
+  for the plant, reference section 6), less the per-kg part at the summer peak
+  (1.4 x ~620 kg/h = 0.87 MW).
+* wheel 800 kg/h: [D] summer load at the coil leaving state (87,000 m3/h x
+  1.2 kg/m3 x 5.8 g/kg) plus infiltration and people, ~620 kg/h, and ~30 % margin.
 * coil leaving 6 degC saturated: design chain in plant reference 2.1.
-* fans 1,800 Pa at 70 % efficiency (Vogt et al. 2022): 70.7 kW at 99,000 m3/h.
+* fans 1,800 Pa at 70 % efficiency (Vogt et al. 2022): 207 kW at 290,000 m3/h.
 * infiltration 750 m3/h, 0.05 air changes per hour [assumption, tight room
   with airlocks]; air density 1.2 kg/m3 (plant reference 2.1 water-load table).
-* the room air holds only ~0.7 kg of water across the band, minutes of load:
+* the room air holds only ~0.7 kg of water across the band, seconds of load:
   ``moisture_buffer_factor`` > 1 adds hygroscopic buffering of the envelope and
   the wheel, for which no measured time constant was found (plant reference 7.3).
+
+With these defaults one room draws ~1.8 MW_th of regeneration heat, ~1.5 MW of
+coil cooling and 0.2 MW for fans on a humid summer day (~1.45 MW_th in winter):
+six rooms with a gas boiler and a water-cooled chiller come to ~5-6 kWh of
+final energy per kWh of cells at 20 GWh/a, near the 6-10 kWh/kWh the plant
+reference (section 1) gives for dry rooms.
 
 Examples
 --------
@@ -85,8 +104,11 @@ YAML::
       height_m: 3
       setpoint_dew_point_degc: -50
       upper_dew_point_degc: -45
-      supply_air_m3_per_h: 99000
-      wheel_capacity_kg_per_h: 300
+      supply_air_m3_per_h: 290000
+      makeup_air_frac: 0.3
+      wheel_capacity_kg_per_h: 800
+      regeneration_heat_kwh_per_kg: 1.4
+      regeneration_base_kw: 900
       heat_carrier: heat_ht
       calendar: {weekly: [{start: "mon 06:00", end: "sat 06:00"}]}
       setback: {setpoint_dew_point_degc: -40, upper_dew_point_degc: -35, flow_frac: 0.5}
@@ -152,15 +174,18 @@ class DryRoomParams(AssetParams):
     setpoint_dew_point_degc: float = Field(-50.0, description="[degC]")
     upper_dew_point_degc: float = Field(-45.0, description="[degC]")
     lower_dew_point_degc: float = Field(-60.0, description="[degC]")
-    supply_air_m3_per_h: float = Field(99_000.0, gt=0, description="[m3/h]")
+    supply_air_m3_per_h: float = Field(290_000.0, gt=0, description="[m3/h]")
     makeup_air_frac: float = Field(0.30, ge=0, le=1, description="fresh share of supply [frac]")
     infiltration_m3_per_h: float = Field(750.0, ge=0, description="outdoor air leaking in [m3/h]")
     people: float = Field(30.0, ge=0, description="people in the room in production [-]")
     people_off_shift: float = Field(0.0, ge=0, description="people outside production [-]")
     water_per_person_kg_per_h: float = Field(0.113, ge=0, description="[kg/h]")
     process_moisture_kg_per_h: float = Field(0.0, ge=0, description="[kg/h]")
-    wheel_capacity_kg_per_h: float = Field(300.0, gt=0, description="[kg/h]")
+    wheel_capacity_kg_per_h: float = Field(800.0, gt=0, description="[kg/h]")
     regeneration_heat_kwh_per_kg: float = Field(1.4, gt=0, description="[kWh_th/kg]")
+    regeneration_base_kw: float = Field(
+        900.0, ge=0, description="regeneration heat whatever the water load [kW_th]"
+    )
     regeneration_heat_max_kw: float | None = Field(None, gt=0, description="[kW]")
     heat_carrier: str = carrier_field("heat_ht")
     precool: bool = Field(True, description="pre-cool make-up air on a coil")
@@ -211,6 +236,7 @@ class DryRoomProfile:
     moisture_setpoint_kg: np.ndarray
     load_kg_per_h: np.ndarray
     removal_max_kg_per_h: np.ndarray
+    regeneration_base_kw: np.ndarray
     coil_water_kg_per_h: np.ndarray
     precool_kw: np.ndarray
     preheat_kw: np.ndarray
@@ -279,11 +305,11 @@ def dry_room_profile(
         + people * p.water_per_person_kg_per_h
         + p.process_moisture_kg_per_h
     )
+    base_kw = p.regeneration_base_kw * flow
     removal_max = p.wheel_capacity_kg_per_h * flow
     if p.regeneration_heat_max_kw is not None:
-        removal_max = np.minimum(
-            removal_max, p.regeneration_heat_max_kw / p.regeneration_heat_kwh_per_kg
-        )
+        spare_kw = np.maximum(p.regeneration_heat_max_kw - base_kw, 0.0)
+        removal_max = np.minimum(removal_max, spare_kw / p.regeneration_heat_kwh_per_kg)
     if p.fan_power_kw is not None:
         fan_kw = np.full(len(flow), p.fan_power_kw)
     else:
@@ -296,6 +322,7 @@ def dry_room_profile(
         moisture_setpoint_kg=setpoint,
         load_kg_per_h=load,
         removal_max_kg_per_h=removal_max,
+        regeneration_base_kw=base_kw,
         coil_water_kg_per_h=makeup_kg_per_h * water,
         precool_kw=makeup_kg_per_h * cooling_j / J_PER_KWH,
         preheat_kw=makeup_kg_per_h * heating_j / J_PER_KWH,
@@ -347,6 +374,7 @@ class DryRoom(ProcessAsset):
                 "moisture_min_kg",
                 "moisture_max_kg",
                 "moisture_setpoint_kg",
+                "regeneration_base_kw",
             )
         }
         initial = self.scalar_param(b, "moisture_initial_kg", ctx, self._initial)
@@ -373,7 +401,11 @@ class DryRoom(ProcessAsset):
                 expr=b.moisture_kg[T.last()] <= series["moisture_setpoint_kg"][T.last()]
             )
         b.regeneration_heat_kw = pyo.Expression(
-            T, rule=lambda b, t: p.regeneration_heat_kwh_per_kg * b.removal_kg_per_h[t]
+            T,
+            rule=lambda b, t: (
+                series["regeneration_base_kw"][t]
+                + p.regeneration_heat_kwh_per_kg * b.removal_kg_per_h[t]
+            ),
         )
         return AssetTerms(injections=self._injections(b, ctx))
 

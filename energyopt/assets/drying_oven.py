@@ -134,17 +134,16 @@ from energyopt.errors import ModelBuildError
 from energyopt.production import (
     LocalDay,
     ProductionCalendar,
+    daily_target_bounds,
     daily_values,
     in_production,
     local_dates,
-    production_hours,
+    scaled_daily_targets,
     window_days,
 )
 
 #: tolerance on areas [m2]
 AREA_TOL_M2 = 1e-6
-#: production hours of a full day, the basis of ``area_per_day_m2`` [h]
-HOURS_PER_DAY = 24.0
 
 
 class DryingOvenParams(AssetParams):
@@ -346,34 +345,37 @@ class DryingOven(ProcessAsset):
         return lambda ctx: getattr(self.plan(ctx), name)
 
     def _compute_plan(self, ctx: BuildContext) -> OvenPlan:
-        n = ctx.n_steps
-        producing = in_production(ctx.index, ctx.site.timezone, self.params.calendar)
-        days = window_days(ctx.index, ctx.site.timezone)
-        targets = self._targets(ctx, days)
-        day_start, done_min, done_max, baseline = (np.zeros(n) for _ in range(4))
-        done_initial = 0.0
-        for day in days:
-            before = self._done_before(ctx, day)
-            if day.first == 0:
-                done_initial = before
-            day_start[day.first] = 0.0 if day.starts_before else 1.0
-            lower, rate = self._day_bounds(ctx, day, targets[day.date], before)
-            done_max[day.first : day.stop] = targets[day.date]
-            done_min[day.last] = lower
-            baseline[day.first : day.stop] = rate * producing[day.first : day.stop]
+        p = self.params
+        tz = ctx.site.timezone
+        days = window_days(ctx.index, tz)
+        before = 0.0
+        if days[0].starts_before:
+            key = f"area_done_m2:{days[0].date.isoformat()}"
+            before = ctx.initial(self.name, key, 0.0)
+        bounds = daily_target_bounds(
+            ctx.index,
+            tz,
+            p.calendar,
+            self._targets(ctx, days),
+            before,
+            p.area_max_m2_per_h,
+            f"asset {self.name!r}: area [m2]",
+            "area_max_m2_per_h",
+        )
+        producing = in_production(ctx.index, tz, p.calendar)
         is_on, time_in_state_h = self._carried_state(ctx)
         must_on, must_off = self._carried_limits(producing, is_on, time_in_state_h, ctx.dt_h)
         return OvenPlan(
             is_production=producing.astype(float),
-            day_start=day_start,
-            done_min_m2=done_min,
-            done_max_m2=done_max,
-            done_initial_m2=done_initial,
+            day_start=bounds.day_start,
+            done_min_m2=bounds.done_min,
+            done_max_m2=bounds.done_max,
+            done_initial_m2=bounds.done_initial,
             must_on=must_on,
             must_off=must_off,
             is_on_initial=float(is_on),
             time_in_state_initial_h=time_in_state_h,
-            baseline_area_m2_per_h=baseline,
+            baseline_area_m2_per_h=bounds.even_rate,
         )
 
     def _targets(self, ctx: BuildContext, days: list[LocalDay]) -> dict:
@@ -381,12 +383,9 @@ class DryingOven(ProcessAsset):
         p = self.params
         if p.area_per_day_m2 is not None:
             step = pd.Timedelta(ctx.index.freq)
-            return {
-                day.date: p.area_per_day_m2
-                * production_hours(day.date, ctx.site.timezone, p.calendar, step)
-                / HOURS_PER_DAY
-                for day in days
-            }
+            return scaled_daily_targets(
+                days, ctx.site.timezone, p.calendar, step, p.area_per_day_m2
+            )
         what = f"asset {self.name!r}: series {p.area_per_day_series!r}"
         targets = daily_values(ctx.column(p.area_per_day_series, self.name), days, ctx.index, what)
         negative = [day for day, value in targets.items() if value < 0]
@@ -394,41 +393,6 @@ class DryingOven(ProcessAsset):
             msg = f"{what}: negative daily target on {negative[0]}"
             raise ModelBuildError(msg)
         return targets
-
-    def _done_before(self, ctx: BuildContext, day: LocalDay) -> float:
-        """Area made on ``day`` before the window (carried state) [m2]."""
-        if not day.starts_before:
-            return 0.0
-        return ctx.initial(self.name, f"area_done_m2:{day.date.isoformat()}", 0.0)
-
-    def _day_bounds(
-        self, ctx: BuildContext, day: LocalDay, target: float, before: float
-    ) -> tuple[float, float]:
-        """Lowest area done at the day's last interval in the window, and the baseline speed."""
-        p = self.params
-        tz, calendar, step = ctx.site.timezone, p.calendar, pd.Timedelta(ctx.index.freq)
-        remaining = target - before
-        if remaining < -AREA_TOL_M2:
-            msg = (
-                f"asset {self.name!r}: {before:.0f} m2 coated on {day.date} before the window "
-                f"exceed that day's target of {target:.0f} m2"
-            )
-            raise ModelBuildError(msg)
-        hours_left = production_hours(day.date, tz, calendar, step, start=ctx.index[day.first])
-        if remaining > p.area_max_m2_per_h * hours_left + AREA_TOL_M2:
-            msg = (
-                f"asset {self.name!r}: local day {day.date} needs {remaining:.0f} m2 but its "
-                f"{hours_left:g} remaining production hours at area_max_m2_per_h="
-                f"{p.area_max_m2_per_h:g} make at most {p.area_max_m2_per_h * hours_left:.0f} m2"
-            )
-            raise ModelBuildError(msg)
-        lower = target
-        if day.ends_after:
-            window_end = ctx.index[-1] + step
-            after_h = production_hours(day.date, tz, calendar, step, start=window_end)
-            lower = max(0.0, target - p.area_max_m2_per_h * after_h)
-        rate = max(remaining, 0.0) / hours_left if hours_left > 0 else 0.0
-        return lower, rate
 
     def _carried_state(self, ctx: BuildContext) -> tuple[bool, float]:
         """Line state before the window and hours spent in it."""

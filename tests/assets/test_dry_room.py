@@ -79,14 +79,15 @@ def test_loads_and_coil_by_hand_for_humid_summer_air():
     prof = dry_room_profile(p, one.astype(bool), 30.0 * one, 0.6 * one, P_PA * one)
     w_out = psychrolib.GetHumRatioFromRelHum(30.0, 0.6, P_PA)
     w_coil, w_set = w_dew(6.0), w_dew(-50.0)
-    makeup = 1.2 * 0.30 * 99_000.0
+    makeup = 1.2 * 0.30 * 290_000.0
     load = makeup * (w_coil - w_set) + 1.2 * 750.0 * (w_out - w_set) + 30 * 0.113
     assert prof.load_kg_per_h[0] == pytest.approx(load, rel=1e-9)
     assert prof.coil_water_kg_per_h[0] == pytest.approx(makeup * (w_out - w_coil), rel=1e-9)
     h_out = psychrolib.GetMoistAirEnthalpy(30.0, w_out)
     h_coil = psychrolib.GetMoistAirEnthalpy(6.0, w_coil)
     assert prof.precool_kw[0] == pytest.approx(makeup * (h_out - h_coil) / 3.6e6, rel=1e-9)
-    assert prof.fan_kw[0] == pytest.approx(99_000.0 * 1800.0 / 0.7 / 3.6e6)
+    assert prof.fan_kw[0] == pytest.approx(290_000.0 * 1800.0 / 0.7 / 3.6e6)
+    assert prof.regeneration_base_kw[0] == 900.0
     air_kg = 5000.0 * 3.0 * 1.2
     assert prof.moisture_max_kg[0] == pytest.approx(air_kg * w_dew(-45.0))
     assert prof.moisture_min_kg[0] == pytest.approx(air_kg * w_dew(-60.0))
@@ -99,7 +100,7 @@ def test_coil_is_idle_for_cold_dry_air_and_preheat_warms_it():
     w_out = psychrolib.GetHumRatioFromRelHum(-5.0, 0.8, P_PA)
     assert prof.precool_kw[0] == 0.0
     assert prof.coil_water_kg_per_h[0] == 0.0
-    makeup = 1.2 * 0.30 * 99_000.0
+    makeup = 1.2 * 0.30 * 290_000.0
     warm = psychrolib.GetMoistAirEnthalpy(5.0, w_out) - psychrolib.GetMoistAirEnthalpy(-5.0, w_out)
     assert prof.preheat_kw[0] == pytest.approx(makeup * warm / 3.6e6, rel=1e-9)
 
@@ -117,14 +118,14 @@ def _removed_and_heat(temp, rh, **extra):
 def test_more_humid_outdoor_air_means_more_water_and_more_regeneration_heat(temp, extra):
     """Relative-humidity sweep where the wheel takes the outdoor moisture: strictly rising."""
     results = [
-        _removed_and_heat(temp, rh, wheel_capacity_kg_per_h=2_000.0, **extra)
+        _removed_and_heat(temp, rh, wheel_capacity_kg_per_h=4_000.0, **extra)
         for rh in (0.3, 0.5, 0.7, 0.9)
     ]
     removed = np.array([r[0] for r in results])
     heat = np.array([r[1] for r in results])
     assert np.all(np.diff(removed) > 1.0)
     assert np.all(np.diff(heat) > 1.0)
-    assert_allclose(heat, 1.4 * removed, rtol=1e-9)
+    assert_allclose(heat, 4 * 900.0 + 1.4 * removed, rtol=1e-9)
 
 
 def test_above_the_coil_dew_point_the_coil_takes_the_extra_water():
@@ -144,12 +145,13 @@ def test_above_the_coil_dew_point_the_coil_takes_the_extra_water():
 
 def test_steady_weather_removal_equals_the_load_and_heat_is_per_kg():
     """Flat prices, initial and terminal at the set point: the wheel removes exactly the
-    moisture load, and the regeneration heat is 1.4 kWh per kg on the heat carrier."""
+    moisture load; regeneration heat is 900 kW plus 1.4 kWh per kg on the heat carrier."""
     ctx = context(index(6), weather(20.0, 0.6))
     solved = solve_room(ctx)
     d = solved.dispatch
     assert_allclose(d["room.removal_kg_per_h"].sum(), d["room.load_kg_per_h"].sum(), rtol=1e-9)
-    assert_allclose(d["room.net_heat_ht_kw"], -1.4 * d["room.removal_kg_per_h"], atol=1e-9)
+    heat = 900.0 + 1.4 * d["room.removal_kg_per_h"]
+    assert_allclose(d["room.net_heat_ht_kw"], -heat, rtol=1e-12)
     assert_allclose(d["room.net_electricity_kw"], -d["room.fan_kw"], atol=1e-9)
     assert_allclose(d["room.net_cooling_kw"], -d["room.precool_kw"], atol=1e-9)
     electricity = d["room.fan_kw"] + d["room.regeneration_heat_kw"] + d["chiller.power_el_kw"]
@@ -200,6 +202,8 @@ def test_setback_relaxes_the_band_and_flows_outside_production():
     assert_allclose(d["room.moisture_max_kg"].iloc[4:], air_kg * w_dew(-35.0))
     assert_allclose(d["room.moisture_setpoint_kg"].iloc[4:], air_kg * w_dew(-40.0))
     assert_allclose(d["room.fan_kw"].iloc[4:], 0.5 * d["room.fan_kw"].iloc[0])
+    base = d["room.regeneration_heat_kw"] - 1.4 * d["room.removal_kg_per_h"]
+    assert_allclose(base, [900.0] * 4 + [450.0] * 4, rtol=1e-9)
     assert d["room.load_kg_per_h"].iloc[5] < 0.6 * d["room.load_kg_per_h"].iloc[0]
 
 
@@ -220,11 +224,11 @@ def test_too_small_wheel_names_the_first_failing_hour():
     idx = index(8)
     ctx = context(idx, weather(temps, rh))
     with pytest.raises(ModelBuildError) as info:
-        solve_room(ctx, precool=False, wheel_capacity_kg_per_h=400.0)
+        solve_room(ctx, precool=False, wheel_capacity_kg_per_h=1_000.0)
     message = str(info.value)
     assert f"cannot hold the dew-point band at {fmt_time(idx[3])}" in message
     assert "asset 'room'" in message
-    assert "wheel_capacity_kg_per_h=400.0" in message
+    assert "wheel_capacity_kg_per_h=1000.0" in message
     assert f"worst interval is {fmt_time(idx[4])}" in message
 
 
@@ -252,8 +256,11 @@ def test_replay_follows_the_planned_moisture_not_the_removal():
 
 def test_regeneration_heater_rating_limits_the_wheel():
     ctx = context(index(2), weather(25.0, 0.6))
-    with pytest.raises(ModelBuildError, match="regeneration_heat_max_kw=150.0"):
-        solve_room(ctx, regeneration_heat_max_kw=150.0)
+    with pytest.raises(ModelBuildError) as info:
+        solve_room(ctx, regeneration_heat_max_kw=1_500.0)
+    # (1,500 - 900 kW base) / 1.4 kWh/kg
+    assert "removal capacity of 428.6 kg/h" in str(info.value)
+    assert "regeneration_heat_max_kw=1500.0" in str(info.value)
 
 
 def test_carried_moisture_is_the_initial_state_and_final_state_reports_it():

@@ -300,15 +300,16 @@ def test_target_beyond_the_line_capacity_names_the_day():
     with pytest.raises(ModelBuildError) as info:
         solve_oven(ctx, calendar=calendar, area_per_day_m2=100_000.0)
     assert str(info.value) == (
-        "asset 'ov': local day 2023-06-05 needs 50000 m2 but its 12 remaining production "
-        "hours at area_max_m2_per_h=3600 make at most 43200 m2"
+        "asset 'ov': area [m2]: local day 2023-06-05 needs 50000 but its 12 remaining "
+        "production hours at area_max_m2_per_h=3600 make at most 43200"
     )
 
 
 def test_carried_area_above_the_target_is_an_error():
     idx = index(12, "1h", "2023-06-05T12:00Z")
     state = {"ov": {"area_done_m2:2023-06-05": 60_000.0}}
-    with pytest.raises(ModelBuildError, match="60000 m2 coated on 2023-06-05 before the window"):
+    expected = "area \\[m2\\]: 60000 made on 2023-06-05 before the window exceed its target 50000"
+    with pytest.raises(ModelBuildError, match=expected):
         solve_oven(context(idx, series(daily_prices(idx)), state=state))
 
 
@@ -362,3 +363,47 @@ def test_invalid_oven_names_the_asset(tmp_path, extra, message):
     with pytest.raises(ScenarioError) as info:
         scenario_from_dict(doc, "s.yaml")
     assert str(info.value) == message
+
+
+def test_twenty_gwh_plant_solves_to_half_a_percent_in_seconds():
+    """20 GWh/a: two cathode and two anode lines (72,900 m2/day each), six 5,000 m2 dry
+    rooms, heat pump, boilers, heat store, battery and chiller; 48 h at 15 min."""
+    idx = make_index(dt.date(2023, 7, 3), 2, "15min", "Europe/Berlin")
+    hours = np.arange(len(idx)) * 0.25
+    inputs = {
+        "price_eur_per_mwh": daily_prices(idx, "Europe/Berlin"),
+        "temp_air_degc": 20.0 + 7.0 * np.sin((hours - 9.0) / 24.0 * 2 * np.pi),
+        "relative_humidity_frac": 0.6,
+        "pressure_pa": 101_325.0,
+    }
+    docs = [
+        grid(150_000.0),
+        {"type": "heat_pump", "name": "hthp", "heat_max_kw": 15_000.0, "cop": 3.05},
+        {"type": "electric_boiler", "name": "eboiler", "heat_max_kw": 30_000.0},
+        {"type": "gas_boiler", "name": "gboiler", "heat_max_kw": 40_000.0},
+        {
+            "type": "thermal_storage",
+            "name": "tes",
+            "carrier": "heat_ht",
+            "capacity_kwh": 60_000.0,
+            "charge_max_kw": 20_000.0,
+        },
+        {"type": "battery", "name": "bess", "capacity_kwh": 40_000.0, "charge_max_kw": 20_000.0},
+        {"type": "chiller", "name": "chiller", "cooling_max_kw": 40_000.0},
+        load(10_000.0, name="machines"),
+    ]
+    docs += [{"type": "dry_room", "name": f"dry_room_{i}"} for i in range(1, 7)]
+    for i in (1, 2):
+        docs.append({**oven(name=f"cathode_{i}"), "area_per_day_m2": 72_900.0})
+        anode = {"nmp_kg_per_m2": 0.0, "heat_kwh_per_m2": 0.4, "area_per_day_m2": 72_900.0}
+        docs.append({**oven(name=f"anode_{i}"), **anode})
+    ctx = context(idx, inputs, site=BERLIN)
+    solved = solve_assets(docs, ctx, SolverOptions(time_limit_s=120.0, mip_rel_gap=0.005))
+    assert solved.report.status == "optimal"
+    assert solved.report.mip_gap <= 0.005
+    assert solved.report.n_binaries == 4 * len(idx)
+    assert solved.report.solve_s < 30.0
+    per_day = solved.dispatch["cathode_1.area_m2_per_h"].groupby(
+        idx.tz_convert(BERLIN.timezone).date
+    )
+    assert_allclose((per_day.sum() * 0.25).to_numpy(), 72_900.0, rtol=1e-9)
