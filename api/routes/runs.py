@@ -37,7 +37,7 @@ from energyopt.errors import ScenarioError
 from energyopt.jobs import rolling_options
 from energyopt.plots import dispatch_figure
 from energyopt.settings import Settings
-from energyopt.store import ConflictError, RunRecord
+from energyopt.store import ConflictError, RunRecord, Store
 from energyopt.store import runs as run_store
 from energyopt.store import scenarios as scenario_store
 from energyopt.store.documents import DocumentError, to_document, validate_document
@@ -108,16 +108,16 @@ def run_period(body: RunCreate, scenario: Scenario, settings: Settings) -> Perio
     return merged
 
 
-def _submitted_scenario(body: RunCreate, store, settings: Settings) -> tuple[Scenario, str]:
+def _submitted_scenario(body: RunCreate, store: Store, settings: Settings) -> Scenario:
+    """The validated scenario a run request names (stored by id, or inline)."""
     if body.scenario_id is not None:
         record = scenario_store.get_scenario(store, scenario_id=body.scenario_id)
         document, source = record.document, f"scenario {record.id}"
     else:
         document, source = body.scenario, "scenario"
-    scenario = validate_document(
+    return validate_document(
         document, roots=settings.allowed_data_roots, base_dir=settings.scenarios_dir, source=source
     )
-    return scenario, source
 
 
 @router.post(
@@ -135,7 +135,7 @@ def submit_run(
     response: Response,
 ) -> RunOut:
     """Queue a run of a stored or inline scenario; poll the ``Location`` for its status."""
-    scenario, _ = _submitted_scenario(body, store, settings)
+    scenario = _submitted_scenario(body, store, settings)
     period = run_period(body, scenario, settings)
     options = body.rolling.model_dump() if body.rolling is not None else {}
     if body.mode == "rolling":
