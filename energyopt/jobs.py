@@ -285,31 +285,42 @@ class RunExecutor:
         self.start()
         with self._lock:
             try:
-                future = self._pool.submit(execute_run, context, run_id)
+                pool = self._pool
+                future = pool.submit(execute_run, context, run_id)
             except BrokenProcessPool:
                 logger.warning("worker pool was broken; starting a new one")
-                self._pool = self._new_pool()
-                future = self._pool.submit(execute_run, context, run_id)
+                pool = self._pool = self._new_pool()
+                future = pool.submit(execute_run, context, run_id)
             self._active[run_id] = future
-        future.add_done_callback(lambda f: self._finished(context, run_id, f))
+        future.add_done_callback(lambda f: self._finished(context, run_id, f, pool))
         return future
 
-    def _finished(self, context: JobContext, run_id: str, future: cf.Future) -> None:
+    def _finished(
+        self, context: JobContext, run_id: str, future: cf.Future, pool: cf.ProcessPoolExecutor
+    ) -> None:
         with self._lock:
-            self._active.pop(run_id, None)
+            if self._active.get(run_id) is future:
+                del self._active[run_id]
             closing = self._closing
         if future.cancelled() or closing:
             return  # a stopping service marks its interrupted runs itself
         error = future.exception()
         if error is None:
             return
-        logger.error("run %s: worker process failed: %r", run_id, error)
-        reason = "worker process died" if isinstance(error, BrokenProcessPool) else repr(error)
         store = self._store(context.store)
-        run_store.fail_run(store, run_id=run_id, error=f"internal error: {reason}")
         if isinstance(error, BrokenProcessPool):
             with self._lock:
-                self._pool = self._new_pool()
+                if self._pool is pool:  # the first callback of a broken pool replaces it
+                    self._pool = self._new_pool()
+            if run_store.get_run(store, run_id=run_id).status == "queued":
+                logger.warning(
+                    "run %s: its worker pool broke before it started; resubmitting", run_id
+                )
+                self.submit(context, run_id)
+                return
+        logger.error("run %s: worker process failed: %r", run_id, error)
+        reason = "worker process died" if isinstance(error, BrokenProcessPool) else repr(error)
+        run_store.fail_run(store, run_id=run_id, error=f"internal error: {reason}")
 
     def _store(self, config: StoreConfig) -> Store:
         with self._lock:

@@ -266,6 +266,7 @@ def test_worker_crash_fails_the_run_and_the_pool_recovers(tmp_path):
         for api in open_client(make_settings(tmp_path), own):
             created = api.post("/api/v1/scenarios", json={"path": "example.yaml"}).json()
             run_id = _submit(api, scenario_id=created["id"], days=7, step="15min").json()["id"]
+            behind = _submit(api, scenario=tiny_document()).json()["id"]  # waits in the pool
             deadline = time.monotonic() + 60
             while api.get(f"/api/v1/runs/{run_id}").json()["status"] == "queued":
                 assert time.monotonic() < deadline
@@ -275,6 +276,7 @@ def test_worker_crash_fails_the_run_and_the_pool_recovers(tmp_path):
             failed = api.wait(run_id)
             assert failed["status"] == "failed"
             assert failed["error"] == "internal error: worker process died"
+            assert api.wait(behind)["status"] == "done"  # never started: resubmitted
             again = _submit(api, scenario=tiny_document()).json()["id"]
             assert api.wait(again)["status"] == "done"
     finally:
