@@ -152,7 +152,7 @@ def deviation_kpis(plant: PlantModel, plan: pd.DataFrame, actual: pd.DataFrame) 
                 pyo.value(m.deviation_up[asset, variable, t] + m.deviation_down[asset, variable, t])
                 for t in m.T
             )
-            moved[asset] = moved.get(asset, 0.0) + float(amount) * dt_h
+            moved[asset] = moved.get(asset, 0.0) + max(float(amount), 0.0) * dt_h
     grid = 0.0
     for name in assets_of_kind(plant, "grid"):
         net_plan = plan[f"{name}.import_kw"] - plan[f"{name}.export_kw"]
@@ -183,8 +183,7 @@ def replay(scenario: Scenario, ctx: BuildContext, plan: pd.DataFrame) -> RunResu
     result = summarize(scenario, plant, report)
     result.kpis["replay_discrete_states_held"] = ", ".join(held) or "none"
     result.kpis.update(deviation_kpis(plant, plan, result.dispatch))
-    result.kpis["replay_deviation_penalty_eur"] = float(
-        pyo.value(plant.model.deviation_penalty_eur)
-    )
+    penalty = max(float(pyo.value(plant.model.deviation_penalty_eur)), 0.0)
+    result.kpis["replay_deviation_penalty_eur"] = penalty
     result.kpis["objective_eur"] = float(pyo.value(plant.model.total_cost_eur))
     return result
