@@ -9,11 +9,13 @@ from __future__ import annotations
 from typing import Union
 
 from energyopt.assets import (  # noqa: F401  (imports register the kinds)
+    aging,
     battery,
     chiller,
     dry_room,
     drying_oven,
     electric_boiler,
+    exchange,
     fixed_load,
     formation,
     gas_boiler,
