@@ -148,6 +148,9 @@ from energyopt.weather import (
 ROOM_TEMP_DEGC = 20.0
 #: tolerance of the band check [kg]
 BAND_TOL_KG = 1e-9
+#: baseline penalties on moisture above / below the set point [EUR per kg and hour]
+BASELINE_ABOVE_EUR_PER_KG_H = 1_000.0
+BASELINE_BELOW_EUR_PER_KG_H = 10.0
 
 
 class DryRoomSetback(BaseModel):
@@ -505,11 +508,34 @@ class DryRoom(ProcessAsset):
         """Water in the room air after the first ``steps`` intervals [kg]."""
         return {"moisture_kg": float(max(pyo.value(b.moisture_kg[steps - 1]), 0.0))}
 
-    def apply_baseline(self, b: pyo.Block, ctx: BuildContext) -> None:
-        """Rule-based operation: the wheel holds the set point in every interval."""
-        b.baseline_at_setpoint = pyo.Constraint(
-            b.model().T, rule=lambda b, t: b.moisture_kg[t] == b.moisture_setpoint_kg[t]
+    def apply_baseline(self, b: pyo.Block, ctx: BuildContext) -> pyo.Expression:
+        """Rule-based operation: the wheel's controller holds the set point.
+
+        The moisture follows the set point wherever the wheel can; where the set
+        point moves faster than the load or the wheel allows (into and out of
+        set-back), it approaches it as fast as possible. Returns the penalty on
+        the deviation [EUR] per kg and hour: ``BASELINE_ABOVE_EUR_PER_KG_H``
+        above the set point (too humid), far more than ``BASELINE_BELOW_EUR_PER_KG_H``
+        below it, so the room never runs wetter early to shorten a later rise,
+        and drying early for cheaper heat pays only at spreads above ~7 EUR/kWh.
+        """
+        T = b.model().T
+        b.baseline_above_kg = pyo.Var(T, domain=pyo.NonNegativeReals)
+        b.baseline_below_kg = pyo.Var(T, domain=pyo.NonNegativeReals)
+        b.baseline_tracking = pyo.Constraint(
+            T,
+            rule=lambda b, t: (
+                b.moisture_kg[t] - b.moisture_setpoint_kg[t]
+                == b.baseline_above_kg[t] - b.baseline_below_kg[t]
+            ),
         )
+        deviation = sum(
+            BASELINE_ABOVE_EUR_PER_KG_H * b.baseline_above_kg[t]
+            + BASELINE_BELOW_EUR_PER_KG_H * b.baseline_below_kg[t]
+            for t in T
+        )
+        b.baseline_penalty_eur = pyo.Expression(expr=ctx.dt_h * deviation)
+        return b.baseline_penalty_eur
 
     def plan_setpoints(self, b: pyo.Block, columns: list[str]) -> dict[str, str]:
         """The planned moisture (dew point) is the setpoint; the wheel follows the actual load."""

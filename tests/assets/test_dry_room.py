@@ -9,6 +9,7 @@ from helpers import EXACT, assets_from, context, grid, index, scenario_doc, solv
 from numpy.testing import assert_allclose
 
 from energyopt.assets.dry_room import DryRoom, DryRoomParams, dry_room_profile
+from energyopt.baseline import apply_baseline_rules
 from energyopt.config import Site, scenario_from_dict
 from energyopt.errors import ModelBuildError, ScenarioError
 from energyopt.model import build_model
@@ -287,16 +288,36 @@ def test_refresh_re_fills_loads_for_a_new_window():
     assert min(after) > max(before)
 
 
-def test_baseline_holds_the_set_point_in_every_interval():
+def _baseline(docs, ctx):
+    plant = build_model(assets_from(docs), ctx)
+    apply_baseline_rules(plant)
+    solve(plant, EXACT)
+    return dispatch_table(plant)
+
+
+def test_baseline_holds_the_set_point_and_does_not_pre_dry():
     prices = [20.0, 300.0, 20.0, 300.0]
     ctx = context(index(4), weather(22.0, 0.6, prices))
-    docs = [grid(100_000.0), BOILER, CHILLER, room(moisture_buffer_factor=200.0)]
-    plant = build_model(assets_from(docs), ctx)
-    plant.assets["room"].apply_baseline(plant.block("room"), ctx)
-    solve(plant, EXACT)
-    d = dispatch_table(plant)
+    d = _baseline([grid(100_000.0), BOILER, CHILLER, room(moisture_buffer_factor=200.0)], ctx)
     assert_allclose(d["room.moisture_kg"], d["room.moisture_setpoint_kg"], rtol=1e-12)
     assert_allclose(d["room.removal_kg_per_h"], d["room.load_kg_per_h"], rtol=1e-9)
+
+
+def test_baseline_follows_a_set_back_as_fast_as_the_load_allows():
+    """Into set-back at Friday 22:00 with a large buffer: the wheel stops and the room
+    drifts up with the load until it reaches the relaxed set point, then holds it."""
+    calendar = {"weekly": [{"start": "mon 06:00", "end": "fri 22:00"}]}
+    idx = index(8, "1h", "2023-06-09T20:00Z")  # Friday 20:00 to Saturday 04:00 (UTC site)
+    ctx = context(idx, weather(20.0, 0.6))
+    doc = room(calendar=calendar, setback={}, moisture_buffer_factor=1_000.0)
+    d = _baseline([grid(100_000.0), BOILER, CHILLER, doc], ctx)
+    m, setpoint = d["room.moisture_kg"].to_numpy(), d["room.moisture_setpoint_kg"].to_numpy()
+    load, removal = d["room.load_kg_per_h"].to_numpy(), d["room.removal_kg_per_h"].to_numpy()
+    below = np.flatnonzero(m < setpoint - 1e-6)
+    assert below.tolist() == [2, 3, 4]  # ~990 kg to gain at ~310 kg/h
+    assert_allclose(removal[below], 0.0, atol=1e-9)
+    assert_allclose(m[below], m[below - 1] + load[below], rtol=1e-12)
+    assert_allclose(m[[0, 1, 5, 6, 7]], setpoint[[0, 1, 5, 6, 7]], rtol=1e-9)
 
 
 def test_production_calendar_uses_site_local_time():

@@ -7,13 +7,24 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import EXACT, assets_from, context, grid, index, load, scenario_doc, solve_assets
+from helpers import (
+    EXACT,
+    assets_from,
+    context,
+    grid,
+    index,
+    load,
+    scenario_doc,
+    solve_assets,
+    tiny_scenario,
+)
 from numpy.testing import assert_allclose
 
 from energyopt.config import Site, SolverOptions, scenario_from_dict
 from energyopt.errors import InfeasibleError, ModelBuildError, ScenarioError
 from energyopt.model import build_model
-from energyopt.results import compute_kpis, cost_breakdown, dispatch_table
+from energyopt.pipeline import run_scenario
+from energyopt.results import balance_residuals, compute_kpis, cost_breakdown, dispatch_table
 from energyopt.solve import solve
 from energyopt.timeseries import make_index
 
@@ -407,3 +418,24 @@ def test_twenty_gwh_plant_solves_to_half_a_percent_in_seconds():
         idx.tz_convert(BERLIN.timezone).date
     )
     assert_allclose((per_day.sum() * 0.25).to_numpy(), 72_900.0, rtol=1e-9)
+
+
+def test_scenario_file_with_a_dry_room_and_ovens_runs_end_to_end(tmp_path):
+    """YAML -> weather file -> model -> HiGHS: balances close, process KPIs are reported."""
+    calendar = {"weekly": [{"start": "mon 00:00", "end": "sat 00:00"}]}
+    assets = [
+        grid(50_000.0),
+        {"type": "gas_boiler", "name": "boiler", "heat_max_kw": 30_000.0},
+        {"type": "chiller", "name": "chiller", "cooling_max_kw": 10_000.0},
+        {"type": "dry_room", "name": "room", "calendar": calendar, "setback": {}},
+        {**oven(name="cathode"), "calendar": calendar},
+    ]
+    # Friday and Saturday: the line makes Friday's target only, the room is set back Saturday
+    options = {"weather": True, "start": "2023-06-09", "days": 2, "step": "15min"}
+    result = run_scenario(tiny_scenario(tmp_path, assets, **options))
+    assert result.report.status == "optimal"
+    assert balance_residuals(result.dispatch).abs().to_numpy().max() < 1e-6
+    assert result.kpis["cathode.area_m2"] == pytest.approx(50_000.0)
+    assert result.dispatch["room.is_production"].tolist() == [1.0] * 96 + [0.0] * 96
+    assert result.kpis["final_energy_dry_room_kwh"] > 0
+    assert result.kpis["final_energy_ovens_kwh"] > 0
