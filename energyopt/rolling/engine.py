@@ -161,13 +161,9 @@ class RollingEngine:
             logger.warning("window %d: no plan (%s); using the baseline", window.number, reason)
             source, status, objective = self._fallback(window, ctx, reason)
         solve_s = time.perf_counter() - started
-        committed = pd.concat(
-            [
-                dispatch_table(source).iloc[: window.commit_steps],
-                discrete_states(source, window.commit_steps),
-            ],
-            axis=1,
-        )
+        committed = dispatch_table(source).iloc[: window.commit_steps]
+        states = discrete_states(source, window.commit_steps)
+        committed = committed.join(states.drop(columns=committed.columns, errors="ignore"))
         updates = {
             name: asset.final_state(source.block(name), source.ctx, window.commit_steps)
             for name, asset in source.assets.items()
