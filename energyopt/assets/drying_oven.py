@@ -85,11 +85,13 @@ these defaults: 2.3 kWh_th/m2 x 2.5 m2/kWh = 5.8 kWh_th per kWh of cells
 (115 GWh_th/a, ~14 MW_th), 0.25 kWh_el/kWh for fans, 1.4 kWh_c/kWh for NMP
 condensation and 0.53 kg/kWh of recovered NMP. Water-based anode lines
 (``nmp_kg_per_m2: 0``; water needs ~10x less drying energy per kg of solvent,
-ANL via plant reference 2.2; ~0.4 kWh_th/m2) add ~1 kWh_th/kWh. The ~7 kWh/kWh
-for drying sits below the 10-15 kWh/kWh that plant-level studies report for
-coating, drying and NMP recovery together (plant reference 1), which include
-idle running and gas-fired heat; calibrate ``heat_kwh_per_m2`` and
-``heat_on_kw`` to a plant's data where known.
+ANL via plant reference 2.2; ~0.4 kWh_th/m2) add ~1 kWh_th/kWh; with a gas
+boiler (0.93) and a chiller the four lines draw ~8.5 kWh of final energy per
+kWh of cells (48 h solve, July and January alike). This sits below the
+10-15 kWh/kWh that plant-level studies report for coating, drying and NMP
+recovery together (plant reference 1), which include idle running and
+gas-fired heat; calibrate ``heat_kwh_per_m2`` and ``heat_on_kw`` to a plant's
+data where known.
 
 Examples
 --------

@@ -94,6 +94,17 @@ def test_loads_and_coil_by_hand_for_humid_summer_air():
     assert prof.moisture_min_kg[0] == pytest.approx(air_kg * w_dew(-60.0))
 
 
+def test_constant_fan_power_and_process_moisture():
+    p = params(fan_power_kw=50.0, process_moisture_kg_per_h=2.0, people=0.0, precool=False)
+    q = params(people=0.0, precool=False)
+    two = np.ones(2)
+    producing = np.array([True, False])
+    prof = dry_room_profile(p, producing, 20.0 * two, 0.5 * two, P_PA * two)
+    ref = dry_room_profile(q, producing, 20.0 * two, 0.5 * two, P_PA * two)
+    assert_allclose(prof.fan_kw, [50.0, 50.0])
+    assert_allclose(prof.load_kg_per_h - ref.load_kg_per_h, [2.0, 2.0], rtol=1e-9)
+
+
 def test_coil_is_idle_for_cold_dry_air_and_preheat_warms_it():
     p = params(preheat_to_degc=5.0)
     one = np.ones(1)

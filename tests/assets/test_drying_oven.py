@@ -439,3 +439,5 @@ def test_scenario_file_with_a_dry_room_and_ovens_runs_end_to_end(tmp_path):
     assert result.dispatch["room.is_production"].tolist() == [1.0] * 96 + [0.0] * 96
     assert result.kpis["final_energy_dry_room_kwh"] > 0
     assert result.kpis["final_energy_ovens_kwh"] > 0
+    regeneration_kwh = result.dispatch["room.regeneration_heat_kw"].sum() * 0.25
+    assert result.kpis["room.regeneration_heat_kwh"] == pytest.approx(regeneration_kwh)
