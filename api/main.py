@@ -19,9 +19,23 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from api import errors
-from api.routes import comparisons, health, keys, runs, scenarios
+from api.routes import (
+    comparisons,
+    dashboard,
+    health,
+    keys,
+    measurements,
+    plants,
+    runs,
+    scenarios,
+    schedules,
+    setpoints,
+)
+from api.schedule_cache import ScheduleCache
 from energyopt import __version__
 from energyopt.jobs import JobContext, RunExecutor, interrupted_reason
+from energyopt.planning import DataPaths
+from energyopt.scheduler import PlanningScheduler, SchedulerConfig
 from energyopt.settings import Settings, get_settings
 from energyopt.store import keys as key_store
 from energyopt.store import runs as run_store
@@ -64,6 +78,8 @@ def create_app(settings: Settings | None = None, *, executor: RunExecutor | None
     )
     app.state.store = None
     app.state.scheduler = None
+    app.state.scheduler_config = SchedulerConfig()
+    app.state.schedule_cache = None
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -75,6 +91,9 @@ def create_app(settings: Settings | None = None, *, executor: RunExecutor | None
     app.include_router(health.router)
     for module in (scenarios, runs, comparisons, keys):
         app.include_router(module.router, prefix=API_PREFIX)
+    for module in (plants, schedules, measurements, setpoints):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(dashboard.router)
     return app
 
 
@@ -102,11 +121,29 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     for run_id in run_store.queued_run_ids(store):
         executor.submit(context, run_id)
+    _start_planning(app, store, settings)
     try:
         yield
     finally:
+        if app.state.scheduler is not None:
+            app.state.scheduler.shutdown()
+            app.state.scheduler = None
         if app.state.own_executor:
             executor.shutdown()
             run_store.fail_interrupted_runs(store, reason=interrupted_reason())
         store.close()
         app.state.store = None
+
+
+def _start_planning(app: FastAPI, store, settings: Settings) -> None:
+    """Schedule cache, and the daily-planning scheduler unless disabled."""
+    cache = ScheduleCache(store)
+    app.state.schedule_cache = cache
+    config: SchedulerConfig = app.state.scheduler_config
+    if not config.enabled:
+        return
+    paths = DataPaths(settings.allowed_data_roots, settings.scenarios_dir)
+    scheduler = PlanningScheduler(store, paths, config)
+    scheduler.listeners.append(lambda outcome: cache.invalidate(outcome.plant_id))
+    scheduler.start()
+    app.state.scheduler = scheduler

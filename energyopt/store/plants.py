@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from energyopt.store.db import ConflictError, NotFoundError, Store, utc_now
+from energyopt.store.db import ConflictError, NotFoundError, Store, jsonable, utc_now
 from energyopt.store.records import PlantRecord, to_record
 from energyopt.store.tables import PlantRow, ScenarioRow
 
@@ -19,8 +20,11 @@ def create_plant(
     scenario_id: int,
     planning_time: dt.time,
     timezone: str,
+    options: dict[str, Any] | None = None,
 ) -> PlantRecord:
     """Register a plant; ``planning_time`` is local time in ``timezone``.
+
+    ``options`` are its planning options as JSON (None: the defaults).
 
     Raises
     ------
@@ -40,6 +44,7 @@ def create_plant(
                 timezone=timezone,
                 is_active=True,
                 created_at=utc_now(),
+                options=jsonable(options) if options is not None else None,
             )
             session.add(row)
             session.flush()

@@ -38,6 +38,7 @@ class PlantRecord:
     timezone: str
     is_active: bool
     created_at: dt.datetime
+    options: dict[str, Any] | None = None
 
 
 @dataclasses.dataclass(frozen=True)

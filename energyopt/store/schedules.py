@@ -146,3 +146,60 @@ def list_versions(store: Store, *, plant_id: int, delivery_date: dt.date) -> lis
     )
     with store.reading() as session:
         return [to_record(ScheduleRecord, row) for row in session.scalars(query)]
+
+
+def find_issue(
+    store: Store, *, plant_id: int, delivery_date: dt.date, issued_at: dt.datetime
+) -> ScheduleRecord | None:
+    """The version published for one planning instant, or None."""
+    return _same_issue(store, plant_id, delivery_date, issued_at)
+
+
+def latest_version_ids(
+    store: Store, *, plant_id: int, delivery_date: dt.date
+) -> tuple[int, int] | None:
+    """(id, version) of the newest version of one plant and day, or None (a cheap query)."""
+    query = (
+        sa.select(ScheduleRow.id, ScheduleRow.version)
+        .where(ScheduleRow.plant_id == plant_id, ScheduleRow.delivery_date == delivery_date)
+        .order_by(ScheduleRow.version.desc())
+        .limit(1)
+    )
+    with store.reading() as session:
+        row = session.execute(query).first()
+        return None if row is None else (row.id, row.version)
+
+
+def latest_ids(store: Store, *, plant_id: int) -> tuple[int, dt.date, int] | None:
+    """(id, delivery date, version) of a plant's newest version of its latest day, or None."""
+    query = (
+        sa.select(ScheduleRow.id, ScheduleRow.delivery_date, ScheduleRow.version)
+        .where(ScheduleRow.plant_id == plant_id)
+        .order_by(ScheduleRow.delivery_date.desc(), ScheduleRow.version.desc())
+        .limit(1)
+    )
+    with store.reading() as session:
+        row = session.execute(query).first()
+        return None if row is None else (row.id, row.delivery_date, row.version)
+
+
+def get_schedule_by_id(store: Store, *, schedule_id: int) -> ScheduleRecord:
+    """One version by its row id; raises :class:`NotFoundError`."""
+    with store.reading() as session:
+        row = session.get(ScheduleRow, schedule_id)
+        if row is None:
+            raise NotFoundError(f"schedule {schedule_id} does not exist")
+        return to_record(ScheduleRecord, row)
+
+
+def list_schedules(store: Store, *, plant_id: int, limit: int = 20) -> list[dict[str, Any]]:
+    """Newest versions of a plant (any day) without payloads: id, day, version, flags, KPIs."""
+    columns = [c for c in ScheduleRow.__table__.columns if c.name != "payload"]
+    query = (
+        sa.select(*columns)
+        .where(ScheduleRow.plant_id == plant_id)
+        .order_by(ScheduleRow.delivery_date.desc(), ScheduleRow.version.desc())
+        .limit(limit)
+    )
+    with store.reading() as session:
+        return [dict(row._mapping) for row in session.execute(query)]

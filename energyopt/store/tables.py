@@ -16,6 +16,9 @@ schedules       immutable published schedule versions per plant and day
 measurements    values reported by the plant (SOC, dew point, meters ...)
 api_keys        hashed API keys with a role
 ==============  ===========================================================
+
+``apscheduler_jobs`` holds the daily-planning jobs (APScheduler's SQLAlchemy
+job store, one row per plant).
 """
 
 from __future__ import annotations
@@ -77,6 +80,7 @@ class PlantRow(Base):
     timezone: Mapped[str] = mapped_column(sa.String(64))
     is_active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    options: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class RunRow(Base):
@@ -197,3 +201,13 @@ class ApiKeyRow(Base):
     prefix: Mapped[str] = mapped_column(sa.String(16))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class SchedulerJobRow(Base):
+    """A job of the daily-planning scheduler (APScheduler's job store table, as it declares it)."""
+
+    __tablename__ = "apscheduler_jobs"
+
+    id: Mapped[str] = mapped_column(sa.Unicode(191), primary_key=True)
+    next_run_time: Mapped[float | None] = mapped_column(sa.Float(25), index=True)
+    job_state: Mapped[bytes] = mapped_column(sa.LargeBinary)

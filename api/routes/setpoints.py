@@ -1,0 +1,110 @@
+"""Committed setpoints for the plant's control system (viewer; give the control
+system its own viewer key).
+
+``GET /plants/{id}/setpoints/current`` answers the interval that contains the
+current time and the next ``intervals`` ones, from the newest published
+version of each local delivery day they fall in, in the control-system
+convention of :mod:`energyopt.control.setpoints` (storage ``power_kw``
+positive = discharge, kW; ``soc_target_frac`` at the interval end; ...). Each
+interval carries ``valid_from``/``valid_to`` (UTC), the schedule version and
+whether that version is a fallback. Intervals no published schedule covers
+are left out (``complete`` is then false); 404 when not even the current one
+is covered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import numpy as np
+import pandas as pd
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from api.deps import require_role
+from api.routes.plants import CacheDep, PlantDep
+from api.schedule_cache import CachedSchedule, ScheduleCache
+from api.schemas import ErrorOut
+from energyopt.control.setpoints import CONVENTION
+from energyopt.store import NotFoundError, PlantRecord
+from energyopt.store.db import dumps
+
+router = APIRouter(
+    prefix="/plants/{plant_id}/setpoints",
+    tags=["setpoints"],
+    dependencies=[Depends(require_role("viewer"))],
+)
+#: most intervals one answer carries after the current one (two days of 15 min)
+MAX_INTERVALS = 192
+
+
+def _interval(entry: CachedSchedule, position: int) -> dict:
+    record = entry.record
+    start = pd.Timestamp(int(entry.starts_ns[position]), tz="UTC")
+    return {
+        "valid_from": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "valid_to": (start + entry.step).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "delivery_date": record.delivery_date.isoformat(),
+        "schedule_version": record.version,
+        "is_fallback": record.is_fallback,
+        "setpoints": entry.setpoints[position],
+    }
+
+
+def collect(cache: ScheduleCache, plant: PlantRecord, now: dt.datetime, count: int) -> list[dict]:
+    """The interval containing ``now`` and up to ``count`` following ones."""
+    zone = plant.timezone
+    found: list[dict] = []
+    at = pd.Timestamp(now).tz_convert("UTC")
+    day = at.tz_convert(zone).date()
+    for _ in range(4):  # today and the next days until enough intervals are found
+        entry = cache.latest(plant.id, day)
+        if entry is not None and len(entry.starts_ns):
+            starts = entry.starts_ns
+            step_ns = int(entry.step.total_seconds() * 1e9)
+            first = int(np.searchsorted(starts, at.value, side="right")) - 1
+            if not found and (first < 0 or at.value >= starts[first] + step_ns):
+                return []  # the current interval is not covered
+            for position in range(max(first, 0), len(starts)):
+                found.append(_interval(entry, position))
+                if len(found) > count:
+                    return found
+        elif not found:
+            return []
+        else:
+            break
+        day = day + dt.timedelta(days=1)
+    return found
+
+
+@router.get(
+    "/current",
+    responses={
+        200: {"content": {"application/json": {}}},
+        404: {"model": ErrorOut, "description": "no plant, or no schedule covers now"},
+    },
+    response_class=Response,
+)
+def current_setpoints(
+    plant: PlantDep,
+    cache: CacheDep,
+    intervals: Annotated[
+        int, Query(ge=0, le=MAX_INTERVALS, description="intervals after the current one")
+    ] = 4,
+) -> Response:
+    """Setpoints of the current interval and the next ``intervals`` ones."""
+    now = dt.datetime.now(dt.UTC)
+    rows = collect(cache, plant, now, intervals)
+    if not rows:
+        msg = f"plant {plant.id}: no published schedule covers {now:%Y-%m-%dT%H:%MZ}"
+        raise NotFoundError(msg)
+    body = {
+        "plant_id": plant.id,
+        "plant": plant.name,
+        "generated_at": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "convention": CONVENTION,
+        "complete": len(rows) == intervals + 1,
+        "intervals": rows,
+    }
+    return Response(dumps(body), media_type="application/json")
