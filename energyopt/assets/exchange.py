@@ -11,6 +11,11 @@ and a material contract ``capacity_kg_per_h``, ``price_eur_per_kg``,
     0 <= flow[t] <= available[t]
     available[t] = min(capacity, availability_scale * availability_series[t])
 
+Dispatch columns: ``received_kw`` and ``delivered_kw`` (``_kg_per_h`` for
+materials; the one against the direction is zero), ``available_kw``,
+``price_eur_per_kwh`` (or ``_per_kg``) and, with a daily minimum,
+``shortfall_kwh`` (``_kg``) at the last interval of each local day.
+
 Import injects ``+flow`` into the carrier's balance and costs
 ``sum(flow * dt_h * price[t])`` (category ``exchange``) and
 ``sum(flow * dt_h * co2)`` kg CO2; export injects ``-flow`` and earns the same
@@ -229,9 +234,9 @@ class Exchange(Asset):
 
     def __init__(self, params: ExchangeParams) -> None:
         super().__init__(params)
-        # energy bought across the site boundary; exports keep the (zero) import
-        # column so their draws count as exports in the plant KPIs
-        self.boundary_column = "import_kw" if params.is_energy else None
+        # energy received across the site boundary; exports keep the (zero)
+        # received column so their draws count as exports in the plant KPIs
+        self.boundary_column = "received_kw" if params.is_energy else None
 
     def build(self, b: pyo.Block, ctx: BuildContext) -> AssetTerms:
         """Flow within availability, its price and CO2, and the daily minimum."""
@@ -347,15 +352,15 @@ class Exchange(Asset):
     # ---- results ------------------------------------------------------------------
 
     def extract(self, b: pyo.Block, ctx: BuildContext) -> pd.DataFrame:
-        """Import, export and availability, price, and shortfall at each day's end."""
+        """Received, delivered, available, price, and shortfall at each day's end."""
         p = self.params
         n = ctx.n_steps
         flow = values(b.flow, n)
         unit, amount = p.flow_unit, p.amount_unit
         is_import = p.direction == "import"
         frame = {
-            f"import_{unit}": flow if is_import else np.zeros(n),
-            f"export_{unit}": np.zeros(n) if is_import else flow,
+            f"received_{unit}": flow if is_import else np.zeros(n),
+            f"delivered_{unit}": np.zeros(n) if is_import else flow,
             f"available_{unit}": values(b.available, n),
             f"price_eur_per_{amount}": values(b.price, n),
         }
@@ -365,6 +370,12 @@ class Exchange(Asset):
                 shortfall[day.last] = pyo.value(b.shortfall[d])
             frame[f"shortfall_{amount}"] = shortfall
         return pd.DataFrame(frame, index=ctx.index)
+
+    def plan_setpoints(self, b: pyo.Block, columns: list[str]) -> dict[str, str]:
+        """The nominated flow of the contract (received or delivered) is its setpoint."""
+        p = self.params
+        column = f"{'received' if p.direction == 'import' else 'delivered'}_{p.flow_unit}"
+        return {column: "flow"} if column in columns else {}
 
     def final_state(self, b: pyo.Block, ctx: BuildContext, steps: int) -> dict[str, Any]:
         """Volume taken so far on the local day the next window starts in."""

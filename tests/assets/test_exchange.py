@@ -58,7 +58,7 @@ def test_imported_heat_is_used_only_when_cheaper_than_own_heat(price, co2_price,
         [load(1000.0, "heat_lt"), boiler(), contract(price_eur_per_mwh=price)], ctx
     )
     d = solved.dispatch
-    assert_allclose(d["neighbour.import_kw"], expected_kw, atol=1e-6)
+    assert_allclose(d["neighbour.received_kw"], expected_kw, atol=1e-6)
     assert_allclose(d["boiler.heat_kw"], 1000.0 - expected_kw, atol=1e-6)
     assert costs(solved)["exchange"] == pytest.approx(expected_kw * 3 * price / 1000)
 
@@ -69,7 +69,7 @@ def test_import_co2_and_availability_series():
     doc = contract(capacity_kw=1000.0, availability_series="offer_kw", co2_kg_per_kwh=0.05)
     solved = solve_assets([load(1200.0, "heat_lt"), boiler(), doc], ctx)
     d = solved.dispatch
-    assert_allclose(d["neighbour.import_kw"], [0.0, 500.0, 1000.0], atol=1e-6)
+    assert_allclose(d["neighbour.received_kw"], [0.0, 500.0, 1000.0], atol=1e-6)
     assert_allclose(d["neighbour.available_kw"], [0.0, 500.0, 1000.0])
     assert pyo.value(solved.plant.terms["neighbour"].co2_kg) == pytest.approx(1500 * 0.05)
 
@@ -91,8 +91,8 @@ def test_export_revenue_adds_up():
     doc = contract(direction="export", carrier="heat_ht", price_eur_per_mwh=50.0)
     solved = solve_assets([boiler("heat_ht"), doc], ctx)
     d = solved.dispatch
-    assert_allclose(d["neighbour.export_kw"], 2000.0)
-    assert_allclose(d["neighbour.import_kw"], 0.0)
+    assert_allclose(d["neighbour.delivered_kw"], 2000.0)
+    assert_allclose(d["neighbour.received_kw"], 0.0)
     assert_allclose(d["neighbour.net_heat_ht_kw"], -2000.0)
     assert costs(solved) == {"revenue": pytest.approx(-400.0)}
     fuel = 8000 / 0.93 * 0.040
@@ -105,12 +105,12 @@ def test_export_revenue_adds_up():
 def test_export_below_own_cost_does_not_run_and_follows_partner_demand():
     ctx = context(index(3), {"dh_demand_kw": [500.0, 3000.0, 0.0]}, tariffs=GAS)
     cheap = contract(direction="export", price_eur_per_mwh=40.0)
-    assert_allclose(solve_assets([boiler(), cheap], ctx).dispatch["neighbour.export_kw"], 0.0)
+    assert_allclose(solve_assets([boiler(), cheap], ctx).dispatch["neighbour.delivered_kw"], 0.0)
     follow = contract(
         direction="export", price_eur_per_mwh=60.0, availability_series="dh_demand_kw"
     )
     d = solve_assets([boiler(), follow], ctx).dispatch
-    assert_allclose(d["neighbour.export_kw"], [500.0, 2000.0, 0.0], atol=1e-6)
+    assert_allclose(d["neighbour.delivered_kw"], [500.0, 2000.0, 0.0], atol=1e-6)
 
 
 def test_exported_heat_counts_as_export_in_the_plant_kpis():
@@ -131,7 +131,7 @@ def test_take_or_pay_takes_the_paid_minimum_and_no_more():
     doc = contract(price_eur_per_mwh=60.0, daily_min_kwh=5000.0)
     solved = solve_assets([load(1000.0, "heat_lt"), boiler(), doc], ctx)
     d = solved.dispatch
-    assert d["neighbour.import_kw"].sum() == pytest.approx(5000.0)
+    assert d["neighbour.received_kw"].sum() == pytest.approx(5000.0)
     assert d["neighbour.shortfall_kwh"].sum() == pytest.approx(0.0, abs=1e-6)
     assert costs(solved)["exchange"] == pytest.approx(300.0)
 
@@ -142,7 +142,7 @@ def test_take_or_pay_shortfall_is_paid():
     doc = contract(price_eur_per_mwh=60.0, daily_min_kwh=5000.0, capacity_kw=100.0)
     solved = solve_assets([load(1000.0, "heat_lt"), boiler(), doc], ctx)
     d = solved.dispatch
-    assert d["neighbour.import_kw"].sum() == pytest.approx(2400.0)
+    assert d["neighbour.received_kw"].sum() == pytest.approx(2400.0)
     assert d["neighbour.shortfall_kwh"].iloc[-1] == pytest.approx(2600.0)
     assert costs(solved)["exchange"] == pytest.approx(300.0)
     penalty = contract(
@@ -159,7 +159,7 @@ def test_take_mode_is_a_hard_minimum():
     ctx = context(index(24), tariffs=GAS)
     hard = contract(price_eur_per_mwh=60.0, daily_min_kwh=5000.0, daily_min_mode="take")
     d = solve_assets([load(1000.0, "heat_lt"), boiler(), hard], ctx).dispatch
-    assert d["neighbour.import_kw"].sum() == pytest.approx(5000.0)
+    assert d["neighbour.received_kw"].sum() == pytest.approx(5000.0)
     short = contract(
         price_eur_per_mwh=60.0, daily_min_kwh=5000.0, daily_min_mode="take", capacity_kw=100.0
     )
@@ -172,7 +172,7 @@ def test_deliver_or_pay_export_minimum():
     ctx = context(index(24), tariffs=GAS)
     doc = contract(direction="export", price_eur_per_mwh=30.0, daily_min_kwh=4000.0)
     solved = solve_assets([boiler(), doc], ctx)
-    assert solved.dispatch["neighbour.export_kw"].sum() == pytest.approx(4000.0)
+    assert solved.dispatch["neighbour.delivered_kw"].sum() == pytest.approx(4000.0)
     assert costs(solved) == {"revenue": pytest.approx(-120.0), "exchange": pytest.approx(0.0)}
 
 
@@ -181,7 +181,7 @@ def test_volume_taken_today_carries_into_the_next_window():
     doc = contract(price_eur_per_mwh=None, price_series="heat_price", daily_min_kwh=5000.0)
     morning = context(index(12), {"heat_price": 20.0}, tariffs=GAS)
     m = solve_assets([load(250.0, "heat_lt"), boiler(), doc], morning)
-    assert m.dispatch["neighbour.import_kw"].sum() == pytest.approx(3000.0)
+    assert m.dispatch["neighbour.received_kw"].sum() == pytest.approx(3000.0)
     assert_allclose(m.dispatch["neighbour.shortfall_kwh"], 0.0)  # the day ends after the window
     asset = m.plant.assets["neighbour"]
     state = asset.final_state(m.plant.block("neighbour"), morning, 12)
@@ -193,7 +193,7 @@ def test_volume_taken_today_carries_into_the_next_window():
         state={"neighbour": state},
     )
     a = solve_assets([load(1000.0, "heat_lt"), boiler(), doc], afternoon)
-    assert a.dispatch["neighbour.import_kw"].sum() == pytest.approx(2000.0)
+    assert a.dispatch["neighbour.received_kw"].sum() == pytest.approx(2000.0)
     assert costs(a)["exchange"] == pytest.approx(2000 * 0.060)
     after = a.plant.assets["neighbour"].final_state(a.plant.block("neighbour"), afternoon, 12)
     assert after == {"day": "2023-06-06", "used_today_kwh": 0.0}
@@ -203,7 +203,7 @@ def test_window_entering_a_day_without_state_owes_the_minimum_pro_rata():
     ctx = context(index(12, start="2023-06-05T12:00Z"), tariffs=GAS)
     doc = contract(price_eur_per_mwh=60.0, daily_min_kwh=5000.0)
     d = solve_assets([load(1000.0, "heat_lt"), boiler(), doc], ctx).dispatch
-    assert d["neighbour.import_kw"].sum() == pytest.approx(2500.0)
+    assert d["neighbour.received_kw"].sum() == pytest.approx(2500.0)
 
 
 def test_state_of_another_day_is_reported():
@@ -233,8 +233,8 @@ def test_recovered_nmp_is_traded_in_kg():
     use = {"type": "fixed_load", "name": "coating", "carrier": "nmp", "power_kw": 30.0}
     solved = solve_assets([buy, sell, use], ctx)
     d = solved.dispatch
-    assert_allclose(d["nmp_in.import_kg_per_h"], 80.0)
-    assert_allclose(d["nmp_out.export_kg_per_h"], 50.0)
+    assert_allclose(d["nmp_in.received_kg_per_h"], 80.0)
+    assert_allclose(d["nmp_out.delivered_kg_per_h"], 50.0)
     assert_allclose(d["nmp_in.net_nmp_kg_per_h"], 80.0)
     assert_allclose(d["nmp_in.price_eur_per_kg"], 1.5)
     assert costs(solved, "nmp_in")["exchange"] == pytest.approx(2 * 80 * 1.5)
@@ -253,6 +253,8 @@ def test_block_has_flow_limit_and_daily_minimum():
     for name in ("flow", "available", "price", "availability_limit", "shortfall", "daily_minimum"):
         assert b.component(name) is not None, name
     assert len(b.DAYS) == 2  # a 12 h window can touch two local days
+    asset = plant.assets["neighbour"]
+    assert asset.plan_setpoints(b, ["received_kw", "delivered_kw"]) == {"received_kw": "flow"}
 
 
 @pytest.mark.parametrize(
