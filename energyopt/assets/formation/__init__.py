@@ -39,6 +39,15 @@ is not recuperated (at most the efficiency, less where nothing on the site can
 take it) is burnt in the cyclers. With a ``cooling_carrier``,
 ``heat_to_cooling_frac * heat_loss_kw`` is a load on it.
 
+Results
+    Dispatch columns ``charge_dc_kw``, ``discharge_dc_kw``, ``power_el_kw``,
+    ``recuperated_kw``, ``heat_loss_kw``, ``batches_released``,
+    ``batches_started`` and ``batches_running``;
+    :meth:`Formation.batch_schedule` lists every batch with its release,
+    start, end, latest start, due time and status (carried, started,
+    waiting). KPI ``cells_produced_kwh``: cells of the batches released in the
+    period.
+
 Rolling horizons
     :meth:`Formation.final_state` hands over ``running`` (every batch still on
     a rack: release and start time and its remaining DC profile on steps of
