@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sqlalchemy as sa
-from conftest import tiny_document
+from service_helpers import tiny_document
 
 from energyopt.comparison import comparison_figure, deltas, kpi_table, missing_kpis
 from energyopt.store.tables import ComparisonRow

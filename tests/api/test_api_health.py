@@ -6,8 +6,18 @@ from energyopt.solve import solver_available
 from energyopt.store.db import head_revision
 
 
+def _health_with_scheduler(api, scheduler):
+    """GET /health with ``app.state.scheduler`` replaced for the one request."""
+    wired = api.app.state.scheduler
+    api.app.state.scheduler = scheduler
+    try:
+        return api.http.get("/health")
+    finally:
+        api.app.state.scheduler = wired
+
+
 def test_health_reports_every_component(api):
-    answer = api.http.get("/health")
+    answer = _health_with_scheduler(api, None)  # none wired in: "not configured"
     assert answer.status_code == 200
     body = answer.json()
     assert body["status"] == "ok"
@@ -28,8 +38,7 @@ def test_health_uses_the_scheduler_report_when_there_is_one(api):
         def health(self) -> dict:
             return {"ok": False, "state": "running", "fallback_schedules": 1}
 
-    api.app.state.scheduler = Scheduler()
-    answer = api.http.get("/health")
+    answer = _health_with_scheduler(api, Scheduler())
     assert answer.status_code == 503
     assert answer.json()["status"] == "degraded"
     assert answer.json()["scheduler"] == {

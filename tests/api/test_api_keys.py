@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from conftest import make_settings, open_client
+from service_helpers import make_settings, open_client
 from typer.testing import CliRunner
 
 from energyopt.cli import app as cli

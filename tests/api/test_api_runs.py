@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SCENARIOS, make_settings, open_client, tiny_document
+from service_helpers import SCENARIOS, make_settings, open_client, tiny_document
 
 from energyopt.jobs import RunExecutor
 from energyopt.store import runs as run_store

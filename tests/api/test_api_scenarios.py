@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from conftest import tiny_document
+from service_helpers import tiny_document
 
 from energyopt.store import plants as plant_store
 

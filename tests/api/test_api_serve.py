@@ -9,7 +9,7 @@ import sys
 import time
 
 import httpx
-from conftest import SCENARIOS
+from service_helpers import SCENARIOS
 
 
 def _free_port() -> int:
