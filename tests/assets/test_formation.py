@@ -366,3 +366,23 @@ def test_invalid_formation_names_the_asset(tmp_path, extra, message):
         scenario_from_dict(scenario_doc(tmp_path, [grid(), formation(**extra)]), "f.yaml")
     assert message in str(info.value)
     assert "'form'" in str(info.value)
+
+
+def test_carried_profiles_are_re_gridded_to_the_window_step():
+    """A running batch reported on 1 h steps continues exactly on 15 min steps."""
+    entry = {
+        "released_at": "2023-06-04T23:00:00+00:00",
+        "started_at": "2023-06-04T23:00:00+00:00",
+        "charge_kw": [52.5, 0.0],
+        "discharge_kw": [0.0, 65.0],
+    }
+    state = {"step_h": 1.0, "running": [entry], "pending_released_at": []}
+    ctx = context(index(12, "15min"), {"price_eur_per_mwh": 50.0}, state={"form": state})
+    d = solve_assets([grid(), load(200.0), formation()], ctx).dispatch
+    assert_allclose(d["form.charge_dc_kw"].iloc[:4], 52.5)
+    assert_allclose(d["form.discharge_dc_kw"].iloc[4:8], 65.0)
+    assert_allclose(d["form.batches_running"].iloc[:8] >= 1, True)
+    broken = {**state, "running": [{"charge_kw": [1.0]}]}
+    bad = context(index(12, "15min"), {"price_eur_per_mwh": 50.0}, state={"form": broken})
+    with pytest.raises(ModelBuildError, match="malformed"):
+        build_model(assets_from([grid(), formation()]), bad)
