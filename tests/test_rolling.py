@@ -473,3 +473,52 @@ def test_formation_batch_across_midnight_continues_and_finishes(tmp_path):
     assert inside["form.charge_dc_kw"].sum() == pytest.approx(105.0 * (4 * days - 1))
     replay = sim.runs["rolling"].dispatch
     assert_allclose(replay["form.charge_dc_kw"], sim.runs["perfect"].dispatch["form.charge_dc_kw"])
+
+
+# ---------------------------------------------------------------- demand charge in windows
+
+
+def test_peak_price_factor_is_the_share_of_the_months_remaining_hours():
+    from energyopt.rolling.windows import peak_price_factor
+
+    utc = pd.date_range("2023-06-10", periods=48, freq="1h", tz="UTC")
+    end = pd.Timestamp("2023-08-01", tz="UTC")
+    # 10 June 00:00 UTC: 21 days (504 h) of June remain; the window covers 48 h of them
+    assert peak_price_factor(utc, end, "UTC") == {"2023-06": pytest.approx(48 / 504)}
+    last = pd.date_range("2023-06-29", periods=72, freq="1h", tz="UTC")
+    factors = peak_price_factor(last, end, "UTC")
+    assert factors["2023-06"] == 1.0  # the month's last window pays the full rate
+    assert factors["2023-07"] == pytest.approx(24 / (31 * 24))
+    # the period end limits the remaining hours
+    assert peak_price_factor(utc, pd.Timestamp("2023-06-13", tz="UTC"), "UTC") == {
+        "2023-06": pytest.approx(48 / 72)
+    }
+
+
+def test_full_demand_charge_in_windows_keeps_the_monthly_rate(example, monkeypatch):
+    seen = []
+    real = engine_module.make_context
+
+    def spy(*args, **kwargs):
+        ctx = real(*args, **kwargs)
+        seen.append(dict(ctx.demand_charge_month_weight))
+        return ctx
+
+    monkeypatch.setattr(engine_module, "make_context", spy)
+    end = JUNE_5 + dt.timedelta(days=2)
+    for mode in ("full", "prorated"):
+        seen.clear()
+        simulate(
+            example,
+            JUNE_5,
+            end,
+            modes=("rolling",),
+            step="1h",
+            rolling=RollingOptions(demand_charge=mode),
+        )
+        june = [weights["2023-06"] for weights in seen]
+        share = 3 / 30  # the period bills three of June's thirty days
+        if mode == "full":
+            assert june == pytest.approx([share] * 3)
+        else:
+            assert june == pytest.approx([share * 48 / 72, share * 48 / 48, share])

@@ -17,6 +17,7 @@ end as in a single solve of the whole period.
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 import pandas as pd
 
@@ -41,12 +42,17 @@ class RollingOptions:
         before it starts; None plans ``lead`` before the window start.
     lead : str
         Time between issue and window start when ``plan_time_local`` is None.
+    demand_charge : {"prorated", "full"}
+        How a window prices a rise of a month's peak import: ``full`` at the
+        monthly rate; ``prorated`` at the rate times the share of the month's
+        remaining hours the window covers (:func:`peak_price_factor`).
     """
 
     horizon: str = "48h"
     commit: str = "1D"
     plan_time_local: str | None = "11:00"
     lead: str = "0h"
+    demand_charge: Literal["prorated", "full"] = "prorated"
 
     def durations(self, step: pd.Timedelta) -> tuple[pd.Timedelta, pd.Timedelta]:
         """Horizon and commit as durations; checks they fit the step and each other."""
@@ -86,12 +92,15 @@ class Window:
         Model steps of the window (UTC, fixed freq).
     commit_steps : int
         Leading steps of the window that are executed.
+    period_end : Timestamp
+        End of the simulated period (UTC).
     """
 
     number: int
     issued_at: pd.Timestamp
     index: pd.DatetimeIndex
     commit_steps: int
+    period_end: pd.Timestamp
 
     @property
     def start(self) -> pd.Timestamp:
@@ -117,7 +126,8 @@ def plan_windows(period: pd.DatetimeIndex, timezone: str, options: RollingOption
         first, last = period.get_loc(start), period.searchsorted(stop)
         index = period[first:last]
         issued_at = _issue_time(start, timezone, options)
-        windows.append(Window(number, issued_at, index, int((commit_end - start) / step)))
+        steps = int((commit_end - start) / step)
+        windows.append(Window(number, issued_at, index, steps, end))
     return windows
 
 
@@ -147,3 +157,27 @@ def _issue_time(start: pd.Timestamp, timezone: str, options: RollingOptions) -> 
     return issue.tz_localize(timezone, ambiguous=True, nonexistent="shift_forward").tz_convert(
         "UTC"
     )
+
+
+def peak_price_factor(
+    index: pd.DatetimeIndex, period_end: pd.Timestamp, timezone: str
+) -> dict[str, float]:
+    """Share of each billing month's remaining hours a window covers [0-1].
+
+    A window that raises a month's peak pays the monthly demand charge for it
+    once, but the higher peak then serves every remaining hour of the month.
+    Seen from a window of ``H`` hours with ``R`` hours of the month left (up to
+    the period end), the rise is worth about ``R / H`` windows of savings, so a
+    window prices it at ``rate * H / R`` (1 in the month's last window). This
+    removes most of the under-investment in peak a myopic window shows.
+    """
+    step = pd.Timedelta(index.freq)
+    months = index.tz_convert(timezone).strftime("%Y-%m")
+    factors = {}
+    for month in sorted(set(months)):
+        first = pd.Timestamp(f"{month}-01").tz_localize(timezone)
+        month_end = (first + pd.offsets.MonthBegin(1)).tz_convert("UTC")
+        remaining = min(month_end, period_end) - max(index[0], first.tz_convert("UTC"))
+        covered = (months == month).sum() * step
+        factors[month] = float(min(1.0, covered / remaining))
+    return factors

@@ -1,0 +1,52 @@
+"""Run every benchmark and print measured figures against their targets.
+
+Usage: ``python benchmarks/run_all.py [--quick] [--scenario FILE]`` (``make bench``).
+Targets: a year of daily rolling windows (48 h, 1 h) within 60 s on a 2-core
+machine; one daily window at 15 min built and solved within 1 s (median);
+rolling regret with perfect forecasts within 1 % over a year. Figures are
+timings of this machine; other work on it slows them down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_rolling_year  # noqa: E402
+import bench_window  # noqa: E402
+from common import DEFAULT_PLANT, machine, plant_path, print_table  # noqa: E402
+
+BENCHMARKS = {"window": bench_window, "year": bench_rolling_year}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns 1 if a target was missed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (checks, not speed)")
+    parser.add_argument("--scenario", help="scenario YAML (default: the default plant)")
+    parser.add_argument("--only", choices=sorted(BENCHMARKS), action="append")
+    args = parser.parse_args(argv)
+    if args.quick:
+        os.environ["ENERGYOPT_BENCH_QUICK"] = "1"
+    logging.basicConfig(level=logging.WARNING)
+    path = plant_path(args.scenario)
+    note = "" if args.scenario or path == DEFAULT_PLANT else " (default plant not found: example)"
+    print(f"plant: {path.name}{note}; machine: {machine()}")
+    missed = False
+    for name in args.only or list(BENCHMARKS):
+        started = time.perf_counter()
+        rows = BENCHMARKS[name].run(args.scenario)
+        title = f"{name}: {path.stem}{' (quick)' if args.quick else ''}"
+        print_table(rows, f"{title}, {time.perf_counter() - started:.0f} s")
+        missed |= any(row.verdict == "MISSED" for row in rows)
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
