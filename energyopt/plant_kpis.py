@@ -13,8 +13,10 @@ where ``S_c`` is the energy supplied to carrier ``c`` over the period, ``O``
 and ``I`` an asset's outputs to and draws from each carrier, ``O[a]`` its
 outputs over all carriers and ``F[a]`` the final energy it brings in. A
 consumer's share is ``sum_c I[a,c] * f_c``; draws of boundary assets
-(grid export, heat export) are exports. What remains is the change of stored
-energy over the period. Material carriers (kg) are not energy and are left out.
+(grid export, heat export) are exports. Flows of assets inside the boundary
+are netted per carrier over the period, so storages show up as consumers of
+their losses and level gain (process ``storage``). ``unallocated`` is what is
+left (zero up to rounding). Material carriers (kg) are not energy and are left out.
 
 Targets: Batteries Europe 2030 manufacturing KPIs, < 25 kWh/kWh of cell and
 10 kg CO2eq/kWh (Batteries Europe Strategic Research Agenda 2020; BATT4EU SRIA
@@ -35,7 +37,7 @@ from energyopt.units import KG_PER_T
 
 TARGET_ENERGY_KWH_PER_KWH_CELL = 25.0
 TARGET_CO2_KG_PER_KWH_CELL = 10.0
-PROCESSES = ("dry_room", "ovens", "formation", "aging", "other")
+PROCESSES = ("dry_room", "ovens", "formation", "aging", "storage", "other")
 HOURS_PER_YEAR = 8760.0
 
 
@@ -55,18 +57,30 @@ class EnergyFlows:
 
 
 def energy_flows(dispatch: pd.DataFrame, assets: Mapping[str, Asset], dt_h: float) -> EnergyFlows:
-    """Sum a dispatch table into per-asset, per-carrier energy totals [kWh]."""
+    """Sum a dispatch table into per-asset, per-carrier energy totals [kWh].
+
+    Boundary assets keep gross flows (imports are final energy, their draws
+    are exports). Every other asset is netted per carrier over the period, so
+    a storage draws its losses and level gain, and a load that sometimes
+    feeds energy back (regenerative formation cyclers) draws its net use.
+    """
     carriers = [c for c in CARRIERS if any(f".net_{c}_kw" in col for col in dispatch.columns)]
     outputs = pd.DataFrame(0.0, index=list(assets), columns=carriers)
     inputs = outputs.copy()
     final = pd.Series(0.0, index=list(assets))
     for name, asset in assets.items():
+        is_boundary = asset.boundary_column is not None
         for carrier in carriers:
             column = f"{name}.net_{carrier}_kw"
-            if column in dispatch.columns:
-                outputs.loc[name, carrier] = dispatch[column].clip(lower=0).sum() * dt_h
-                inputs.loc[name, carrier] = -dispatch[column].clip(upper=0).sum() * dt_h
-        if asset.boundary_column is not None:
+            if column not in dispatch.columns:
+                continue
+            supplied = dispatch[column].clip(lower=0).sum() * dt_h
+            drawn = -dispatch[column].clip(upper=0).sum() * dt_h
+            if not is_boundary:  # net over the period: storages, recuperating loads
+                supplied, drawn = max(supplied - drawn, 0.0), max(drawn - supplied, 0.0)
+            outputs.loc[name, carrier] = supplied
+            inputs.loc[name, carrier] = drawn
+        if is_boundary:
             final[name] = dispatch[f"{name}.{asset.boundary_column}"].sum() * dt_h
     boundary = frozenset(n for n, a in assets.items() if a.boundary_column is not None)
     return EnergyFlows(outputs, inputs, final, boundary)
@@ -105,7 +119,7 @@ def final_energy_by_use(flows: EnergyFlows, assets: Mapping[str, Asset]) -> dict
             uses["export"] += drawn
         elif flows.outputs.loc[name].sum() <= 1e-9:
             uses[asset.process] = uses.get(asset.process, 0.0) + drawn
-    uses["storage_change"] = float(flows.final.sum()) - sum(uses.values())
+    uses["unallocated"] = float(flows.final.sum()) - sum(uses.values())
     return uses
 
 

@@ -61,7 +61,7 @@ def test_final_energy_splits_by_process_and_adds_up():
     uses = final_energy_by_use(energy_flows(dispatch, assets, 1.0), assets)
     assert uses["dry_room"] == pytest.approx(200.0)  # 300 kW heat / COP 3 over 2 h
     assert uses["other"] == pytest.approx(200.0)
-    assert uses["storage_change"] == pytest.approx(0.0, abs=1e-9)
+    assert uses["unallocated"] == pytest.approx(0.0, abs=1e-9)
 
 
 def test_battery_losses_are_carried_by_the_consumers():
@@ -89,8 +89,9 @@ def test_battery_losses_are_carried_by_the_consumers():
         index=INDEX,
     )
     uses = final_energy_by_use(energy_flows(dispatch, assets, 1.0), assets)
-    assert uses["formation"] == pytest.approx(181.0)
-    assert uses["storage_change"] == pytest.approx(0.0, abs=1e-9)
+    assert uses["formation"] == pytest.approx(162.0)
+    assert uses["storage"] == pytest.approx(19.0)  # 100 in, 81 out
+    assert uses["unallocated"] == pytest.approx(0.0, abs=1e-9)
 
 
 def test_per_cell_kpis_use_the_nameplate_share_and_compare_with_targets():
@@ -113,3 +114,25 @@ def test_sankey_links_conserve_energy_at_every_carrier():
         out = sum(v for s, t, v in links if s == carrier)
         assert np.isclose(into, out)
     assert ("heat_ht", "process: dry_room", 600.0) in links
+
+
+def test_a_load_that_feeds_back_at_times_counts_with_its_net_use():
+    """Regenerative cyclers return energy in some intervals; they stay a consumer."""
+    assets = _assets(
+        {"type": "grid", "name": "grid", "import_max_kw": 1000},
+        {"type": "fixed_load", "name": "cyclers", "power_kw": 1, "process": "formation"},
+        {"type": "fixed_load", "name": "machines", "power_kw": 1},
+    )
+    dispatch = pd.DataFrame(
+        {
+            "grid.import_kw": [150.0, 30.0],
+            "grid.net_electricity_kw": [150.0, 30.0],
+            "cyclers.net_electricity_kw": [-100.0, 20.0],
+            "machines.net_electricity_kw": [-50.0, -50.0],
+        },
+        index=INDEX,
+    )
+    uses = final_energy_by_use(energy_flows(dispatch, assets, 1.0), assets)
+    assert uses["formation"] == pytest.approx(80.0)
+    assert uses["other"] == pytest.approx(100.0)
+    assert uses["unallocated"] == pytest.approx(0.0, abs=1e-9)

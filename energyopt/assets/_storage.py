@@ -111,6 +111,7 @@ class StorageAsset(Asset):
     """Base of storage kinds: dispatch columns and carried state."""
 
     params: StorageParams
+    process = "storage"
 
     def extract(self, b: pyo.Block, ctx: BuildContext) -> pd.DataFrame:
         """Charge, discharge, level and its fraction of capacity."""
