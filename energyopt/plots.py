@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import plotly.colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -34,27 +35,10 @@ def dispatch_figure(dispatch: pd.DataFrame, title: str = "", timezone: str = "UT
         vertical_spacing=0.04,
     )
     x = dispatch.index.tz_convert(timezone)
+    colors = _asset_colors(dispatch)
     for row, carrier in enumerate(carriers, start=1):
         for column in injection_columns(dispatch, carrier):
-            series = dispatch[column]
-            asset = column.split(".", 1)[0]
-            for part, group in (
-                (series.clip(lower=0), "supply"),
-                (series.clip(upper=0), "draw"),
-            ):
-                if part.abs().max() > 1e-6:
-                    fig.add_trace(
-                        go.Scatter(
-                            x=x,
-                            y=part,
-                            name=f"{asset} ({carrier})",
-                            stackgroup=f"{carrier}-{group}",
-                            line={"shape": "hv", "width": 0.5},
-                            legendgroup=carrier,
-                        ),
-                        row=row,
-                        col=1,
-                    )
+            _add_flow_traces(fig, x, dispatch[column], carrier, colors, row)
     row = len(carriers)
     if levels:
         row += 1
@@ -88,6 +72,38 @@ def dispatch_figure(dispatch: pd.DataFrame, title: str = "", timezone: str = "UT
         template="plotly_white",
     )
     return fig
+
+
+def _asset_colors(dispatch: pd.DataFrame) -> dict[str, str]:
+    """One colour per asset, the same in every carrier's panel."""
+    palette = plotly.colors.qualitative.Dark24 + plotly.colors.qualitative.Light24
+    assets = list(dict.fromkeys(c.split(".", 1)[0] for c in dispatch.columns))
+    return {a: palette[i % len(palette)] for i, a in enumerate(assets)}
+
+
+def _add_flow_traces(
+    fig: go.Figure, x, flow: pd.Series, carrier: str, colors: dict[str, str], row: int
+) -> None:
+    """Supply stacked above zero, draw below; one legend entry per asset and carrier."""
+    asset = flow.name.split(".", 1)[0]
+    shown = False
+    for part, group in ((flow.clip(lower=0), "supply"), (flow.clip(upper=0), "draw")):
+        if part.abs().max() <= 1e-6:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=part,
+                name=f"{asset} ({carrier})",
+                stackgroup=f"{carrier}-{group}",
+                line={"shape": "hv", "width": 0.5, "color": colors[asset]},
+                legendgroup=f"{carrier}-{asset}",
+                showlegend=not shown,
+            ),
+            row=row,
+            col=1,
+        )
+        shown = True
 
 
 def write_html(fig: go.Figure, path: str | Path) -> Path:
