@@ -6,7 +6,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from conftest import SCENARIOS
+from tests.conftest import SCENARIOS
 from helpers import EXACT, assets_from, context, grid, index, load
 from numpy.testing import assert_allclose
 
