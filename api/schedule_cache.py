@@ -95,7 +95,7 @@ class CachedSchedule:
         with self._lock:
             if self._starts_ns is None:
                 stamps = pd.to_datetime(payload["time"], utc=True)
-                self._starts_ns = np.asarray(stamps.asi8, dtype=np.int64)
+                self._starts_ns = np.asarray(stamps.as_unit("ns").asi8, dtype=np.int64)
             return self._starts_ns
 
     @property

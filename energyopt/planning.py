@@ -29,9 +29,11 @@ One planning run (:func:`plan_plant`):
    dispatch is the whole window), and the delivery day's part is published as
    the next schedule version in one transaction.
 
-Demand charges: in daily operation every new monthly peak costs the full
-charge, so each billing month the window touches is weighted 1 and the
-month-to-date peak (state ``peak_kw:YYYY-MM`` from the meter reading
+Demand charges: daily operation has no period end, so the rolling engine's
+prorated peak price applies with each month running to its end (a window of
+``H`` hours with ``R`` hours of the month left prices a new peak at
+``rate * H / R``, :func:`energyopt.rolling.windows.peak_price_factor`), and
+the month-to-date peak (state ``peak_kw:YYYY-MM`` from the meter reading
 ``peak_import_month_kw``) is what a plan must exceed to pay more.
 """
 
@@ -41,6 +43,7 @@ import dataclasses
 import datetime as dt
 import logging
 import math
+import threading
 import time
 import traceback
 from collections.abc import Sequence
@@ -83,6 +86,10 @@ WEEK = pd.Timedelta("7D")
 DAYS_PER_YEAR = 365.2425
 #: solver statuses that mean "an incumbent, not proven optimal"
 INCUMBENT_STATUSES = frozenset({"time_limit", "iteration_limit", "interrupted"})
+#: daily operation has no period end: months run to their end
+OPEN_END = pd.Timedelta(days=366)
+#: one model build and solve at a time per process (planning threads share it)
+_SOLVE_LOCK = threading.Lock()
 #: decimals kept in published schedules (kW, kWh, EUR/kWh: far below metering accuracy)
 PAYLOAD_DECIMALS = 4
 
@@ -311,7 +318,13 @@ def plan_window(
     engine = RollingEngine(
         scenario, build_forecasts(forecast, actuals), list(frame.columns), weights
     )
-    window = Window(number=1, issued_at=issued_at, index=index, commit_steps=len(index))
+    window = Window(
+        number=1,
+        issued_at=issued_at,
+        index=index,
+        commit_steps=len(index),
+        period_end=index[-1] + OPEN_END,
+    )
     dispatch, _, report = engine.step(window, SystemState(at=index[0], values=state))
     ctx = engine.plant.ctx
     baseline = _baseline(scenario, ctx)
@@ -570,7 +583,8 @@ def _plan_and_publish(
     pressure = _pressure_at(frame, index[0])
     max_age = pd.Timedelta(hours=options.state_max_age_h)
     state, sources = initial_state(store, plant, scenario, now, max_age, pressure)
-    plan = plan_window(scenario, options, frame, index, now, state)
+    with _SOLVE_LOCK:  # Pyomo and its solver I/O are not thread-safe within one process
+        plan = plan_window(scenario, options, frame, index, now, state)
     payload = schedule_payload(
         plant=plant,
         scenario=scenario,

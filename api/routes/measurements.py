@@ -38,7 +38,7 @@ class MeasurementIn(BaseModel):
 
     asset: str = Field(description="asset name as in the plant's scenario", examples=["bess"])
     quantity: str = Field(description="e.g. soc_frac, dew_point_degc", examples=["soc_frac"])
-    value: float = Field(allow_inf_nan=False, examples=[0.62])
+    value: float = Field(examples=[0.62], description="finite number; NaN and infinity are refused")
     measured_at: dt.datetime = Field(description="when it was measured (with zone, e.g. Z)")
 
 

@@ -1,0 +1,260 @@
+"""Published schedules: contents and physics, versions, idempotency, concurrency, CSV,
+differences, and what a solver failure or time-out publishes."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import io
+import threading
+
+import numpy as np
+import pytest
+from planning_support import (
+    REPLAY,
+    SUMMER_NOW,
+    UTC,
+    balance_residual_kw,
+    make_settings,
+    planning_client,
+)
+from store_backends import BACKENDS, backend_store
+
+import energyopt.rolling.engine as engine_module
+from energyopt.errors import SolveError
+from energyopt.planning import DataPaths, plan_plant
+from energyopt.store import measurements as measurement_store
+from energyopt.store import plants as plant_store
+from energyopt.store import scenarios as scenario_store
+from energyopt.store import schedules as schedule_store
+from energyopt.store.documents import document_from_file
+
+DAY = "2026-06-11"
+
+
+@pytest.fixture
+def papi(tmp_path, executor):
+    with planning_client(make_settings(tmp_path), executor) as client:
+        yield client
+
+
+@pytest.fixture
+def planned(papi):
+    """A plant with one schedule for 2026-06-11 planned at 12:30 the day before."""
+    plant = papi.register()
+    outcome = papi.plan(plant["id"])
+    assert outcome.status == "published", outcome.error
+    return papi, plant["id"]
+
+
+def test_schedule_is_the_next_local_day_at_15_min_and_balances(planned):
+    papi, plant_id = planned
+    answer = papi.get(f"/api/v1/plants/{plant_id}/schedules/latest")
+    assert answer.status_code == 200
+    body = answer.json()
+    assert (body["delivery_date"], body["version"]) == (DAY, 1)
+    assert body["issued_at"] == "2026-06-10T09:00:00+00:00"  # 11:00 in Paris
+    schedule = body["schedule"]
+    assert schedule["step_s"] == 900
+    assert len(schedule["time"]) == 96
+    assert schedule["time"][0] == "2026-06-10T22:00:00Z"  # local midnight
+    assert schedule["is_complete_day"]
+    for carrier in ("electricity", "heat_ht", "heat_lt", "cooling"):
+        assert balance_residual_kw(schedule, carrier) < 1e-3
+    assert schedule["inputs"]["window_start"] == "2026-06-10T10:30:00+00:00"
+    assert schedule["inputs"]["window_end"] == "2026-06-12T10:30:00+00:00"  # 48 h
+    assert schedule["inputs"]["replay_shift_days"] % 7 == 0
+    assert schedule["solve"]["status"] == "optimal"
+
+
+def test_storage_levels_follow_charge_and_discharge_in_the_schedule(planned):
+    papi, plant_id = planned
+    columns = papi.get(f"/api/v1/plants/{plant_id}/schedules/{DAY}").json()["schedule"]["columns"]
+    level = np.array(columns["bess.level_kwh"])
+    charge, discharge = np.array(columns["bess.charge_kw"]), np.array(columns["bess.discharge_kw"])
+    expected = level[:-1] + 0.25 * (0.96 * charge[1:] - discharge[1:] / 0.96)
+    np.testing.assert_allclose(level[1:], expected, atol=2e-3)
+
+
+def test_kpis_compare_the_plan_with_the_baseline(planned):
+    papi, plant_id = planned
+    kpis = papi.get(f"/api/v1/plants/{plant_id}/schedules/latest").json()["schedule"]["kpis"]
+    plan, base = kpis["window"], kpis["baseline"]
+    assert plan["total_cost_eur"] <= base["total_cost_eur"] + 1e-6
+    saving = kpis["savings_vs_baseline"]["total_cost_eur"]
+    assert saving == pytest.approx(base["total_cost_eur"] - plan["total_cost_eur"])
+    day = kpis["delivery_day"]
+    assert day["grid.import_kwh"] > 0
+
+
+def test_the_same_planning_instant_twice_keeps_one_version(planned):
+    papi, plant_id = planned
+    again = papi.plan(plant_id, now=SUMMER_NOW + dt.timedelta(minutes=20))
+    assert again.status == "already_published"
+    assert again.schedule.version == 1
+    versions = papi.get(f"/api/v1/plants/{plant_id}/schedules/{DAY}/versions").json()
+    assert [v["version"] for v in versions] == [1]
+
+
+def test_new_instants_add_versions_and_old_ones_stay_readable(planned):
+    papi, plant_id = planned
+    first = papi.get(f"/api/v1/plants/{plant_id}/schedules/{DAY}").json()
+    issued = dt.datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
+    second = papi.plan(plant_id, now=issued, issued_at=issued)
+    assert second.schedule.version == 2
+    latest = papi.get(f"/api/v1/plants/{plant_id}/schedules/{DAY}")
+    assert latest.json()["version"] == 2
+    assert latest.headers["x-schedule-version"] == "2"
+    old = papi.get(f"/api/v1/plants/{plant_id}/schedules/{DAY}", params={"version": 1}).json()
+    assert old == first
+    missing = papi.get(f"/api/v1/plants/{plant_id}/schedules/{DAY}", params={"version": 3})
+    assert missing.status_code == 404
+
+
+def test_csv_by_query_and_by_accept_header_matches_the_json(planned):
+    papi, plant_id = planned
+    url = f"/api/v1/plants/{plant_id}/schedules/{DAY}"
+    schedule = papi.get(url).json()["schedule"]
+    by_query = papi.get(url, params={"format": "csv"})
+    by_accept = papi.get(url, headers={"Accept": "text/csv"})
+    assert by_query.headers["content-type"].startswith("text/csv")
+    assert by_query.text == by_accept.text
+    rows = list(csv.DictReader(io.StringIO(by_query.text)))
+    assert len(rows) == 96
+    assert rows[0]["timestamp_utc"] == "2026-06-10T22:00:00Z"
+    assert rows[0]["timestamp_local"] == "2026-06-11T00:00:00+0200"
+    assert [float(r["grid.import_kw"]) for r in rows] == schedule["columns"]["grid.import_kw"]
+
+
+def test_diff_reports_changes_per_interval_and_energy_totals(planned):
+    papi, plant_id = planned
+    issued = dt.datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
+    measurement_store.add_measurements(
+        papi.store,
+        plant_id=plant_id,
+        items=[measurement_store.Measurement("bess", "soc_frac", 0.95, issued)],
+    )
+    papi.plan(plant_id, now=issued, issued_at=issued)
+    base = f"/api/v1/plants/{plant_id}/schedules/{DAY}"
+    old = papi.get(base, params={"version": 1}).json()["schedule"]["columns"]
+    new = papi.get(base, params={"version": 2}).json()["schedule"]["columns"]
+    diff = papi.get(f"{base}/diff", params={"from": 1, "to": 2}).json()
+    assert (diff["from_version"], diff["to_version"]) == (1, 2)
+    assert len(diff["time"]) == 96
+    for column, changes in diff["changed"].items():
+        np.testing.assert_allclose(
+            changes, np.array(new[column]) - np.array(old[column]), atol=1e-6
+        )
+    assert "bess.level_kwh" in diff["changed"]
+    total = diff["totals"].get("grid.import_kw")
+    if total is not None:
+        assert total["aggregate"] == "energy_kwh"
+        expected = 0.25 * (sum(new["grid.import_kw"]) - sum(old["grid.import_kw"]))
+        assert total["change"] == pytest.approx(expected, abs=1e-6)
+    assert set(diff["unchanged"]).isdisjoint(diff["changed"])
+
+
+def test_unknown_plant_day_and_no_schedule_are_404(papi):
+    assert papi.get("/api/v1/plants/7/schedules/latest").status_code == 404
+    plant = papi.register()
+    assert papi.get(f"/api/v1/plants/{plant['id']}/schedules/latest").status_code == 404
+    assert papi.get(f"/api/v1/plants/{plant['id']}/schedules/{DAY}").status_code == 404
+
+
+# ----------------------------------------------------------------- solver trouble
+
+
+def test_solver_failure_publishes_the_baseline_flagged_as_fallback(papi, monkeypatch):
+    def no_plan(plant, options, **kw):
+        raise SolveError("HiGHS stopped without a plan: maxTimeLimit after 0.0 s")
+
+    monkeypatch.setattr(engine_module, "solve", no_plan)
+    plant = papi.register()
+    outcome = papi.plan(plant["id"])
+    assert outcome.status == "published"
+    body = papi.get(f"/api/v1/plants/{plant['id']}/schedules/latest").json()
+    assert body["is_fallback"]
+    assert "maxTimeLimit" in body["fallback_reason"]
+    schedule = body["schedule"]
+    assert schedule["solve"]["is_fallback"]
+    assert max(schedule["columns"]["bess.charge_kw"]) == 0.0  # baseline: idle battery
+    assert balance_residual_kw(schedule, "electricity") < 1e-3
+    health = papi.http.get("/health").json()["scheduler"]["detail"]
+    assert health["fallback_plants"] == ["pilot"]
+    assert health["plants"][str(plant["id"])]["latest_schedule"]["is_fallback"]
+
+
+def test_time_limit_publishes_the_incumbent_with_its_gap(papi, monkeypatch):
+    real = engine_module.solve
+
+    def time_limit(plant, options, **kw):
+        report = real(plant, options, **kw)
+        return dataclasses.replace(report, status="time_limit", mip_gap=0.031)
+
+    monkeypatch.setattr(engine_module, "solve", time_limit)
+    plant = papi.register()
+    papi.plan(plant["id"])
+    body = papi.get(f"/api/v1/plants/{plant['id']}/schedules/latest").json()
+    assert body["is_incumbent"]
+    assert not body["is_fallback"]
+    assert body["mip_gap"] == pytest.approx(0.031)
+    assert body["schedule"]["solve"]["mip_gap"] == pytest.approx(0.031)
+    assert body["solve_status"] == "time_limit"
+
+
+def test_inputs_that_cannot_be_read_fail_the_run_and_publish_nothing(papi):
+    plant = papi.register(name="live", options={"inputs": "live"})
+    outcome = papi.plan(plant["id"])  # 2026: the 2023 files do not reach the window
+    assert outcome.status == "failed"
+    assert "inputs end at" in outcome.error
+    run = papi.get(f"/api/v1/runs/{outcome.run_id}").json()
+    assert run["status"] == "failed"
+    assert run["mode"] == "daily_plan"
+    assert papi.get(f"/api/v1/plants/{plant['id']}/schedules/latest").status_code == 404
+
+
+# ----------------------------------------------------------------- concurrency
+
+
+def _store_plant(store, tmp_path):
+    scenarios = make_settings(tmp_path).scenarios_dir
+    document = document_from_file("example.yaml", scenarios_dir=scenarios)
+    scenario = scenario_store.create_scenario(store, name="example", document=document)
+    plant = plant_store.create_plant(
+        store,
+        name="pilot",
+        scenario_id=scenario.id,
+        planning_time=dt.time(11, 0),
+        timezone="Europe/Paris",
+        options=REPLAY,
+    )
+    return plant.id, DataPaths((scenarios,), scenarios)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_concurrent_planning_runs_publish_whole_monotonic_versions(backend, tmp_path):
+    with backend_store(backend, tmp_path) as store:
+        plant_id, paths = _store_plant(store, tmp_path)
+        instants = [SUMMER_NOW, SUMMER_NOW, SUMMER_NOW + dt.timedelta(minutes=5)]
+        outcomes, barrier = [None] * 3, threading.Barrier(3)
+
+        def run(i: int) -> None:
+            barrier.wait()
+            outcomes[i] = plan_plant(store, plant_id, paths, now=instants[i], issued_at=instants[i])
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert all(o.status in ("published", "already_published") for o in outcomes), outcomes
+        versions = schedule_store.list_versions(
+            store, plant_id=plant_id, delivery_date=dt.date(2026, 6, 11)
+        )
+        assert [v.version for v in versions] == [1, 2]  # one per planning instant
+        assert outcomes[0].schedule.id == outcomes[1].schedule.id
+        for version in versions:
+            payload = version.payload_data()
+            assert len(payload["time"]) == 96
+            assert all(len(v) == 96 for v in payload["columns"].values())
