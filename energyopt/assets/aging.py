@@ -175,14 +175,7 @@ class Aging(Asset):
 
     def _demand(self, ctx: BuildContext) -> np.ndarray:
         p = self.params
-        if p.load_series is None:
-            return np.full(ctx.n_steps, p.load_kw)
-        demand = ctx.column(p.load_series, self.name) * p.load_scale
-        if (demand < 0).any():
-            bad = ctx.index[demand < 0][0]
-            msg = f"asset {self.name!r}: negative demand in {p.load_series!r} at {bad.isoformat()}"
-            raise ModelBuildError(msg)
-        return demand
+        return ctx.profile(self.name, p.load_kw, p.load_series, p.load_scale, what="demand")
 
     def _initial(self, ctx: BuildContext) -> float:
         value = ctx.initial(self.name, "temp_deviation_k", 0.0)

@@ -113,6 +113,30 @@ class BuildContext:
             raise ModelBuildError(msg)
         return self.series[name].to_numpy(dtype=float)
 
+    def profile(
+        self,
+        asset: str,
+        constant: float | None,
+        series: str | None,
+        scale: float = 1.0,
+        what: str = "value",
+    ) -> np.ndarray:
+        """A non-negative profile: ``constant`` or site series ``series`` times ``scale``.
+
+        Raises
+        ------
+        ModelBuildError
+            If the scaled series is negative anywhere (names asset, series, time).
+        """
+        if series is None:
+            return np.full(self.n_steps, float(constant or 0.0))
+        profile = self.column(series, asset) * scale
+        if (profile < 0).any():
+            bad = self.index[profile < 0][0]
+            msg = f"asset {asset!r}: negative {what} in {series!r} at {bad.isoformat()}"
+            raise ModelBuildError(msg)
+        return profile
+
     def initial(self, asset: str, key: str, default: float) -> float:
         """Initial state value ``key`` of ``asset`` (the default if none carried)."""
         return float(self.state.get(asset, {}).get(key, default))

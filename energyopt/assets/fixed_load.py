@@ -22,7 +22,6 @@ from energyopt.assets.base import (
     register,
     values,
 )
-from energyopt.errors import ModelBuildError
 
 
 class FixedLoadParams(AssetParams):
@@ -57,14 +56,7 @@ class FixedLoad(Asset):
 
     def _profile(self, ctx: BuildContext) -> np.ndarray:
         p = self.params
-        if p.series is None:
-            return np.full(ctx.n_steps, p.power_kw)
-        profile = ctx.column(p.series, self.name) * p.scale
-        if (profile < 0).any():
-            bad = ctx.index[profile < 0][0]
-            msg = f"asset {self.name!r}: negative demand at {bad.isoformat()}"
-            raise ModelBuildError(msg)
-        return profile
+        return ctx.profile(self.name, p.power_kw, p.series, p.scale, what="demand")
 
     def extract(self, b: pyo.Block, ctx: BuildContext) -> pd.DataFrame:
         return pd.DataFrame({"demand_kw": values(b.demand_kw, ctx.n_steps)}, index=ctx.index)

@@ -45,7 +45,9 @@ def test_negative_profile_names_the_asset_and_time():
     doc = {"type": "fixed_load", "name": "hall", "series": "profile"}
     with pytest.raises(ModelBuildError) as info:
         build_model(assets_from([grid(), doc]), ctx)
-    assert str(info.value) == "asset 'hall': negative demand at 2023-06-05T01:00:00+00:00"
+    assert str(info.value) == (
+        "asset 'hall': negative demand in 'profile' at 2023-06-05T01:00:00+00:00"
+    )
 
 
 def test_unknown_series_names_the_asset_and_the_known_series():
