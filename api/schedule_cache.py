@@ -19,6 +19,7 @@ import dataclasses
 import datetime as dt
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -62,6 +63,7 @@ class CachedSchedule:
     _payload: dict[str, Any] | None = None
     _setpoints: list[dict[str, Any]] | None = None
     _starts_ns: np.ndarray | None = None
+    _derived: dict[str, Any] = dataclasses.field(default_factory=dict)
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
     @classmethod
@@ -97,6 +99,15 @@ class CachedSchedule:
                 stamps = pd.to_datetime(payload["time"], utc=True)
                 self._starts_ns = np.asarray(stamps.as_unit("ns").asi8, dtype=np.int64)
             return self._starts_ns
+
+    def derived(self, name: str, compute: Callable[[CachedSchedule], Any]) -> Any:
+        """A view computed once from this version (e.g. serialized setpoint intervals)."""
+        with self._lock:
+            if name in self._derived:
+                return self._derived[name]
+        value = compute(self)
+        with self._lock:
+            return self._derived.setdefault(name, value)
 
     @property
     def step(self) -> dt.timedelta:

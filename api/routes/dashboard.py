@@ -141,7 +141,9 @@ def plant_view(plant: PlantRecord, cache, scheduler) -> dict[str, Any]:
         "name": plant.name,
         "timezone": plant.timezone,
         "planning_time": plant.planning_time.strftime("%H:%M"),
-        "next_planning_at": None if next_run is None else f"{next_run:%Y-%m-%d %H:%M}",
+        "next_planning_at": None
+        if next_run is None
+        else f"{next_run.astimezone(dt.UTC):%Y-%m-%d %H:%M}",
         "schedule": None if entry is None else schedule_view(entry),
     }
 

@@ -1,0 +1,163 @@
+"""The dashboard in a real headless Chromium (Debian's package) against uvicorn on loopback.
+
+The page must draw its Plotly charts offline: plotly.js comes from the
+service itself, and Chromium runs with background networking disabled.
+Chromium is installed with apt-get when missing; if that is impossible the
+test is skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import threading
+import time
+
+import httpx
+import pytest
+import uvicorn
+from planning_support import SUMMER_NOW, make_settings
+
+from api.main import create_app
+from energyopt.planning import DataPaths, plan_plant
+from energyopt.scheduler import SchedulerConfig
+from energyopt.store import keys as key_store
+from energyopt.store import plants as plant_store
+from energyopt.store import scenarios as scenario_store
+from energyopt.store.documents import document_from_file
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser")
+BROWSER_TIMEOUT_S = 90
+
+
+def _chromium() -> str | None:
+    for name in CHROMIUM_NAMES:
+        if path := shutil.which(name):
+            return path
+    return None
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    path = _chromium()
+    if path is None and shutil.which("apt-get"):
+        env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+        for command in (
+            ["apt-get", "update", "-qq"],
+            ["apt-get", "install", "-y", "-qq", "chromium"],
+        ):
+            subprocess.run(command, env=env, capture_output=True, timeout=900, check=False)
+        path = _chromium()
+    if path is None:
+        reason = "Debian's chromium package is not installed and could not be installed"
+        print(reason)
+        pytest.skip(reason)
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path, executor):
+    """uvicorn on a free loopback port, a temp SQLite store, one planned plant, a viewer key."""
+    settings = make_settings(tmp_path)
+    store = settings.open_store()
+    store.migrate()
+    scenarios = settings.scenarios_dir
+    document = document_from_file("example.yaml", scenarios_dir=scenarios)
+    scenario = scenario_store.create_scenario(store, name="example", document=document)
+    plant = plant_store.create_plant(
+        store,
+        name="Lille pilot",
+        scenario_id=scenario.id,
+        planning_time=settings.planning_time,
+        timezone="Europe/Paris",
+        options={"inputs": "replay"},
+    )
+    outcome = plan_plant(store, plant.id, DataPaths((scenarios,), scenarios), now=SUMMER_NOW)
+    assert outcome.status == "published", outcome.error
+    _, token = key_store.create_key(store, name="wall screen", role="viewer")
+    store.close()
+    app = create_app(settings, executor=executor)
+    app.state.scheduler_config = SchedulerConfig(in_process=True, plan_missing_at_start=False)
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/health", timeout=2).status_code in (200, 503):
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    yield base, token
+    uv.should_exit = True
+    thread.join(timeout=15)
+
+
+def _browse(chromium: str, profile, url: str, *extra: str) -> subprocess.CompletedProcess:
+    command = [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=15000",
+        "--window-size=1400,2200",
+        *extra,
+        url,
+    ]
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=BROWSER_TIMEOUT_S, check=False
+    )
+
+
+def test_dashboard_draws_the_plotly_charts_offline(chromium, server, tmp_path):
+    base, token = server
+    profile = tmp_path / "profile"
+    url = f"{base}/?key={token}"  # the page keeps the key in a cookie and redirects to /
+    dom = _browse(chromium, profile, url, "--dump-dom")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    html = dom.stdout
+    assert "Lille pilot" in html
+    assert "main-svg" in html  # Plotly drew its SVG
+    assert "Plan vs baseline" in html
+    assert "daily_plan" in html  # the planning run is listed
+    assert "cdn.plot.ly" not in html
+    shot = tmp_path / "dashboard.png"
+    picture = _browse(chromium, profile, url, f"--screenshot={shot}")
+    assert picture.returncode == 0, picture.stderr[-2000:]
+    assert shot.stat().st_size > 20_000
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_dashboard_without_key_shows_the_login_form(server):
+    base, token = server
+    answer = httpx.get(f"{base}/")
+    assert answer.status_code == 401
+    assert '<form method="post" action="/login">' in answer.text
+    wrong = httpx.get(f"{base}/", headers={"X-API-Key": "eo_wrong"})
+    assert wrong.status_code == 401
+    opened = httpx.post(f"{base}/login", data={"key": token}, follow_redirects=False)
+    assert opened.status_code == 303
+    assert "energyopt_key" in opened.headers["set-cookie"]
+    page = httpx.get(f"{base}/", cookies={"energyopt_key": token})
+    assert page.status_code == 200
+    assert "/static/plotly.min.js" in page.text
+    script = httpx.get(f"{base}/static/plotly.min.js")
+    assert script.status_code == 200
+    assert "plotly" in script.text[:2000].lower()
