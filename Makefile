@@ -19,8 +19,10 @@ $(TSTAMP): pyproject.toml $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
+# the service on SQLite in out/service with the example plant (the one-shot
+# scenario run stays available as `energyopt run scenarios/example.yaml`)
 run: $(STAMP)
-	$(BIN)/energyopt run scenarios/example.yaml --out out/example
+	$(BIN)/energyopt service --data-dir out/service
 
 test: $(TSTAMP)
 	-.ci/ensure-postgres.sh

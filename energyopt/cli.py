@@ -228,8 +228,10 @@ def kpi_table(kpis: dict, title: str = "KPIs") -> Table:
 
 
 from energyopt.service_cli import keys_app, serve  # noqa: E402
+from energyopt.service_setup import service  # noqa: E402
 
 app.command()(serve)
+app.command("service")(service)
 app.add_typer(keys_app, name="keys")
 
 

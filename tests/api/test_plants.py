@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import sqlalchemy as sa
 from planning_support import make_settings, planning_client
 
 from energyopt.scheduler import job_id
@@ -127,3 +128,26 @@ def test_replan_publishes_a_new_version_each_time(papi):
     assert first["version"] == 1
     listed = papi.get(f"/api/v1/plants/{plant['id']}").json()
     assert listed["latest_schedule"]["version"] == 1
+
+
+def test_service_start_registers_the_example_once_and_prints_one_admin_key(tmp_path):
+    from energyopt.service_setup import ensure_admin_key, ensure_plant
+    from energyopt.store import keys as key_store
+
+    settings = make_settings(tmp_path)
+    store = settings.open_store()
+    store.migrate()
+    try:
+        first = ensure_plant(store, settings.scenarios_dir, "example", "example.yaml")
+        again = ensure_plant(store, settings.scenarios_dir, "example", "example.yaml")
+        assert first[1]
+        assert again == (first[0], False)
+        token = ensure_admin_key(store)
+        assert token is not None
+        assert ensure_admin_key(store) is None  # created once, printed once
+        assert key_store.authenticate(store, token=token).role == "admin"
+        with store.reading() as session:
+            stored = session.execute(sa.text("SELECT key_hash FROM api_keys")).scalars().all()
+        assert token not in stored  # only the hash
+    finally:
+        store.close()
