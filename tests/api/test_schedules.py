@@ -258,3 +258,15 @@ def test_concurrent_planning_runs_publish_whole_monotonic_versions(backend, tmp_
             payload = version.payload_data()
             assert len(payload["time"]) == 96
             assert all(len(v) == 96 for v in payload["columns"].values())
+
+
+def test_daylight_saving_day_has_92_quarter_hours(papi):
+    plant = papi.register()
+    now = dt.datetime(2026, 3, 28, 10, 30, tzinfo=UTC)  # 11:30 in Paris, the day before DST
+    outcome = papi.plan(plant["id"], now=now)
+    assert outcome.delivery_date == dt.date(2026, 3, 29)
+    schedule = outcome.schedule.payload_data()
+    assert len(schedule["time"]) == 92  # 23 local hours
+    assert schedule["time"][0] == "2026-03-28T23:00:00Z"
+    assert schedule["time"][-1] == "2026-03-29T21:45:00Z"
+    assert balance_residual_kw(schedule, "electricity") < 1e-3
