@@ -7,7 +7,8 @@ after ``ttl_s`` seconds, or at once after this process published (the
 planning scheduler and the re-plan endpoint call :meth:`ScheduleCache.invalidate`).
 Another process publishing is seen within ``ttl_s``.
 
-A cached version holds the ready JSON body of ``GET .../schedules/...``
+Plant records are re-read after ``ttl_s`` as well (every request names its
+plant). A cached version holds the ready JSON body of ``GET .../schedules/...``
 (metadata plus the payload text exactly as stored, never re-encoded), and,
 when first asked for, the parsed payload and its setpoints per interval.
 """
@@ -26,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from energyopt.control.setpoints import setpoint_rows
-from energyopt.store import ScheduleRecord, Store
+from energyopt.store import PlantRecord, ScheduleRecord, Store
+from energyopt.store import plants as plant_store
 from energyopt.store import schedules as schedule_store
 from energyopt.store.db import dumps
 
@@ -116,13 +118,14 @@ class CachedSchedule:
 
 
 class ScheduleCache:
-    """Versions by id (LRU) and latest-version pointers with a short time to live."""
+    """Versions by id (LRU); latest-version pointers and plants with a short time to live."""
 
     def __init__(self, store: Store, ttl_s: float = DEFAULT_TTL_S) -> None:
         self.store = store
         self.ttl_s = ttl_s
         self._versions: collections.OrderedDict[int, CachedSchedule] = collections.OrderedDict()
         self._pointers: dict[tuple[int, dt.date | None], tuple[float, int | None]] = {}
+        self._plants: dict[int, tuple[float, PlantRecord]] = {}
         self._lock = threading.Lock()
 
     def version(self, schedule_id: int) -> CachedSchedule:
@@ -167,8 +170,21 @@ class ScheduleCache:
                 self._pointers[key] = (now, schedule_id)
         return None if schedule_id is None else self.version(schedule_id)
 
+    def plant(self, plant_id: int) -> PlantRecord:
+        """The plant record, re-read after ``ttl_s`` (raises NotFoundError like the store)."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._plants.get(plant_id)
+        if cached is not None and now - cached[0] < self.ttl_s:
+            return cached[1]
+        record = plant_store.get_plant(self.store, plant_id=plant_id)
+        with self._lock:
+            self._plants[plant_id] = (now, record)
+        return record
+
     def invalidate(self, plant_id: int) -> None:
         """Forget the latest-version pointers of a plant (after a publish)."""
         with self._lock:
             for key in [k for k in self._pointers if k[0] == plant_id]:
                 del self._pointers[key]
+            self._plants.pop(plant_id, None)

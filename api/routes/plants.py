@@ -45,9 +45,9 @@ NOT_FOUND = {404: {"model": ErrorOut, "description": "no such plant"}}
 # ----------------------------------------------------------------- dependencies
 
 
-def get_plant_or_404(plant_id: int, store: StoreDep) -> PlantRecord:
-    """The plant named in the path (404 via the store's NotFoundError)."""
-    return plant_store.get_plant(store, plant_id=plant_id)
+def get_plant_or_404(plant_id: int, request: Request) -> PlantRecord:
+    """The plant named in the path (404 via the store's NotFoundError), briefly cached."""
+    return request.app.state.schedule_cache.plant(plant_id)
 
 
 def get_scheduler(request: Request) -> PlanningScheduler | None:
