@@ -9,10 +9,14 @@ rule (each asset's :meth:`~energyopt.assets.base.Asset.apply_baseline`):
 * process assets follow their own rules (batches start at release, the dry
   room regenerates at a constant set point, ...);
 * heat, cold and every other converted carrier come from the **default
-  source**: the converters supplying a carrier are taken in the order the
-  scenario lists them; the first is the default source and covers what it
-  can, the next one covers the rest, and so on (merit order by asset order --
-  list the heat pump before the gas boiler if the plant runs it first).
+  source** first, then the next converter covers what it cannot, and so on
+  (lead-lag sequencing). The default order follows the typical running cost
+  of each kind (:data:`KIND_ORDER`): heat pumps and chillers lead, fuel
+  boilers follow, electric boilers come last (a plant without optimisation
+  keeps power-to-heat for backup); converters of one kind follow the
+  scenario's asset order. An explicit order per carrier (``order``, e.g.
+  ``{"heat_ht": ["gas_boiler", "hthp"]}``) puts the named converters first,
+  in that order.
 
 The merit order is expressed as a penalty of
 ``rank * MERIT_ORDER_PENALTY_EUR_PER_KWH`` on each converter's output energy,
@@ -25,12 +29,14 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 
 import pyomo.environ as pyo
 
 from energyopt.assets._conversion import ConversionAsset
 from energyopt.assets.base import BuildContext
 from energyopt.config import Scenario
+from energyopt.errors import ScenarioError
 from energyopt.model import PlantModel
 from energyopt.pipeline import RunResult, build_plant, summarize
 from energyopt.solve import SolveReport, solve
@@ -39,18 +45,43 @@ logger = logging.getLogger(__name__)
 
 #: penalty per rank step on a converter's output energy [EUR/kWh]; above any price
 MERIT_ORDER_PENALTY_EUR_PER_KWH = 10.0
+#: default lead-lag rank of converter kinds, by typical running cost per kWh
+#: delivered: heat pump (COP ~3) < gas boiler (fuel / 0.93 plus CO2) < electric
+#: boiler (electricity / 0.99); kinds not listed rank with the fuel boilers
+KIND_ORDER = {"heat_pump": 0, "chiller": 0, "gas_boiler": 1, "electric_boiler": 2}
+BaselineOrder = Mapping[str, Sequence[str]]
 
 
-def merit_order(plant: PlantModel) -> dict[str, list[str]]:
-    """Converters supplying each carrier, in scenario order (first = default source)."""
-    order: dict[str, list[str]] = defaultdict(list)
+def merit_order(plant: PlantModel, order: BaselineOrder | None = None) -> dict[str, list[str]]:
+    """Converters supplying each carrier, first = default source (see the module docstring).
+
+    Raises
+    ------
+    ScenarioError
+        If ``order`` names an asset that is not a converter of that carrier.
+    """
+    found: dict[str, list[str]] = defaultdict(list)
     for name, asset in plant.assets.items():
         if isinstance(asset, ConversionAsset):
-            order[asset.params.carrier].append(name)
-    return dict(order)
+            found[asset.params.carrier].append(name)
+    ranked = {}
+    for carrier, names in found.items():
+        given = list((order or {}).get(carrier, ()))
+        ranked[carrier] = given + sorted(
+            (n for n in names if n not in given),
+            key=lambda n: (KIND_ORDER.get(plant.assets[n].kind, 1), names.index(n)),
+        )
+    for carrier, given in (order or {}).items():
+        stray = sorted(set(given) - set(found.get(carrier, ())))
+        if stray:
+            msg = f"baseline order for {carrier}: {', '.join(stray)} supply no {carrier}"
+            raise ScenarioError(msg)
+    return ranked
 
 
-def apply_baseline_rules(plant: PlantModel) -> dict[str, list[str]]:
+def apply_baseline_rules(
+    plant: PlantModel, order: BaselineOrder | None = None
+) -> dict[str, list[str]]:
     """Turn a built plant model into its rule-based operation (in place).
 
     Calls every asset's ``apply_baseline``, adds the merit-order penalty and
@@ -63,9 +94,9 @@ def apply_baseline_rules(plant: PlantModel) -> dict[str, list[str]]:
         extra = asset.apply_baseline(plant.block(name), plant.ctx)
         if extra is not None:
             penalties.append(extra)
-    order = merit_order(plant)
+    ranked = merit_order(plant, order)
     weight = MERIT_ORDER_PENALTY_EUR_PER_KWH * plant.ctx.dt_h
-    for names in order.values():
+    for names in ranked.values():
         for rank, name in enumerate(names):
             if rank:
                 block = plant.block(name)
@@ -75,10 +106,12 @@ def apply_baseline_rules(plant: PlantModel) -> dict[str, list[str]]:
     m.baseline_objective = pyo.Objective(
         expr=m.total_cost_eur + m.baseline_rules_eur, sense=pyo.minimize
     )
-    return order
+    return ranked
 
 
-def solve_baseline(scenario: Scenario, ctx: BuildContext) -> tuple[PlantModel, SolveReport]:
+def solve_baseline(
+    scenario: Scenario, ctx: BuildContext, order: BaselineOrder | None = None
+) -> tuple[PlantModel, SolveReport]:
     """Build a fresh plant for ``ctx``, apply the rules and solve it.
 
     Raises
@@ -87,24 +120,25 @@ def solve_baseline(scenario: Scenario, ctx: BuildContext) -> tuple[PlantModel, S
         If the rule-based operation cannot meet the loads (the message says where).
     """
     plant = build_plant(scenario, ctx)
-    order = apply_baseline_rules(plant)
-    logger.debug("baseline merit order: %s", order)
+    ranked = apply_baseline_rules(plant, order)
+    logger.debug("baseline merit order: %s", ranked)
     report = solve(plant, scenario.solver)
     return plant, report
 
 
-def run_baseline(scenario: Scenario, ctx: BuildContext) -> RunResult:
+def run_baseline(
+    scenario: Scenario, ctx: BuildContext, order: BaselineOrder | None = None
+) -> RunResult:
     """Rule-based operation over the period of ``ctx`` (actual inputs), with KPIs.
 
     ``objective_eur`` is the cost the plant pays; the solver objective with
     the rule penalties is reported as ``baseline_objective_with_rules_eur``.
     """
-    plant, report = solve_baseline(scenario, ctx)
+    plant, report = solve_baseline(scenario, ctx, order)
     result = summarize(scenario, plant, report)
     result.kpis["baseline_objective_with_rules_eur"] = report.objective_eur
     result.kpis["objective_eur"] = float(pyo.value(plant.model.total_cost_eur))
-    order = merit_order(plant)
     result.kpis["baseline_merit_order"] = "; ".join(
-        f"{carrier}: {' > '.join(names)}" for carrier, names in order.items()
+        f"{carrier}: {' > '.join(names)}" for carrier, names in merit_order(plant, order).items()
     )
     return result

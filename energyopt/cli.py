@@ -93,6 +93,9 @@ def simulate(
     forecast_file: list[str] = typer.Option(
         [], help="QUANTITY=FILE: issued forecasts for one input series (repeatable)"
     ),
+    baseline_order: list[str] = typer.Option(
+        [], help="CARRIER=A,B: baseline converters of a carrier, default source first"
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="log one line per window"),
 ) -> None:
     """Simulate days of operation: rolling horizon, perfect foresight and baseline."""
@@ -129,7 +132,15 @@ def simulate(
         if mode not in (*MODES, "all") or forecast not in FORECAST_KINDS:
             msg = f"--mode {mode!r} / --forecast {forecast!r}: use one of {MODES + ('all',)}"
             raise typer.BadParameter(f"{msg} and one of {FORECAST_KINDS}")
-        files = dict(_quantity_file(text) for text in forecast_file)
+        files = dict(
+            _name_value(text, "--forecast-file", "QUANTITY=FILE") for text in forecast_file
+        )
+        order = {
+            carrier: names.split(",")
+            for carrier, names in (
+                _name_value(text, "--baseline-order", "CARRIER=A,B") for text in baseline_order
+            )
+        }
         options = ForecastOptions(
             kind=forecast, seed=seed, lag=lag, noise_scale=noise_scale, files=files
         )
@@ -154,6 +165,7 @@ def simulate(
                 forecast=options,
                 rolling=rolling,
                 on_window=on_window,
+                baseline_order=order,
             )
         paths = write_simulation(sim, out)
     except EnergyOptError as exc:
@@ -163,11 +175,11 @@ def simulate(
         console.print(f"wrote {path}")
 
 
-def _quantity_file(text: str) -> tuple[str, str]:
-    quantity, sep, path = text.partition("=")
-    if not sep or not quantity or not path:
-        raise typer.BadParameter(f"--forecast-file {text!r}: write QUANTITY=FILE")
-    return quantity, path
+def _name_value(text: str, option: str, form: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name or not value:
+        raise typer.BadParameter(f"{option} {text!r}: write {form}")
+    return name, value
 
 
 #: KPIs shown by ``simulate`` for each mode

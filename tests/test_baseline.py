@@ -6,16 +6,17 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from tests.conftest import SCENARIOS
 from helpers import EXACT, assets_from, context, grid, index, load
 from numpy.testing import assert_allclose
 
 from energyopt.baseline import apply_baseline_rules, merit_order, run_baseline
 from energyopt.config import load_scenario
+from energyopt.errors import ScenarioError
 from energyopt.model import build_model
 from energyopt.results import balance_residuals, dispatch_table
 from energyopt.rolling import simulate
 from energyopt.solve import solve
+from tests.conftest import SCENARIOS
 
 JUNE_5 = dt.date(2023, 6, 5)
 
@@ -77,9 +78,9 @@ def test_baseline_keeps_storages_idle(three_ways, example):
     assert_allclose(dispatch["heat_store.level_kwh"], expected, rtol=1e-9)
 
 
-def test_baseline_takes_heat_from_the_first_listed_source(three_ways):
+def test_baseline_takes_process_heat_from_the_heat_pump_first(three_ways):
     dispatch = three_ways.runs["baseline"].dispatch
-    # process heat 700 kW < heat pump rating 800 kW: the boiler (listed second) stays off
+    # process heat 700 kW < heat pump rating 800 kW: the gas boiler (lag unit) stays off
     assert_allclose(dispatch["hthp.heat_kw"], 700.0, atol=1e-6)
     assert_allclose(dispatch["boiler.heat_kw"], 0.0, atol=1e-6)
 
@@ -99,23 +100,46 @@ def test_baseline_reports_the_cost_paid_not_the_rule_penalties(example):
 # ---------------------------------------------------------------- rules on tiny plants
 
 
-def test_merit_order_follows_asset_order_not_price():
-    """Heat 150 kW: electric boiler first (100 kW, dear), gas boiler second (cheap)."""
-    docs = [
-        grid(),
-        {"type": "electric_boiler", "name": "eboiler", "heat_max_kw": 100, "efficiency": 1.0},
-        {"type": "gas_boiler", "name": "gboiler", "heat_max_kw": 500, "efficiency": 1.0},
-        load(150.0, "heat_ht"),
-    ]
+TWO_BOILERS = [
+    grid(),
+    {"type": "electric_boiler", "name": "eboiler", "heat_max_kw": 100, "efficiency": 1.0},
+    {"type": "gas_boiler", "name": "gboiler", "heat_max_kw": 500, "efficiency": 1.0},
+    {"type": "heat_pump", "name": "hp", "heat_max_kw": 20, "cop": 2.0},
+    load(150.0, "heat_ht"),
+]
+
+
+def test_default_merit_order_leads_with_heat_pumps_and_keeps_electric_boilers_last():
+    ctx = context(index(4), {"price_eur_per_mwh": 10.0}, tariffs={"gas_price_eur_per_mwh": 40})
+    plant, _, dispatch = solved_baseline(TWO_BOILERS, ctx)
+    assert merit_order(plant) == {"heat_ht": ["hp", "gboiler", "eboiler"]}
+    # cheap electricity would favour the electric boiler; the rule still runs gas after the HP
+    assert_allclose(dispatch["hp.heat_kw"], 20.0, atol=1e-6)
+    assert_allclose(dispatch["gboiler.heat_kw"], 130.0, atol=1e-6)
+    assert_allclose(dispatch["eboiler.heat_kw"], 0.0, atol=1e-6)
+
+
+def test_explicit_merit_order_puts_named_converters_first_not_by_price():
+    """Heat 150 kW: electric boiler named first (100 kW, dear), then gas (cheap)."""
+    docs = [d for d in TWO_BOILERS if d.get("name") != "hp"]
     ctx = context(index(4), {"price_eur_per_mwh": 200.0}, tariffs={"gas_price_eur_per_mwh": 40})
-    plant, _, dispatch = solved_baseline(docs, ctx)
-    assert merit_order(plant) == {"heat_ht": ["eboiler", "gboiler"]}
+    plant = build_model(assets_from(docs), ctx)
+    apply_baseline_rules(plant, {"heat_ht": ["eboiler"]})
+    solve(plant, EXACT)
+    dispatch = dispatch_table(plant)
+    assert merit_order(plant, {"heat_ht": ["eboiler"]}) == {"heat_ht": ["eboiler", "gboiler"]}
     assert_allclose(dispatch["eboiler.heat_kw"], 100.0, atol=1e-6)
     assert_allclose(dispatch["gboiler.heat_kw"], 50.0, atol=1e-6)
     total = float(plant.model.total_cost_eur())
     assert total == pytest.approx(4 * (100 * 0.200 + 50 * 0.040))
     optimum = solved_optimum(docs, ctx)
     assert_allclose(optimum["gboiler.heat_kw"], 150.0, atol=1e-6)
+
+
+def test_explicit_merit_order_must_name_converters_of_the_carrier():
+    plant = build_model(assets_from(TWO_BOILERS), context(index(2), {"price_eur_per_mwh": 1.0}))
+    with pytest.raises(ScenarioError, match="grid supply no heat_ht"):
+        merit_order(plant, {"heat_ht": ["grid"]})
 
 
 def test_baseline_curtails_pv_only_where_the_grid_cannot_take_it():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 
 import numpy as np
@@ -522,3 +523,103 @@ def test_full_demand_charge_in_windows_keeps_the_monthly_rate(example, monkeypat
             assert june == pytest.approx([share] * 3)
         else:
             assert june == pytest.approx([share * 48 / 72, share * 48 / 48, share])
+
+
+# ---------------------------------------------------------------- day-ahead gate in the engine
+
+
+@pytest.mark.parametrize(("plan_time", "known"), [("11:00", False), ("13:00", True)])
+def test_committed_day_prices_are_forecasts_until_the_auction(example, plan_time, known):
+    """Planned at 11:00 (before the 12:00 auction) tomorrow's prices are forecasts; 13:00 actual."""
+    sim = simulate(
+        example,
+        JUNE_5,
+        JUNE_5 + dt.timedelta(days=1),
+        modes=("rolling",),
+        step="1h",
+        forecast=ForecastOptions(kind="noisy", seed=5),
+        rolling=RollingOptions(plan_time_local=plan_time),
+    )
+    planned = sim.rolling.plan["grid.price_import_eur_per_kwh"]
+    actual = sim.runs["rolling"].dispatch["grid.price_import_eur_per_kwh"]
+    same = np.isclose(planned, actual, rtol=0, atol=1e-12)
+    assert same.all() == known
+    assert not same.any() or known
+
+
+# ---------------------------------------------------------------- command line
+
+
+def test_simulate_command_writes_the_comparison(tmp_path):
+    from typer.testing import CliRunner
+
+    from energyopt.cli import app
+
+    out = tmp_path / "sim"
+    result = CliRunner().invoke(
+        app,
+        [
+            "simulate",
+            str(SCENARIOS / "example.yaml"),
+            "--start",
+            "2023-06-05",
+            "--end",
+            "2023-06-06",
+            "--step",
+            "1h",
+            "--forecast",
+            "noisy",
+            "--baseline-order",
+            "heat_ht=boiler,hthp",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    kpis = json.loads((out / "kpis.json").read_text())
+    for key in ("savings_vs_baseline_pct", "rolling_regret_pct"):
+        assert isinstance(kpis[key], float)
+    assert kpis["baseline"]["baseline_merit_order"].startswith("heat_ht: boiler > hthp;")
+    cost = {mode: kpis[mode]["total_cost_eur"] for mode in ("rolling", "perfect", "baseline")}
+    assert kpis["rolling_regret_pct"] == pytest.approx(
+        (cost["rolling"] / cost["perfect"] - 1) * 100
+    )
+    for name in (
+        "dispatch.csv",
+        "dispatch_perfect.csv",
+        "dispatch_baseline.csv",
+        "plan.csv",
+        "windows.csv",
+        "state.json",
+        "comparison.html",
+    ):
+        assert (out / name).stat().st_size > 0
+    windows = pd.read_csv(out / "windows.csv")
+    assert list(windows["action"]) == ["build", "build"]
+    assert windows[["build_s", "solve_s"]].gt(0).all().all()
+    dispatch = pd.read_csv(out / "dispatch.csv", index_col="timestamp_utc")
+    assert len(dispatch) == 48
+
+
+def test_simulate_command_names_a_bad_mode(tmp_path):
+    from typer.testing import CliRunner
+
+    from energyopt.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "simulate",
+            str(SCENARIOS / "example.yaml"),
+            "--start",
+            "2023-06-05",
+            "--end",
+            "2023-06-05",
+            "--mode",
+            "best",
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code != 0
+    assert "--mode 'best'" in result.output

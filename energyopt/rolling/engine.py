@@ -28,7 +28,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from energyopt.baseline import solve_baseline
+from energyopt.baseline import BaselineOrder, solve_baseline
 from energyopt.config import Scenario
 from energyopt.errors import SolveError
 from energyopt.forecast import ForecastSet
@@ -105,7 +105,8 @@ class RollingEngine:
     """Plans windows one after the other, reusing one model while its structure holds.
 
     ``reuse_model=False`` builds a fresh model for every window (to measure
-    what the parameter updates save).
+    what the parameter updates save). ``baseline_order`` is the converter order
+    of the baseline a failed window falls back to (:mod:`energyopt.baseline`).
     """
 
     def __init__(
@@ -117,6 +118,7 @@ class RollingEngine:
         *,
         reuse_model: bool = True,
         demand_charge: str = "prorated",
+        baseline_order: BaselineOrder | None = None,
     ) -> None:
         self.scenario = scenario
         self.forecasts = forecasts
@@ -124,6 +126,7 @@ class RollingEngine:
         self.month_weight = month_weight
         self.reuse_model = reuse_model
         self.demand_charge = demand_charge
+        self.baseline_order = baseline_order
         self.plant: PlantModel | None = None
 
     def run(
@@ -209,7 +212,7 @@ class RollingEngine:
 
     def _fallback(self, window: Window, ctx, reason: str) -> tuple[PlantModel, str, float]:
         try:
-            plant, report = solve_baseline(self.scenario, ctx)
+            plant, report = solve_baseline(self.scenario, ctx, self.baseline_order)
         except SolveError as exc:
             msg = (
                 f"window {window.number} ({fmt_time(window.start)}): no plan ({reason}) "

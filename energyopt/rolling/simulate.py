@@ -27,7 +27,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from energyopt.baseline import run_baseline
+from energyopt.baseline import BaselineOrder, run_baseline
 from energyopt.config import Scenario
 from energyopt.errors import ScenarioError
 from energyopt.forecast import ActualSource, ForecastOptions, build_forecasts
@@ -104,8 +104,13 @@ def simulate(
     rolling: RollingOptions | None = None,
     initial: SystemState | None = None,
     on_window: WindowCallback | None = None,
+    baseline_order: BaselineOrder | None = None,
 ) -> Simulation:
-    """Run the requested modes over the local days ``start`` to ``end``."""
+    """Run the requested modes over the local days ``start`` to ``end``.
+
+    ``baseline_order`` names the default converters per carrier for the
+    baseline (and for the fallback of a failed rolling window).
+    """
     unknown = sorted(set(modes) - set(MODES))
     if unknown:
         raise ScenarioError(f"unknown mode(s) {unknown}; use {', '.join(MODES)}")
@@ -125,10 +130,18 @@ def simulate(
         if mode == "perfect":
             runs[mode] = solve_period(scenario, actual_ctx)
         elif mode == "baseline":
-            runs[mode] = run_baseline(scenario, actual_ctx)
+            runs[mode] = run_baseline(scenario, actual_ctx, baseline_order)
         else:
             plan = run_rolling(
-                scenario, period, frame, forecast, rolling, actual_ctx, initial, on_window
+                scenario,
+                period,
+                frame,
+                forecast,
+                rolling,
+                actual_ctx,
+                initial,
+                on_window,
+                baseline_order,
             )
             runs[mode] = replay(scenario, actual_ctx, plan.plan)
             runs[mode].kpis.update(rolling_kpis(plan, forecast, rolling))
@@ -146,6 +159,7 @@ def run_rolling(
     actual_ctx,
     initial: SystemState,
     on_window: WindowCallback | None = None,
+    baseline_order: BaselineOrder | None = None,
 ) -> RollingPlan:
     """Plan the period window by window from forecasts built on ``frame``."""
     actuals = ActualSource(frame, forecast.day_ahead_rules(list(frame.columns)))
@@ -157,6 +171,7 @@ def run_rolling(
         list(frame.columns),
         dict(actual_ctx.demand_charge_month_weight),
         demand_charge=options.demand_charge,
+        baseline_order=baseline_order,
     )
     return engine.run(windows, initial, on_window)
 
