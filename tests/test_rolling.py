@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 import logging
 
@@ -623,3 +624,15 @@ def test_simulate_command_names_a_bad_mode(tmp_path):
     )
     assert result.exit_code != 0
     assert "--mode 'best'" in result.output
+
+
+def test_a_failed_full_period_solve_names_the_mode_and_period(example, monkeypatch):
+    simulate_module = importlib.import_module("energyopt.rolling.simulate")
+
+    def no_plan(*args, **kwargs):
+        raise SolveError("HiGHS stopped without a plan: maxTimeLimit after 120.0 s")
+
+    monkeypatch.setattr(simulate_module, "solve_period", no_plan)
+    expected = r"perfect run over 2023-06-05 to 2023-06-06: HiGHS stopped without a plan"
+    with pytest.raises(SolveError, match=expected):
+        simulate(example, JUNE_5, JUNE_5 + dt.timedelta(days=1), modes=("perfect",), step="1h")

@@ -27,9 +27,10 @@ import time
 import numpy as np
 import pandas as pd
 
+from energyopt.assets import BuildContext
 from energyopt.baseline import BaselineOrder, run_baseline
 from energyopt.config import Scenario
-from energyopt.errors import ScenarioError
+from energyopt.errors import ScenarioError, SolveError
 from energyopt.forecast import ActualSource, ForecastOptions, build_forecasts
 from energyopt.pipeline import (
     RunResult,
@@ -123,31 +124,60 @@ def simulate(
     actual_ctx = make_context(
         scenario, period, frame.loc[period[0] :].set_axis(period), initial.for_context()
     )
+    setup = _Setup(
+        scenario, period, frame, actual_ctx, forecast, rolling, initial, on_window, baseline_order
+    )
     runs: dict[str, RunResult] = {}
     plan = None
     for mode in (m for m in MODES if m in modes):
         started = time.perf_counter()
-        if mode == "perfect":
-            runs[mode] = solve_period(scenario, actual_ctx)
-        elif mode == "baseline":
-            runs[mode] = run_baseline(scenario, actual_ctx, baseline_order)
-        else:
-            plan = run_rolling(
-                scenario,
-                period,
-                frame,
-                forecast,
-                rolling,
-                actual_ctx,
-                initial,
-                on_window,
-                baseline_order,
-            )
-            runs[mode] = replay(scenario, actual_ctx, plan.plan)
-            runs[mode].kpis.update(rolling_kpis(plan, forecast, rolling))
+        try:
+            runs[mode], plan = _run_mode(setup, mode, plan)
+        except SolveError as exc:
+            span = f"{period[0].tz_convert(scenario.site.timezone):%Y-%m-%d} to {end}"
+            raise SolveError(f"{mode} run over {span}: {exc}") from None
         runs[mode].kpis["wall_s"] = time.perf_counter() - started
         logger.info("%s: total cost %.2f EUR", mode, runs[mode].kpis["total_cost_eur"])
     return Simulation(scenario, period, runs, plan, compare(runs))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Setup:
+    """Everything the modes of one simulation share."""
+
+    scenario: Scenario
+    period: pd.DatetimeIndex
+    frame: pd.DataFrame
+    actual_ctx: BuildContext
+    forecast: ForecastOptions
+    rolling: RollingOptions
+    initial: SystemState
+    on_window: WindowCallback | None
+    baseline_order: BaselineOrder | None
+
+
+def _run_mode(
+    setup: _Setup, mode: str, plan: RollingPlan | None
+) -> tuple[RunResult, RollingPlan | None]:
+    s = setup
+    if mode == "perfect":
+        return solve_period(s.scenario, s.actual_ctx), plan
+    if mode == "baseline":
+        return run_baseline(s.scenario, s.actual_ctx, s.baseline_order), plan
+    plan = run_rolling(
+        s.scenario,
+        s.period,
+        s.frame,
+        s.forecast,
+        s.rolling,
+        s.actual_ctx,
+        s.initial,
+        s.on_window,
+        s.baseline_order,
+    )
+    result = replay(s.scenario, s.actual_ctx, plan.plan)
+    result.kpis.update(rolling_kpis(plan, s.forecast, s.rolling))
+    return result, plan
 
 
 def run_rolling(
@@ -156,7 +186,7 @@ def run_rolling(
     frame: pd.DataFrame,
     forecast: ForecastOptions,
     options: RollingOptions,
-    actual_ctx,
+    actual_ctx: BuildContext,
     initial: SystemState,
     on_window: WindowCallback | None = None,
     baseline_order: BaselineOrder | None = None,
@@ -176,7 +206,7 @@ def run_rolling(
     return engine.run(windows, initial, on_window)
 
 
-def solve_period(scenario: Scenario, ctx) -> RunResult:
+def solve_period(scenario: Scenario, ctx: BuildContext) -> RunResult:
     """One solve of the whole period of ``ctx`` (perfect foresight)."""
     plant = build_plant(scenario, ctx)
     report = solve(plant, scenario.solver)
