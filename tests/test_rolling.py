@@ -636,3 +636,16 @@ def test_a_failed_full_period_solve_names_the_mode_and_period(example, monkeypat
     expected = r"perfect run over 2023-06-05 to 2023-06-06: HiGHS stopped without a plan"
     with pytest.raises(SolveError, match=expected):
         simulate(example, JUNE_5, JUNE_5 + dt.timedelta(days=1), modes=("perfect",), step="1h")
+
+
+def test_replay_of_a_plan_off_the_period_is_refused(noisy, example):
+    from energyopt.errors import DataError
+    from energyopt.rolling import replay
+
+    period = period_of(example, JUNE_5, JUNE_5 + dt.timedelta(days=3), "1h")
+    frame = load_actuals(example, period, pd.Timedelta(0))
+    from energyopt.pipeline import make_context
+
+    ctx = make_context(example, period, frame)
+    with pytest.raises(DataError, match=r"plan \(72 steps from 2023-06-04T22:00Z\) does not cover"):
+        replay(example, ctx, noisy.rolling.plan.iloc[:72])

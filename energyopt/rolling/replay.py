@@ -32,11 +32,12 @@ import pyomo.environ as pyo
 
 from energyopt.assets.base import BuildContext
 from energyopt.config import Scenario
-from energyopt.errors import InfeasibleError
+from energyopt.errors import DataError, InfeasibleError
 from energyopt.model import PlantModel
 from energyopt.pipeline import RunResult, build_plant, summarize
 from energyopt.results import assets_of_kind
 from energyopt.solve import solve
+from energyopt.timeseries import fmt_time
 
 logger = logging.getLogger(__name__)
 
@@ -100,9 +101,13 @@ def release(plant: PlantModel, held: list[str]) -> None:
 
 def setpoint_targets(plant: PlantModel, plan: pd.DataFrame) -> dict[tuple[str, str], np.ndarray]:
     """Planned values of every setpoint variable: ``{(asset, variable): values over T}``."""
-    if not plan.index.equals(plant.ctx.index):
-        msg = "the plan does not cover the replay period step by step"
-        raise ValueError(msg)
+    index = plant.ctx.index
+    if not plan.index.equals(index):
+        msg = (
+            f"replay: the plan ({len(plan)} steps from {fmt_time(plan.index[0])}) does not cover "
+            f"the period step by step ({len(index)} steps from {fmt_time(index[0])})"
+        )
+        raise DataError(msg)
     targets = {}
     for name, asset in plant.assets.items():
         prefix = f"{name}."
