@@ -188,3 +188,20 @@ def test_idle_store_may_decay_below_its_minimum_level():
     _, report, dispatch = solved_baseline(docs, ctx)
     assert report.status == "optimal"
     assert_allclose(dispatch["tank.level_kwh"], 200.0 * 0.99 ** np.arange(1, 11), rtol=1e-9)
+
+
+def test_comparison_figure_shows_every_mode_and_its_costs(three_ways):
+    from energyopt.plots import comparison_figure
+
+    runs = three_ways.runs
+    figure = comparison_figure(
+        {m: r.dispatch for m, r in runs.items()}, {m: r.kpis for m, r in runs.items()}
+    )
+    lines = {t.name for t in figure.data if t.type == "scatter"}
+    assert {"rolling", "perfect", "baseline"} <= lines
+    assert {"rolling: bess", "baseline: heat_store"} <= lines
+    bars = {t.name: list(t.y) for t in figure.data if t.type == "bar"}
+    assert bars["energy"] == pytest.approx([r.kpis["cost_energy_eur"] for r in runs.values()])
+    stacked = sum(np.array(v) for v in bars.values())
+    totals = [r.kpis["total_cost_eur"] for r in runs.values()]
+    assert stacked == pytest.approx(totals)
