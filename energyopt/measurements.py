@@ -15,7 +15,7 @@ dry_room          ``dew_point_degc`` [degC]   ``moisture_kg`` = buffered air mas
 drying_oven       ``is_on`` [0/1],            ``is_on``, ``time_in_state_h``,
                   ``time_in_state_h`` [h],    ``area_done_m2:<local date of the reading>``
                   ``area_done_today_m2`` [m2]
-formation         ``batches_running`` [-]     checked against the racks; stored
+formation         ``batches_running`` [-]     the latest released batches on the racks
 grid              ``peak_import_month_kw``    ``peak_kw:<local month of the reading>``
                   [kW], month-to-date peak
 ================  ==========================  ===========================================
@@ -167,7 +167,10 @@ QUANTITIES: dict[str, dict[str, QuantitySpec]] = {
     },
     "formation": {
         "batches_running": QuantitySpec(
-            lambda p: (0.0, float(p.racks)), "batches on cycler racks [-]", is_integer=True
+            lambda p: (0.0, float(p.racks)),
+            "batches on cycler racks [-]",
+            is_integer=True,
+            to_state=lambda _p, value, _at, _c: {"running_count": int(value)},
         ),
     },
     "grid": {
@@ -278,7 +281,7 @@ def state_from_readings(
 ) -> tuple[dict[str, dict[str, Any]], list[StateSource]]:
     """Initial state per asset from the latest readings, and what each came from.
 
-    Readings of quantities without a state mapping (meters, formation) are
+    Readings of quantities without a state mapping (meters) are
     skipped. When two readings map to the same state key (``soc_frac`` and
     ``level_kwh``), the newer one wins.
     """

@@ -158,3 +158,23 @@ def test_month_peak_and_oven_readings_map_to_their_state_keys(example_path):
         StateContext("Europe/Paris"),
     )
     assert state == {"grid": {"peak_kw:2026-06": 1700.0}}
+
+
+def test_batches_running_becomes_the_formation_running_count(example_path):
+    scenario = load_scenario(example_path)
+    form = {
+        "type": "formation",
+        "name": "form",
+        "cells_kwh_per_day": 400.0,
+        "batches_per_day": 4,
+        "racks": 3,
+    }
+    document = scenario.model_dump(mode="json")
+    document["plant"]["assets"].append(form)
+    scenario = type(scenario).model_validate(document)
+    at = dt.datetime(2026, 6, 10, 8, 0, tzinfo=dt.UTC)
+    state, sources = state_from_readings(
+        scenario, [Reading("form", "batches_running", 2, at)], StateContext("Europe/Paris")
+    )
+    assert state == {"form": {"running_count": 2}}
+    assert sources[0].quantity == "batches_running"

@@ -16,6 +16,7 @@ from energyopt.assets.formation import (
     list_schedule,
     phase_profile_kw,
     release_times,
+    window_batches,
 )
 from energyopt.baseline import apply_baseline_rules
 from energyopt.config import Site, scenario_from_dict
@@ -386,3 +387,26 @@ def test_carried_profiles_are_re_gridded_to_the_window_step():
     bad = context(index(12, "15min"), {"price_eur_per_mwh": 50.0}, state={"form": broken})
     with pytest.raises(ModelBuildError, match="malformed"):
         build_model(assets_from([grid(), formation()]), bad)
+
+
+def test_a_measured_count_of_running_batches_keeps_the_latest_releases():
+    """batches_running from the control system: the latest releases are on the racks."""
+    phases = [
+        {"duration_h": 12.0, "charge_kwh_per_kwh_cell": 1.05},
+        {"duration_h": 1.0, "discharge_kwh_per_kwh_cell": 0.65},
+    ]
+    doc = formation(phases=phases, due_after_release_h=14.0, racks=3)
+    params = assets_from([doc])[0].params
+    start = "2023-06-05T12:00Z"
+    assumed = window_batches(params, "form", context(index(12, start=start), {}))
+    measured = window_batches(
+        params, "form", context(index(12, start=start), {}, state={"form": {"running_count": 1}})
+    )
+    assert len(assumed.running) == 2  # released 00:00 and 06:00, 13 h runs
+    assert [e["released_at"] for e in measured.running] == [assumed.running[-1]["released_at"]]
+    with pytest.raises(ModelBuildError, match="3 batches measured running"):
+        window_batches(
+            params,
+            "form",
+            context(index(12, start=start), {}, state={"form": {"running_count": 3}}),
+        )

@@ -82,7 +82,8 @@ def window_batches(p: FormationParams, name: str, ctx: BuildContext) -> BatchWin
     """Releases in the window plus the waiting and running batches it inherits.
 
     Without a carried state for ``name``, every batch released before the
-    window started at its release (the baseline rule).
+    window started at its release (the baseline rule); a measured
+    ``running_count`` keeps only that many of them, the latest released.
     """
     prof = batch_profile(p, ctx.dt_h)
     step = pd.Timedelta(ctx.index.freq)
@@ -93,12 +94,14 @@ def window_batches(p: FormationParams, name: str, ctx: BuildContext) -> BatchWin
     steps = grid_steps(releases, start, step, name)
     released = {int(r): at for r, at in zip(steps, releases, strict=True) if r >= 0}
     state = ctx.state.get(name)
-    if state is None:
+    if state is None or "running" not in state:
         running = [
             running_entry(at, at, prof, int(-r))
             for r, at in zip(steps, releases, strict=True)
             if -prof.n_steps < r < 0
         ]
+        if state is not None and "running_count" in state:
+            running = _latest_running(running, state["running_count"], name)
         return BatchWindow(released, running)
     for text in state.get("pending_released_at", []):
         at = pd.Timestamp(text).tz_convert("UTC")
@@ -108,6 +111,25 @@ def window_batches(p: FormationParams, name: str, ctx: BuildContext) -> BatchWin
     step_h = float(state.get("step_h", ctx.dt_h))
     running = [_carried_entry(e, step_h, ctx.dt_h, name) for e in state.get("running", [])]
     return BatchWindow(released, running)
+
+
+def _latest_running(assumed: list[dict[str, Any]], count: Any, name: str) -> list[dict[str, Any]]:
+    """Keep the ``count`` most recently released of the batches assumed running.
+
+    A measured count of batches on the racks (``running_count``, from the
+    control system) says how many of the releases of the last batch duration
+    are still running; they are taken to be the latest ones, started at their
+    release, and the older ones to have finished.
+    """
+    n = int(count)
+    if n < 0 or n > len(assumed):
+        msg = (
+            f"asset {name!r}: {n} batches measured running, but only {len(assumed)} "
+            "were released within one batch duration before the window"
+        )
+        raise ModelBuildError(msg)
+    ordered = sorted(assumed, key=lambda entry: entry["released_at"])
+    return ordered[len(ordered) - n :]
 
 
 def grid_steps(
