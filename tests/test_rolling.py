@@ -10,7 +10,6 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SCENARIOS
 from helpers import grid, scenario_doc, write_scenario, write_series
 from numpy.testing import assert_allclose
 from test_forecast import LookAhead, TrapSource
@@ -31,6 +30,7 @@ from energyopt.rolling import RollingEngine, RollingOptions, plan_windows, simul
 from energyopt.rolling import engine as engine_module
 from energyopt.rolling.simulate import load_actuals, period_of
 from energyopt.weather import pv_power_kw
+from tests.conftest import SCENARIOS
 
 PARIS = "Europe/Paris"
 JUNE_5 = dt.date(2023, 6, 5)
