@@ -91,8 +91,10 @@ class Pv(Asset):
         only there, as an inverter limited by the grid operator would.
         """
         T = b.model().T
-        return BASELINE_CURTAIL_PENALTY_EUR_PER_KWH * ctx.dt_h * sum(
-            b.available_kw[t] - b.power_kw[t] for t in T
+        return (
+            BASELINE_CURTAIL_PENALTY_EUR_PER_KWH
+            * ctx.dt_h
+            * sum(b.available_kw[t] - b.power_kw[t] for t in T)
         )
 
     def extract(self, b: pyo.Block, ctx: BuildContext) -> pd.DataFrame:
