@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import pandas as pd
 import yaml
 from pydantic import (
     BaseModel,
@@ -31,6 +30,7 @@ from pydantic import (
 
 from energyopt.assets import ASSET_TYPES, AssetParamsUnion
 from energyopt.errors import ScenarioError
+from energyopt.timeseries import check_step
 
 
 class StrictModel(BaseModel):
@@ -119,13 +119,9 @@ class Period(StrictModel):
     @classmethod
     def _step_divides_day(cls, value: str) -> str:
         try:
-            step = pd.Timedelta(value)
-        except ValueError as exc:
-            msg = f"not a duration: {value!r} (use e.g. 15min or 1h)"
-            raise ValueError(msg) from exc
-        if step <= pd.Timedelta(0) or pd.Timedelta("1D") % step:
-            msg = f"step {value!r} must divide a day"
-            raise ValueError(msg)
+            check_step(value)
+        except ScenarioError as exc:
+            raise ValueError(str(exc)) from None
         return value
 
 

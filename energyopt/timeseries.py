@@ -144,21 +144,32 @@ def _read_and_validate(path: Path) -> pd.DataFrame:
 
 
 def _parse_utc(path: Path, stamps: pd.Series) -> pd.DatetimeIndex:
+    index = pd.DatetimeIndex(parse_utc_stamps(path, stamps.rename(TIME_COLUMN), DataError))
+    index.name = "time"
+    return index
+
+
+def parse_utc_stamps(
+    path: Path, stamps: pd.Series, error: type[Exception] = DataError
+) -> pd.Series:
+    """ISO 8601 UTC text (``Z`` or ``+00:00``) to tz-aware UTC time stamps.
+
+    Raises ``error`` naming the file, the column (the series name) and the
+    first row that is not UTC or cannot be parsed.
+    """
     text = stamps.astype(str).str.strip()
     not_utc = ~text.str.contains(r"(?:Z|[+-]00:?00)$", regex=True)
     if not_utc.any():
         row = int(np.flatnonzero(not_utc.to_numpy())[0])
         msg = (
-            f"{path}: {TIME_COLUMN} row {row + 2} ({text.iloc[row]!r}) is not UTC; "
+            f"{path}: {stamps.name} row {row + 2} ({text.iloc[row]!r}) is not UTC; "
             "write time stamps as ISO 8601 with 'Z'"
         )
-        raise DataError(msg)
+        raise error(msg)
     try:
-        index = pd.DatetimeIndex(pd.to_datetime(text, utc=True, format="ISO8601"))
+        return pd.to_datetime(text, utc=True, format="ISO8601")
     except (ValueError, TypeError) as exc:
-        raise DataError(f"{path}: {TIME_COLUMN}: unparsable time stamp ({exc})") from None
-    index.name = "time"
-    return index
+        raise error(f"{path}: {stamps.name}: unparsable time stamp ({exc})") from None
 
 
 def _check_order(path: Path, index: pd.DatetimeIndex) -> None:

@@ -113,7 +113,10 @@ def test_duplicate_asset_names(example_doc):
 
 @pytest.mark.parametrize(
     ("step", "reason"),
-    [("7min", "step '7min' must divide a day"), ("soon", "not a duration: 'soon'")],
+    [
+        ("7min", "step '7min' must be positive and divide a day"),
+        ("soon", "step 'soon' is not a duration"),
+    ],
 )
 def test_bad_time_step(example_doc, step, reason):
     example_doc["period"]["step"] = step

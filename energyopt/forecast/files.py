@@ -10,7 +10,7 @@ import pandas as pd
 from energyopt.errors import ForecastError
 from energyopt.forecast.providers import _KnownThenForecast
 from energyopt.forecast.sources import ActualSource
-from energyopt.timeseries import fmt_time
+from energyopt.timeseries import fmt_time, parse_utc_stamps
 
 ISSUE_COLUMN = "issued_at_utc"
 TIME_COLUMN = "timestamp_utc"
@@ -58,7 +58,7 @@ class FileForecast(_KnownThenForecast):
         for column in (ISSUE_COLUMN, TIME_COLUMN):
             if column not in raw.columns:
                 raise ForecastError(f"{path}: no {column!r} column")
-            raw[column] = _parse_utc_column(path, raw[column])
+            raw[column] = parse_utc_stamps(path, raw[column], ForecastError)
         if "value" in raw.columns:
             if quantity is None:
                 raise ForecastError(f"{path}: a 'value' column needs the quantity it forecasts")
@@ -88,16 +88,3 @@ class FileForecast(_KnownThenForecast):
             )
             raise ForecastError(msg)
         return values
-
-
-def _parse_utc_column(path: Path, text: pd.Series) -> pd.Series:
-    text = text.astype(str).str.strip()
-    not_utc = ~text.str.contains(r"(?:Z|[+-]00:?00)$", regex=True)
-    if not_utc.any():
-        row = int(np.flatnonzero(not_utc.to_numpy())[0])
-        msg = f"{path}: {text.name} row {row + 2} ({text.iloc[row]!r}) is not UTC"
-        raise ForecastError(msg)
-    try:
-        return pd.to_datetime(text, utc=True, format="ISO8601")
-    except (ValueError, TypeError) as exc:
-        raise ForecastError(f"{path}: {text.name}: unparsable time stamp ({exc})") from None
