@@ -44,7 +44,6 @@ class PlantModel:
     carriers: list[str]
     build_s: float
     balance_slack: bool = False
-    solver: object | None = None  # persistent solver, created by solve.py
 
     def block(self, name: str) -> pyo.Block:
         """The Pyomo block of asset ``name``."""
