@@ -19,6 +19,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import os
+import sys
+import threading
 import time
 
 import highspy
@@ -73,10 +76,41 @@ class SolveReport:
         return dataclasses.asdict(self)
 
 
+_BANNER_LOCK = threading.Lock()
+_banner_done = False
+
+
+def _new_highs() -> highspy.Highs:
+    """A silent HiGHS instance.
+
+    HiGHS writes its version banner to the process's standard output when the
+    first instance is created, before any option can be set; that one
+    construction runs with file descriptor 1 pointed at the null device so
+    command-line tables and service logs stay clean.
+    """
+    global _banner_done
+    with _BANNER_LOCK:
+        if _banner_done:
+            highs = highspy.Highs()
+        else:
+            sys.stdout.flush()
+            saved = os.dup(1)
+            try:
+                with open(os.devnull, "w") as null:
+                    os.dup2(null.fileno(), 1)
+                    highs = highspy.Highs()
+            finally:
+                os.dup2(saved, 1)
+                os.close(saved)
+            _banner_done = True
+    highs.setOptionValue("output_flag", False)
+    return highs
+
+
 def solver_available() -> bool:
     """True if HiGHS can be loaded."""
     try:
-        highspy.Highs()
+        _new_highs()
     except Exception:  # noqa: BLE001 - any failure to load means "not available"
         return False
     return True
@@ -129,8 +163,7 @@ def _run_highs(plant: PlantModel, options: SolverOptions) -> _Outcome:
         lp, columns = _highs_lp(plant.model)
     except InfeasibleConstraintException:
         return _Outcome(_Status.kInfeasible, None, None)
-    highs = highspy.Highs()
-    highs.setOptionValue("output_flag", False)
+    highs = _new_highs()
     highs.setOptionValue("time_limit", float(options.time_limit_s))
     highs.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
     if options.threads:
