@@ -8,7 +8,7 @@ Per window:
    parameters are re-filled (:meth:`~energyopt.model.PlantModel.update`);
    rebuilt when :meth:`~energyopt.model.PlantModel.can_update` says the
    structure changed (e.g. the shorter last window);
-4. HiGHS through the persistent interface kept on the model;
+4. HiGHS on the updated model (compiled to matrices again, see ``solve.py``);
 5. the first ``commit_steps`` of the plan are committed, and every asset's
    ``final_state`` after them becomes the state of the next window.
 
