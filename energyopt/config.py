@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -31,6 +32,18 @@ from pydantic import (
 from energyopt.assets import ASSET_TYPES, AssetParamsUnion
 from energyopt.errors import ScenarioError
 from energyopt.timeseries import check_step
+
+
+def _valid_step(value: str) -> str:
+    try:
+        check_step(value)
+    except ScenarioError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+#: a model time step as text (``15min``, ``1h``): positive and dividing a day
+StepText = Annotated[str, AfterValidator(_valid_step)]
 
 
 class StrictModel(BaseModel):
@@ -113,16 +126,7 @@ class Period(StrictModel):
 
     start: dt.date = Field(description="first day (site's local calendar)")
     days: int = Field(7, gt=0, le=366)
-    step: str = Field("15min", description="model time step, e.g. 15min or 1h")
-
-    @field_validator("step")
-    @classmethod
-    def _step_divides_day(cls, value: str) -> str:
-        try:
-            check_step(value)
-        except ScenarioError as exc:
-            raise ValueError(str(exc)) from None
-        return value
+    step: StepText = Field("15min", description="model time step, e.g. 15min or 1h")
 
 
 class SolverOptions(StrictModel):

@@ -52,10 +52,10 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from energyopt.baseline import solve_baseline
-from energyopt.config import Scenario, SolverOptions, format_location
+from energyopt.config import Scenario, SolverOptions, StepText, format_location
 from energyopt.errors import DataError, EnergyOptError, ScenarioError, SolveError
 from energyopt.forecast import ActualSource, ForecastOptions, build_forecasts, time_of_day
 from energyopt.measurements import (
@@ -77,7 +77,7 @@ from energyopt.store import scenarios as scenario_store
 from energyopt.store import schedules as schedule_store
 from energyopt.store.db import utc_now
 from energyopt.store.documents import validate_document
-from energyopt.timeseries import check_step, fmt_time
+from energyopt.timeseries import fmt_time
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class PlanningOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    step: str = Field("15min", description="schedule time step")
+    step: StepText = Field("15min", description="schedule time step")
     horizon_h: float = Field(48.0, gt=0, le=24 * 7, description="look-ahead of a plan [h]")
     forecast: Literal["persistence", "perfect", "noisy"] = Field(
         "persistence", description="how inputs not known at planning time are forecast"
@@ -119,15 +119,6 @@ class PlanningOptions(BaseModel):
     time_limit_s: float | None = Field(
         None, gt=0, description="solver time limit of a planning run; default: the scenario's [s]"
     )
-
-    @field_validator("step")
-    @classmethod
-    def _step(cls, value: str) -> str:
-        try:
-            check_step(value)
-        except ScenarioError as exc:
-            raise ValueError(str(exc)) from None
-        return value
 
     @classmethod
     def of(cls, plant: PlantRecord) -> PlanningOptions:
