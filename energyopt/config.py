@@ -34,6 +34,15 @@ from energyopt.errors import ScenarioError
 from energyopt.timeseries import check_step
 
 
+def check_timezone(value: str) -> str:
+    """``value`` if it is a known IANA time zone, else ``ValueError`` naming it."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value
+
+
 def _valid_step(value: str) -> str:
     try:
         check_step(value)
@@ -95,12 +104,7 @@ class Site(StrictModel):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            msg = f"unknown time zone {value!r}"
-            raise ValueError(msg) from exc
-        return value
+        return check_timezone(value)
 
 
 class Tariffs(StrictModel):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -21,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from api.deps import SettingsDep, StoreDep, require_role
 from api.schedule_cache import ScheduleCache
 from api.schemas import ErrorOut
+from energyopt.config import check_timezone
 from energyopt.planning import DataPaths, PlanningOptions, PlanningOutcome, plan_plant
 from energyopt.scheduler import PlanningScheduler
 from energyopt.settings import Settings
@@ -159,10 +159,9 @@ def _scenario_id(body: PlantCreate, store: Store, settings: Settings) -> tuple[i
 
 def _check_zone(zone: str) -> str:
     try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise DocumentError(f"timezone: unknown time zone {zone!r}", field="timezone") from None
-    return zone
+        return check_timezone(zone)
+    except ValueError as exc:
+        raise DocumentError(f"timezone: {exc}", field="timezone") from None
 
 
 def plant_out(plant: PlantRecord, store: Store, scheduler: PlanningScheduler | None) -> PlantOut:
