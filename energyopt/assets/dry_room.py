@@ -7,8 +7,8 @@ interval; the initial value is carried from the previous window as
     air_kg            = floor_area_m2 * height_m * air_density_kg_per_m3
     moisture_kg       = air_kg * moisture_buffer_factor * w_room
     moisture_kg[t]    = moisture_kg[t-1] + dt_h * (load_kg_per_h[t] - removal_kg_per_h[t])
-    moisture_min_kg[t] <= moisture_kg[t] <= moisture_max_kg[t]
-    0 <= removal_kg_per_h[t] <= removal_max_kg_per_h[t]
+    moisture_min_kg[t] <= moisture_kg[t] <= moisture_max_kg[t]          (variable bounds)
+    0 <= removal_kg_per_h[t] <= removal_max_kg_per_h[t]                 (variable bounds)
     regeneration_heat_kw[t] = regeneration_base_kw * flow_frac[t]
                               + regeneration_heat_kwh_per_kg * removal_kg_per_h[t]
     moisture_kg[last] <= moisture_setpoint_kg[last]          (terminal_at_setpoint)
@@ -381,8 +381,16 @@ class DryRoom(ProcessAsset):
             )
         }
         initial = self.scalar_param(b, "moisture_initial_kg", ctx, self._initial)
-        b.moisture_kg = pyo.Var(T, domain=pyo.NonNegativeReals)
-        b.removal_kg_per_h = pyo.Var(T, domain=pyo.NonNegativeReals)
+        b.moisture_kg = pyo.Var(
+            T,
+            domain=pyo.NonNegativeReals,
+            bounds=lambda b, t: (series["moisture_min_kg"][t], series["moisture_max_kg"][t]),
+        )
+        b.removal_kg_per_h = pyo.Var(
+            T,
+            domain=pyo.NonNegativeReals,
+            bounds=lambda b, t: (0.0, series["removal_max_kg_per_h"][t]),
+        )
 
         @b.Constraint(T)
         def moisture_balance(b, t):
@@ -390,15 +398,6 @@ class DryRoom(ProcessAsset):
             change = series["load_kg_per_h"][t] - b.removal_kg_per_h[t]
             return b.moisture_kg[t] == before + dt_h * change
 
-        b.removal_limit = pyo.Constraint(
-            T, rule=lambda b, t: b.removal_kg_per_h[t] <= series["removal_max_kg_per_h"][t]
-        )
-        b.moisture_above_lower = pyo.Constraint(
-            T, rule=lambda b, t: b.moisture_kg[t] >= series["moisture_min_kg"][t]
-        )
-        b.moisture_below_upper = pyo.Constraint(
-            T, rule=lambda b, t: b.moisture_kg[t] <= series["moisture_max_kg"][t]
-        )
         if p.terminal_at_setpoint:
             b.moisture_terminal = pyo.Constraint(
                 expr=b.moisture_kg[T.last()] <= series["moisture_setpoint_kg"][T.last()]

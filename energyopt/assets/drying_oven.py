@@ -5,10 +5,14 @@ off (``is_on[t]``, binary), coats ``area_m2_per_h[t]`` while on and must meet
 each local day's area target exactly::
 
     area_min_m2_per_h * is_on[t] <= area_m2_per_h[t] <= area_max_m2_per_h * is_on[t]
-    is_on[t] <= is_production[t]                      (weekly calendar, site local time)
+    must_on[t] <= is_on[t] <= is_production[t] * (1 - must_off[t])    (bounds of is_on)
     is_starting[t] - is_stopping[t] = is_on[t] - is_on[t-1]   (is_on[-1] carried)
     is_on[t]     >= sum(is_starting[t-U+1 .. t]),  U = ceil(min_run_h / dt_h)
     1 - is_on[t] >= sum(is_stopping[t-D+1 .. t]),  D = ceil(min_down_h / dt_h)
+
+``is_production`` follows the weekly calendar in site local time; ``must_on``
+and ``must_off`` hold a run or a rest carried into the window that has not
+lasted its minimum yet.
 
 Energy and material per interval::
 
@@ -24,12 +28,15 @@ revenue ``nmp_value_eur_per_kg`` per kg) or supplied to the material carrier
 ``nmp_carrier`` in kg/h (``nmp_destination: carrier``), where an ``exchange``
 asset takes it to a neighbour.
 
-Daily target. ``area_done_today_m2[t]`` counts the area coated on the local
-day of interval ``t`` up to its end; it restarts at local midnight::
+Daily target. Each local day of the window carries one row on the area it
+coats inside the window::
 
-    area_done_today_m2[t] = (1 - day_start[t]) * area_done_today_m2[t-1] + dt_h * area[t]
-    area_done_today_m2[t] <= target(day)
-    area_done_today_m2[last of day] == target(day)            (day ends in the window)
+    day_min_m2(d) <= dt_h * sum(area[t] for t in day d) <= day_max_m2(d)
+
+A day that ends in the window meets its target exactly (``day_min = day_max =
+target - done before the window``). ``area_done_today_m2`` in the dispatch
+table (area coated on the local day of interval ``t`` up to its end,
+restarting at local midnight) is computed from the solved speeds.
 
 Partial days at the window edges: a window that starts during a day carries
 ``area_done_m2:<date>`` (what was made that day before the window) as the
@@ -199,12 +206,14 @@ class OvenPlan:
     """Per-interval production plan of a line over one window."""
 
     is_production: np.ndarray
-    day_start: np.ndarray  # 1 where a local day begins
+    day_spans: tuple[tuple[int, int], ...]  # (first, stop) of each local day in the window
+    day_min_m2: np.ndarray  # per local day: least area to coat in the window [m2]
+    day_max_m2: np.ndarray  # per local day: most area to coat in the window [m2]
     done_min_m2: np.ndarray
     done_max_m2: np.ndarray
     done_initial_m2: float
-    must_on: np.ndarray
-    must_off: np.ndarray
+    is_on_min: np.ndarray  # 1 where a carried run must go on
+    is_on_max: np.ndarray  # 0 outside production and where a carried rest must go on
     is_on_initial: float
     time_in_state_initial_h: float
     baseline_area_m2_per_h: np.ndarray
@@ -232,11 +241,12 @@ class DryingOven(ProcessAsset):
     def build(self, b: pyo.Block, ctx: BuildContext) -> AssetTerms:
         p = self.params
         T = b.model().T
-        b.is_on = pyo.Var(T, domain=pyo.Binary)
+        on_min = self.series_param(b, "is_on_min", ctx, self._field("is_on_min"))
+        on_max = self.series_param(b, "is_on_max", ctx, self._field("is_on_max"))
+        b.is_on = pyo.Var(T, domain=pyo.Binary, bounds=lambda b, t: (on_min[t], on_max[t]))
         b.is_starting = pyo.Var(T, bounds=(0, 1))
         b.is_stopping = pyo.Var(T, bounds=(0, 1))
         b.area_m2_per_h = pyo.Var(T, bounds=(0, p.area_max_m2_per_h))
-        b.area_done_today_m2 = pyo.Var(T, domain=pyo.NonNegativeReals)
         self._add_commitment(b, ctx)
         self._add_daily_target(b, ctx)
         self._add_flows(b, ctx)
@@ -258,12 +268,9 @@ class DryingOven(ProcessAsset):
         return AssetTerms(injections=net_injections(T, flows), costs_eur=costs)
 
     def _add_commitment(self, b: pyo.Block, ctx: BuildContext) -> None:
-        """Speed range, calendar, switching, minimum run and down times."""
+        """Speed range, switching, minimum run and down times (calendar: bounds of is_on)."""
         p = self.params
         T = b.model().T
-        allowed = self.series_param(b, "is_production", ctx, self._field("is_production"))
-        must_on = self.series_param(b, "must_on", ctx, self._field("must_on"))
-        must_off = self.series_param(b, "must_off", ctx, self._field("must_off"))
         on_before = self.scalar_param(b, "is_on_initial", ctx, self._field("is_on_initial"))
         run = max(1, steps_for(p.min_run_h, ctx.dt_h))
         down = max(1, steps_for(p.min_down_h, ctx.dt_h))
@@ -273,9 +280,6 @@ class DryingOven(ProcessAsset):
         b.speed_max = pyo.Constraint(
             T, rule=lambda b, t: b.area_m2_per_h[t] <= p.area_max_m2_per_h * b.is_on[t]
         )
-        b.on_in_production = pyo.Constraint(T, rule=lambda b, t: b.is_on[t] <= allowed[t])
-        b.carried_run = pyo.Constraint(T, rule=lambda b, t: b.is_on[t] >= must_on[t])
-        b.carried_down = pyo.Constraint(T, rule=lambda b, t: b.is_on[t] <= 1 - must_off[t])
 
         @b.Constraint(T)
         def switching(b, t):
@@ -290,27 +294,17 @@ class DryingOven(ProcessAsset):
         )
 
     def _add_daily_target(self, b: pyo.Block, ctx: BuildContext) -> None:
-        """Area done today, restarting at local midnight, within the daily bounds."""
-        T = b.model().T
-        day_start = self.series_param(b, "day_start", ctx, self._field("day_start"))
-        done_min = self.series_param(b, "area_done_min_m2", ctx, self._field("done_min_m2"))
-        done_max = self.series_param(b, "area_done_max_m2", ctx, self._field("done_max_m2"))
-        done_before = self.scalar_param(
-            b, "area_done_initial_m2", ctx, self._field("done_initial_m2")
-        )
+        """One row per local day: the area coated in the window within the day's bounds."""
+        spans = self.plan(ctx).day_spans
+        days = range(len(spans))
+        day_min = self.table_param(b, "day_min_m2", days, ctx, self._per_day("day_min_m2"))
+        day_max = self.table_param(b, "day_max_m2", days, ctx, self._per_day("day_max_m2"))
 
-        @b.Constraint(T)
-        def day_progress(b, t):
-            before = done_before if t == 0 else b.area_done_today_m2[t - 1]
-            carried = (1 - day_start[t]) * before
-            return b.area_done_today_m2[t] == carried + ctx.dt_h * b.area_m2_per_h[t]
-
-        b.day_target_min = pyo.Constraint(
-            T, rule=lambda b, t: b.area_done_today_m2[t] >= done_min[t]
-        )
-        b.day_target_max = pyo.Constraint(
-            T, rule=lambda b, t: b.area_done_today_m2[t] <= done_max[t]
-        )
+        @b.Constraint(days)
+        def day_target(b, k):
+            first, stop = spans[k]
+            coated = ctx.dt_h * sum(b.area_m2_per_h[t] for t in range(first, stop))
+            return pyo.inequality(day_min[k], coated, day_max[k])
 
     def _add_flows(self, b: pyo.Block, ctx: BuildContext) -> None:
         """Heat, electricity, cooling and NMP per interval as expressions."""
@@ -346,6 +340,9 @@ class DryingOven(ProcessAsset):
     def _field(self, name: str):
         return lambda ctx: getattr(self.plan(ctx), name)
 
+    def _per_day(self, name: str):
+        return lambda ctx: dict(enumerate(getattr(self.plan(ctx), name)))
+
     def _compute_plan(self, ctx: BuildContext) -> OvenPlan:
         p = self.params
         tz = ctx.site.timezone
@@ -367,14 +364,19 @@ class DryingOven(ProcessAsset):
         producing = in_production(ctx.index, tz, p.calendar)
         is_on, time_in_state_h = self._carried_state(ctx)
         must_on, must_off = self._carried_limits(producing, is_on, time_in_state_h, ctx.dt_h)
+        lasts = [day.last for day in days]
+        carried_in = np.zeros(len(days))
+        carried_in[0] = bounds.done_initial
         return OvenPlan(
             is_production=producing.astype(float),
-            day_start=bounds.day_start,
+            day_spans=tuple((day.first, day.stop) for day in days),
+            day_min_m2=bounds.done_min[lasts] - carried_in,
+            day_max_m2=bounds.done_max[lasts] - carried_in,
             done_min_m2=bounds.done_min,
             done_max_m2=bounds.done_max,
             done_initial_m2=bounds.done_initial,
-            must_on=must_on,
-            must_off=must_off,
+            is_on_min=must_on,
+            is_on_max=producing * (1.0 - must_off),
             is_on_initial=float(is_on),
             time_in_state_initial_h=time_in_state_h,
             baseline_area_m2_per_h=bounds.even_rate,
@@ -417,32 +419,44 @@ class DryingOven(ProcessAsset):
             must_off[: steps_for(p.min_down_h - time_in_state_h, dt_h)] = 1.0
         return must_on, must_off
 
-    def structure_key(self, ctx: BuildContext) -> float:
-        """Run and down windows count intervals, so the step is structure."""
-        return ctx.dt_h
+    def structure_key(self, ctx: BuildContext) -> tuple:
+        """Run and down windows count intervals and each local day has a row over its
+        intervals, so the step and where days begin are structure."""
+        return ctx.dt_h, self.plan(ctx).day_spans
 
     # ---- results and state ----------------------------------------------------------
 
     def extract(self, b: pyo.Block, ctx: BuildContext) -> pd.DataFrame:
         """Line state, speed, day progress and its bounds, energy and NMP flows."""
         n = ctx.n_steps
+        plan = self.plan(ctx)
         names = (
             "is_on",
             "is_starting",
             "area_m2_per_h",
-            "area_done_today_m2",
-            "area_done_min_m2",
-            "area_done_max_m2",
             "heat_kw",
             "power_el_kw",
             "cooling_kw",
             "nmp_evaporated_kg_per_h",
             "nmp_recovered_kg_per_h",
-            "is_production",
         )
         frame = pd.DataFrame({name: values(b.component(name), n) for name in names}, ctx.index)
         frame["is_on"] = frame["is_on"].round() + 0.0  # no -0.0
+        frame.insert(3, "area_done_today_m2", self._done_today(frame["area_m2_per_h"], ctx))
+        frame.insert(4, "area_done_min_m2", plan.done_min_m2)
+        frame.insert(5, "area_done_max_m2", plan.done_max_m2)
+        frame["is_production"] = plan.is_production
         return frame
+
+    def _done_today(self, area_m2_per_h, ctx: BuildContext) -> np.ndarray:
+        """Area coated on each interval's local day up to its end [m2] (carried count included)."""
+        plan = self.plan(ctx)
+        coated = np.maximum(np.asarray(area_m2_per_h, dtype=float), 0.0) * ctx.dt_h
+        done = np.empty(len(coated))
+        for k, (first, stop) in enumerate(plan.day_spans):
+            carried = plan.done_initial_m2 if k == 0 else 0.0
+            done[first:stop] = carried + np.cumsum(coated[first:stop])
+        return done
 
     def final_state(self, b: pyo.Block, ctx: BuildContext, steps: int) -> dict[str, float]:
         """Line state, hours in it, and area done on the current local day [m2]."""
@@ -455,7 +469,7 @@ class DryingOven(ProcessAsset):
         if run == steps and last == plan.is_on_initial:
             hours += plan.time_in_state_initial_h
         day = local_dates(ctx.index, ctx.site.timezone)[steps - 1]
-        done = max(float(pyo.value(b.area_done_today_m2[steps - 1])), 0.0)
+        done = float(self._done_today(values(b.area_m2_per_h, ctx.n_steps), ctx)[steps - 1])
         return {"is_on": float(last) + 0.0, "time_in_state_h": hours, f"area_done_m2:{day}": done}
 
     def apply_baseline(self, b: pyo.Block, ctx: BuildContext) -> None:

@@ -19,6 +19,7 @@ from helpers import (
     tiny_scenario,
 )
 from numpy.testing import assert_allclose
+from pyomo.repn import generate_standard_repn
 
 from energyopt.config import Site, SolverOptions, scenario_from_dict
 from energyopt.errors import InfeasibleError, ModelBuildError, ScenarioError
@@ -337,12 +338,20 @@ def test_baseline_spreads_the_daily_target_evenly_over_production_hours():
     assert d["ov.is_starting"].sum() == pytest.approx(1.0)
 
 
-def test_structure_follows_the_step_only():
+def test_structure_follows_the_step_and_where_days_begin():
     idx = index(24, "1h")
     asset = assets_from([oven()])[0]
     plant = build_model([asset], context(idx, series(100.0)))
-    assert plant.can_update(context(index(24, "1h", "2023-06-05T07:00Z"), series(100.0)))
+    assert plant.can_update(context(index(24, "1h", "2023-06-06T00:00Z"), series(100.0)))
+    assert not plant.can_update(context(index(24, "1h", "2023-06-05T07:00Z"), series(100.0)))
     assert not plant.can_update(context(index(24, "15min"), series(100.0)))
+
+
+def test_one_target_row_per_local_day():
+    idx = index(48, "1h", "2023-06-05T06:00Z")
+    plant = build_model(assets_from([oven()]), context(idx, series(100.0)))
+    rows = plant.block("ov").day_target
+    assert [len(generate_standard_repn(rows[k].body).linear_vars) for k in rows] == [18, 24, 6]
 
 
 @pytest.mark.parametrize(
