@@ -18,10 +18,12 @@ import time
 from collections.abc import Iterable
 
 import pyomo.environ as pyo
+from pyomo.common.gc_manager import PauseGC
 
 from energyopt.assets import Asset, AssetTerms, BuildContext
 from energyopt.assets.base import CARRIERS
 from energyopt.errors import ModelBuildError
+from energyopt.standard_form import StandardForm, compile_model
 from energyopt.units import eur_per_t_to_eur_per_kg
 
 #: penalty on balance slack in diagnosis runs [EUR per kWh or kg]
@@ -44,6 +46,11 @@ class PlantModel:
     carriers: list[str]
     build_s: float
     balance_slack: bool = False
+    #: the compiled matrices of the last solve, and whether only parameter values
+    #: changed since (then they are refreshed instead of compiled again)
+    compiled: StandardForm | None = dataclasses.field(default=None, repr=False)
+    params_updated: bool = False
+    _size: dict[str, int] | None = dataclasses.field(default=None, repr=False)
 
     def block(self, name: str) -> pyo.Block:
         """The Pyomo block of asset ``name``."""
@@ -68,17 +75,35 @@ class PlantModel:
             asset.refresh(self.block(name), ctx)
         self.model.co2_price_eur_per_kg.set_value(_co2_price(ctx))
         self.ctx = ctx
+        self.params_updated = True
         return time.perf_counter() - started
 
+    def standard_form(self) -> StandardForm:
+        """The model as matrices for the solver.
+
+        Compiled on the first call; after :meth:`update` (parameter values only)
+        the parameter-dependent entries of the last compile are refreshed. A
+        model changed in any other way since the last solve (variables fixed,
+        components added or deactivated) is compiled afresh, as long as
+        :meth:`update` was not called as well: do not combine the two.
+        """
+        if self.compiled is None or not self.params_updated or not self.compiled.refresh():
+            self.compiled = compile_model(self.model)
+            self._size = None
+        self.params_updated = False
+        return self.compiled
+
     def size(self) -> dict[str, int]:
-        """Counts of variables, constraints and binaries."""
-        m = self.model
-        binaries = sum(1 for v in m.component_data_objects(pyo.Var) if v.is_binary())
-        return {
-            "n_variables": m.nvariables(),
-            "n_constraints": m.nconstraints(),
-            "n_binaries": binaries,
-        }
+        """Counts of variables, constraints and binaries (kept while only parameters change)."""
+        if self._size is None or self.params_updated:
+            m = self.model
+            binaries = sum(1 for v in m.component_data_objects(pyo.Var) if v.is_binary())
+            self._size = {
+                "n_variables": m.nvariables(),
+                "n_constraints": m.nconstraints(),
+                "n_binaries": binaries,
+            }
+        return dict(self._size)
 
 
 def _co2_price(ctx: BuildContext) -> float:
@@ -100,6 +125,13 @@ def build_model(
         Add penalised slack to every balance (diagnosis of infeasible plans).
     """
     started = time.perf_counter()
+    with PauseGC():  # the cyclic collector would walk the growing model again and again
+        return _build(assets, ctx, balance_slack, started)
+
+
+def _build(
+    assets: Iterable[Asset], ctx: BuildContext, balance_slack: bool, started: float
+) -> PlantModel:
     assets = {a.name: a for a in assets}
     m = pyo.ConcreteModel(name="plant")
     m.T = pyo.RangeSet(0, ctx.n_steps - 1)

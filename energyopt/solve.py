@@ -1,11 +1,10 @@
 """Solve a plant model with HiGHS.
 
-The Pyomo model is compiled to matrices with Pyomo's standard-form compiler
-and handed to HiGHS through ``highspy`` in one call. A model whose mutable
-parameters were updated for the next window is simply compiled again: on the
-default plant (48 h at 15 min) compiling takes about 0.2 s where Pyomo's
-persistent interface needed about 1 s to load the model and a similar time to
-update it, and HiGHS itself about 0.6 s.
+The Pyomo model is compiled to matrices (``energyopt/standard_form.py``) and
+handed to HiGHS through ``highspy`` in one call. A model whose mutable
+parameters were updated for the next window is not compiled again: only the
+matrix entries, right-hand sides, costs and bounds that depend on parameters
+are re-evaluated (:meth:`~energyopt.model.PlantModel.standard_form`).
 
 :func:`solve` returns a :class:`SolveReport` when HiGHS found a plan (optimal,
 or the incumbent when the time limit was hit) and raises otherwise:
@@ -28,11 +27,11 @@ import highspy
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.errors import InfeasibleConstraintException
-from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from energyopt.config import SolverOptions
 from energyopt.errors import InfeasibleError, SolveError
 from energyopt.model import PlantModel, build_model, flow_unit
+from energyopt.standard_form import StandardForm
 from energyopt.timeseries import fmt_time
 
 logger = logging.getLogger(__name__)
@@ -125,44 +124,36 @@ class _Outcome:
     bound: float | None
 
 
-def _highs_lp(model: pyo.ConcreteModel) -> tuple[highspy.HighsLp, list]:
-    """The model as a HiGHS problem (columns in the compiler's order)."""
-    repn = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=None)
-    if repn.eliminated_vars:
-        raise SolveError("the model compiler eliminated variables; cannot map the solution")
-    if any(o.sense != pyo.minimize for o in repn.objectives):
-        raise SolveError("the plant objective must be minimised")
-    columns = list(repn.columns)
-    matrix = repn.A.tocsc()
-    kinds = np.array([row.bound_type for row in repn.rows], dtype=int)
-    rhs = np.asarray(repn.rhs, dtype=float)
+def _highs_lp(form: StandardForm) -> highspy.HighsLp:
+    """A compiled model as a HiGHS problem (columns in the compiler's order)."""
+    matrix = form.matrix
     inf = highspy.kHighsInf
     lp = highspy.HighsLp()
-    lp.num_col_ = len(columns)
+    lp.num_col_ = len(form.columns)
     lp.num_row_ = matrix.shape[0]
-    lp.col_cost_ = np.asarray(repn.c.toarray()[0], dtype=float)
-    lp.offset_ = float(repn.c_offset[0])
-    lp.col_lower_ = np.array([-inf if v.lb is None else v.lb for v in columns], dtype=float)
-    lp.col_upper_ = np.array([inf if v.ub is None else v.ub for v in columns], dtype=float)
-    lp.row_lower_ = np.where(kinds <= 0, rhs, -inf)
-    lp.row_upper_ = np.where(kinds >= 0, rhs, inf)
+    lp.col_cost_ = form.cost
+    lp.offset_ = form.offset
+    lp.col_lower_ = np.where(np.isfinite(form.col_lower), form.col_lower, -inf)
+    lp.col_upper_ = np.where(np.isfinite(form.col_upper), form.col_upper, inf)
+    lp.row_lower_ = np.where(form.row_kind <= 0, form.rhs, -inf)
+    lp.row_upper_ = np.where(form.row_kind >= 0, form.rhs, inf)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = matrix.indptr
     lp.a_matrix_.index_ = matrix.indices
     lp.a_matrix_.value_ = matrix.data
-    integer = [v.is_integer() for v in columns]
-    if any(integer):
+    if form.is_integer.any():
         kind = highspy.HighsVarType
-        lp.integrality_ = [kind.kInteger if i else kind.kContinuous for i in integer]
-    return lp, columns
+        lp.integrality_ = [kind.kInteger if i else kind.kContinuous for i in form.is_integer]
+    return lp
 
 
 def _run_highs(plant: PlantModel, options: SolverOptions) -> _Outcome:
     """Compile, solve, and load the values of a found plan into the variables."""
     try:
-        lp, columns = _highs_lp(plant.model)
+        form = plant.standard_form()
     except InfeasibleConstraintException:
         return _Outcome(_Status.kInfeasible, None, None)
+    lp, columns = _highs_lp(form), form.columns
     highs = _new_highs()
     highs.setOptionValue("time_limit", float(options.time_limit_s))
     highs.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))

@@ -1,0 +1,104 @@
+"""Compiled matrices refreshed for new parameter values equal a fresh compile."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from energyopt.config import load_scenario
+from energyopt.forecast import ActualSource, ForecastOptions, build_forecasts
+from energyopt.pipeline import make_context
+from energyopt.rolling import RollingEngine, RollingOptions, plan_windows
+from energyopt.rolling.simulate import load_actuals, period_of
+from energyopt.solve import solve
+from energyopt.standard_form import StandardForm, compile_model
+from energyopt.state import SystemState
+from tests.conftest import SCENARIOS
+
+JAN_9 = dt.date(2023, 1, 9)
+
+
+def rolling_engine(name: str, days: int, step: str) -> tuple[RollingEngine, list]:
+    """An engine over ``days`` local days of a bundled scenario, perfect forecasts."""
+    scenario = load_scenario(SCENARIOS / name)
+    forecast, options = ForecastOptions(), RollingOptions()
+    period = period_of(scenario, JAN_9, JAN_9 + dt.timedelta(days=days - 1), step)
+    frame = load_actuals(scenario, period, forecast.history(pd.Timedelta(options.horizon)))
+    actuals = ActualSource(frame, forecast.day_ahead_rules(frame.columns))
+    weights = make_context(scenario, period, frame.loc[period[0] :].set_axis(period))
+    engine = RollingEngine(
+        scenario,
+        build_forecasts(forecast, actuals),
+        list(frame.columns),
+        dict(weights.demand_charge_month_weight),
+    )
+    return engine, plan_windows(period, scenario.site.timezone, options)
+
+
+def snapshot(form: StandardForm) -> dict[str, np.ndarray]:
+    """Copies of everything HiGHS gets from a compiled model."""
+    return {
+        "matrix": form.matrix.toarray(),
+        "rhs": form.rhs.copy(),
+        "row_kind": form.row_kind.copy(),
+        "cost": form.cost.copy(),
+        "offset": np.array([form.offset]),
+        "col_lower": form.col_lower.copy(),
+        "col_upper": form.col_upper.copy(),
+        "is_integer": form.is_integer.copy(),
+    }
+
+
+@pytest.mark.parametrize("name", ["example.yaml", "gigafactory.yaml"])
+def test_refreshed_windows_equal_a_fresh_compile(name):
+    engine, windows = rolling_engine(name, 5, "1h")
+    state = SystemState()
+    first = None
+    for window in windows[:3]:
+        _, state, report = engine.step(window, state)
+        first = first or snapshot(engine.plant.compiled)
+    assert report.action == "update"
+    refreshed = engine.plant.compiled
+    assert refreshed._template is not None, "the last window was refreshed, not compiled"
+    fresh = compile_model(engine.plant.model)
+    assert [id(v) for v in refreshed.columns] == [id(v) for v in fresh.columns]
+    assert [id(c) for c in refreshed.row_constraints] == [id(c) for c in fresh.row_constraints]
+    got, want = snapshot(refreshed), snapshot(fresh)
+    for key in want:
+        assert_allclose(got[key], want[key], rtol=1e-12, atol=1e-12, err_msg=key)
+    changed = [key for key in want if not np.array_equal(first[key], want[key])]
+    assert {"rhs", "cost"} <= set(changed), "the windows must differ for the test to mean much"
+
+
+def test_a_refreshed_plan_solves_to_the_fresh_optimum():
+    engine, windows = rolling_engine("example.yaml", 4, "1h")
+    state = SystemState()
+    reports = []
+    for window in windows[:2]:
+        _, state, report = engine.step(window, state)
+        reports.append(report)
+    assert [r.action for r in reports] == ["build", "update"]
+    plant = engine.plant
+    refreshed_objective = reports[-1].objective_eur
+    plant.compiled = None  # force a fresh compile of the same (updated) model
+    fresh = solve(plant, engine.scenario.solver)
+    gap = engine.scenario.solver.mip_rel_gap
+    assert refreshed_objective == pytest.approx(fresh.objective_eur, rel=2 * gap)
+
+
+def test_fixed_variables_after_a_solve_are_compiled_afresh():
+    engine, windows = rolling_engine("example.yaml", 1, "1h")
+    engine.step(windows[0], SystemState())
+    plant = engine.plant
+    before = plant.compiled
+    battery = next(n for n, a in plant.assets.items() if a.kind == "battery")
+    charge = plant.block(battery).charge_kw
+    charge.fix(0.0)
+    form = plant.standard_form()
+    assert form is not before
+    assert not any(v is charge[0] for v in form.columns)
+    assert_array_equal(form.row_kind, compile_model(plant.model).row_kind)
