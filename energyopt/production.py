@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import re
 
 import numpy as np
@@ -163,8 +164,12 @@ class LocalDay:
         return self.stop - 1
 
 
+@functools.lru_cache(maxsize=4096)
 def day_index(date: dt.date, timezone: str, step: str | pd.Timedelta) -> pd.DatetimeIndex:
-    """All intervals of one local day on a model grid (UTC; 23 h/25 h on DST days)."""
+    """All intervals of one local day on a model grid (UTC; 23 h/25 h on DST days).
+
+    Cached: rolling windows ask for the same days again and again.
+    """
     first = pd.Timestamp(date).tz_localize(timezone)
     last = (pd.Timestamp(date) + pd.Timedelta(days=1)).tz_localize(timezone)
     index = pd.date_range(
@@ -196,6 +201,7 @@ def window_days(index: pd.DatetimeIndex, timezone: str) -> list[LocalDay]:
     return days
 
 
+@functools.lru_cache(maxsize=16384)
 def production_hours(
     date: dt.date,
     timezone: str,
@@ -204,7 +210,10 @@ def production_hours(
     start: pd.Timestamp | None = None,
     end: pd.Timestamp | None = None,
 ) -> float:
-    """Production hours of a local day on the model grid, optionally within ``[start, end)`` [h]."""
+    """Production hours of a local day on the model grid, optionally within ``[start, end)`` [h].
+
+    Cached (all arguments are immutable).
+    """
     intervals = day_index(date, timezone, step)
     producing = in_production(intervals, timezone, calendar)
     if start is not None:

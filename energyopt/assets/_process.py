@@ -21,15 +21,21 @@ P = TypeVar("P")
 class ProcessAsset(Asset):
     """Asset whose inputs are derived once per window (see :meth:`cached`)."""
 
+    #: contexts remembered: a rolling window compares the new one with the built one
+    CACHE_SIZE = 2
+
     def __init__(self, params: AssetParams) -> None:
         super().__init__(params)
-        self._cached: tuple[BuildContext, Any] | None = None
+        self._cached: list[tuple[BuildContext, Any]] = []
 
     def cached(self, ctx: BuildContext, compute: Callable[[BuildContext], P]) -> P:
         """``compute(ctx)``, evaluated once for each context object."""
-        if self._cached is None or self._cached[0] is not ctx:
-            self._cached = (ctx, compute(ctx))
-        return self._cached[1]
+        for known, value in self._cached:
+            if known is ctx:
+                return value
+        value = compute(ctx)
+        self._cached = [*self._cached[-(self.CACHE_SIZE - 1) :], (ctx, value)]
+        return value
 
 
 def net_injections(T: Iterable[int], flows: Iterable[tuple[str, float, Any]]) -> dict:

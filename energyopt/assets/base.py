@@ -297,6 +297,9 @@ def register(cls: type[Asset]) -> type[Asset]:
 
 def values(component: Any, n_steps: int) -> np.ndarray:
     """Solved values of an indexed Pyomo component or expression mapping."""
+    if isinstance(component, pyo.Var | pyo.Param) and component.is_indexed():
+        found = [component[t].value for t in range(n_steps)]  # no expression walk needed
+        return np.array([np.nan if v is None else v for v in found], dtype=float)
     return np.array([pyo.value(component[t]) for t in range(n_steps)], dtype=float)
 
 
