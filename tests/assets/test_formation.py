@@ -7,12 +7,16 @@ import itertools
 
 import numpy as np
 import pandas as pd
+import pyomo.environ as pyo
 import pytest
 from helpers import EXACT, assets_from, context, grid, index, load, scenario_doc, solve_assets
 from numpy.testing import assert_allclose
+from pyomo.repn import generate_standard_repn
 
 from energyopt.assets.formation import (
     batch_profile,
+    convolve,
+    equal_runs,
     list_schedule,
     phase_profile_kw,
     release_times,
@@ -410,3 +414,30 @@ def test_a_measured_count_of_running_batches_keeps_the_latest_releases():
             "form",
             context(index(12, start=start), {}, state={"form": {"running_count": 3}}),
         )
+
+
+def test_equal_runs_cover_every_non_zero_step():
+    profile = np.array([2.0, 2.0, 0.5, 0.0, 0.0, 3.0, 3.0, 3.0])
+    assert equal_runs(profile) == [(2.0, 0, 2), (0.5, 2, 3), (3.0, 5, 8)]
+    rebuilt = np.zeros_like(profile)
+    for value, first, stop in equal_runs(profile):
+        rebuilt[first:stop] = value
+    assert_allclose(rebuilt, profile)
+
+
+def test_profile_rows_sum_runs_and_equal_the_full_convolution():
+    """Each DC row holds a few cumulative counts, and evaluates to the step-by-step sum."""
+    idx = index(96, "15min")
+    plant = build_model(assets_from([formation()]), context(idx, {"price_eur_per_mwh": 50.0}))
+    b = plant.block("form")
+    prof = batch_profile(plant.assets["form"].params, 0.25)
+    rng = np.random.default_rng(3)
+    started = rng.integers(0, 2, size=96).astype(float)
+    for t, total in enumerate(np.cumsum(started)):
+        b.started_so_far[t].set_value(total)
+    expected = np.convolve(started, prof.charge_kw)[:96]
+    runs = equal_runs(prof.charge_kw)
+    assert_allclose([pyo.value(convolve(b, runs, t)) for t in range(96)], expected, atol=1e-9)
+    assert_allclose([pyo.value(b.batches_started[t]) for t in range(96)], started)
+    repn = generate_standard_repn(b.charge_profile[50].body)
+    assert len(repn.linear_vars) <= 2 * len(runs) + 1

@@ -152,6 +152,22 @@ class BatchProfile:
         return len(self.charge_kw)
 
 
+def equal_runs(profile: np.ndarray) -> list[tuple[float, int, int]]:
+    """Runs of equal non-zero values of a per-step profile: ``(value, first, stop)``.
+
+    ``stop`` is exclusive; zero runs are left out.
+    """
+    values = np.asarray(profile, dtype=float)
+    if values.size == 0:
+        return []
+    edges = np.flatnonzero(values[1:] != values[:-1]) + 1
+    firsts = np.r_[0, edges]
+    stops = np.r_[edges, values.size]
+    return [
+        (float(values[a]), int(a), int(z)) for a, z in zip(firsts, stops, strict=True) if values[a]
+    ]
+
+
 def batch_profile(p: FormationParams, dt_h: float) -> BatchProfile:
     """Per-step DC profile and start flexibility of one batch on step ``dt_h``."""
     durations = [ph.duration_h for ph in p.phases]
