@@ -51,6 +51,10 @@ class PlantModel:
     compiled: StandardForm | None = dataclasses.field(default=None, repr=False)
     params_updated: bool = False
     _size: dict[str, int] | None = dataclasses.field(default=None, repr=False)
+    #: parameter updates so far, and the linear forms of expressions read after
+    #: each solve of an updated model (see :mod:`energyopt.evaluation`)
+    n_updates: int = 0
+    value_cache: dict = dataclasses.field(default_factory=dict, repr=False)
 
     def block(self, name: str) -> pyo.Block:
         """The Pyomo block of asset ``name``."""
@@ -76,6 +80,7 @@ class PlantModel:
         self.model.co2_price_eur_per_kg.set_value(_co2_price(ctx))
         self.ctx = ctx
         self.params_updated = True
+        self.n_updates += 1
         return time.perf_counter() - started
 
     def standard_form(self) -> StandardForm:

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from energyopt.assets.base import COST_CATEGORIES
+from energyopt.assets.base import COST_CATEGORIES, values
+from energyopt.evaluation import reading
 from energyopt.model import PlantModel, flow_unit
 from energyopt.plant_kpis import plant_kpis
 from energyopt.units import KG_PER_T
@@ -27,16 +28,16 @@ def dispatch_table(plant: PlantModel) -> pd.DataFrame:
     """Solved plan as a DataFrame on the window's UTC index."""
     ctx = plant.ctx
     n = ctx.n_steps
-    frames = []
-    for name, asset in plant.assets.items():
-        block = plant.block(name)
-        own = asset.extract(block, ctx).add_prefix(f"{name}.")
-        flows = {
-            f"{name}.net_{carrier}_{flow_unit(carrier)}": [pyo.value(flow[t]) for t in range(n)]
-            for carrier, flow in plant.terms[name].injections.items()
-        }
-        frames.extend([own, pd.DataFrame(flows, index=ctx.index)])
-    table = pd.concat(frames, axis=1)
+    columns: dict[str, np.ndarray] = {}
+    # a model updated window after window is read often: evaluate its expressions
+    # through cached linear forms (a model solved once: plain evaluation is cheaper)
+    with reading(plant.value_cache if plant.n_updates else None):
+        for name, asset in plant.assets.items():
+            own = asset.extract(plant.block(name), ctx)
+            columns.update({f"{name}.{c}": own[c].to_numpy() for c in own.columns})
+            for carrier, flow in plant.terms[name].injections.items():
+                columns[f"{name}.net_{carrier}_{flow_unit(carrier)}"] = values(flow, n)
+    table = pd.DataFrame(columns, index=ctx.index.copy())
     table.index.name = "time"
     return table
 

@@ -32,6 +32,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.errors import InfeasibleConstraintException
 from pyomo.common.gc_manager import PauseGC
+from pyomo.common.numeric_types import native_numeric_types
 from pyomo.core.expr.visitor import identify_mutable_parameters
 from pyomo.repn import generate_standard_repn
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
@@ -143,9 +144,32 @@ def _varies(bound: Any) -> bool:
     return bound is not None and not isinstance(bound, int | float) and not bound.is_constant()
 
 
-def _evaluate(items: list) -> np.ndarray:
-    """Values of numbers and parameter expressions."""
-    return np.array([pyo.value(x) for x in items], dtype=float)
+@dataclasses.dataclass
+class _Items:
+    """Numbers and parameter expressions; the numbers are stored once as an array."""
+
+    numbers: np.ndarray  # numbers in place, 0 where an expression goes
+    positions: list[int]
+    expressions: list
+
+    @classmethod
+    def of(cls, items: list) -> _Items:
+        """Split ``items`` into numbers and expressions."""
+        numbers = np.zeros(len(items))
+        positions, expressions = [], []
+        for i, item in enumerate(items):
+            if item.__class__ in native_numeric_types:
+                numbers[i] = item
+            else:
+                positions.append(i)
+                expressions.append(item)
+        return cls(numbers, positions, expressions)
+
+    def evaluate(self) -> np.ndarray:
+        """Current values."""
+        out = self.numbers.copy()
+        out[self.positions] = [pyo.value(x) for x in self.expressions]
+        return out
 
 
 @dataclasses.dataclass
@@ -153,13 +177,13 @@ class _Template:
     """Where parameters enter a compiled model, and how to re-evaluate them."""
 
     param_rows: np.ndarray  # rows rebuilt from their recorded linear forms
-    coefficients: list  # per entry of the rebuilt rows: a number or a parameter expression
-    constants: list  # per rebuilt row: the body's constant (number or expression)
-    bounds: list  # per rebuilt row: the bound its rhs comes from
+    coefficients: _Items  # per entry of the rebuilt rows
+    constants: _Items  # per rebuilt row: the body's constant
+    bounds: _Items  # per rebuilt row: the bound its rhs comes from
     fixed_data: np.ndarray  # matrix entries of the other rows (never change)
     order: np.ndarray  # position of each combined entry in the CSC data
     cost_columns: np.ndarray
-    cost_items: list
+    cost_items: _Items
     cost_base: np.ndarray  # cost without the recorded parameter-dependent terms
     offset_item: Any
     lower_columns: np.ndarray
@@ -187,13 +211,13 @@ class _Template:
         cost_columns, cost_items, cost_base, offset_item = _objective_terms(form, position)
         return cls(
             param_rows=np.array(rows, dtype=int),
-            coefficients=coefficients,
-            constants=constants,
-            bounds=bounds,
+            coefficients=_Items.of(coefficients),
+            constants=_Items.of(constants),
+            bounds=_Items.of(bounds),
             fixed_data=fixed_data,
             order=order,
             cost_columns=cost_columns,
-            cost_items=cost_items,
+            cost_items=_Items.of(cost_items),
             cost_base=cost_base,
             offset_item=offset_item,
             lower_columns=np.array(
@@ -208,11 +232,11 @@ class _Template:
     def apply(self, form: StandardForm) -> None:
         """Write the current parameter values into ``form``."""
         self._check_constant_constraints()
-        data = np.concatenate([self.fixed_data, _evaluate(self.coefficients)])
+        data = np.concatenate([self.fixed_data, self.coefficients.evaluate()])
         form.matrix.data = data[self.order]
-        form.rhs[self.param_rows] = _evaluate(self.bounds) - _evaluate(self.constants)
+        form.rhs[self.param_rows] = self.bounds.evaluate() - self.constants.evaluate()
         form.cost = self.cost_base.copy()
-        np.add.at(form.cost, self.cost_columns, _evaluate(self.cost_items))
+        np.add.at(form.cost, self.cost_columns, self.cost_items.evaluate())
         form.offset = float(pyo.value(self.offset_item))
         columns = form.columns
         form.col_lower[self.lower_columns] = [

@@ -37,6 +37,7 @@ import pyomo.environ as pyo
 from pydantic import BaseModel, ConfigDict, Field
 
 from energyopt.errors import ModelBuildError
+from energyopt.evaluation import cached_values
 
 if TYPE_CHECKING:
     from energyopt.config import Site, Tariffs
@@ -268,8 +269,11 @@ class Asset:
         """Re-fill every mutable parameter from a new context (same window length)."""
         for name, (fn, shape) in self._sources.items():
             param = b.component(name)
+            # same index as built (the structure did not change) and finite values
+            # (checked by _series_values): Pyomo's per-element checks are skipped
             if shape == "series":
-                param.store_values(dict(enumerate(self._series_values(name, ctx, fn))))
+                values = self._series_values(name, ctx, fn)
+                param.store_values(dict(enumerate(values.tolist())), check=False)
             elif shape == "table":
                 param.store_values(dict(fn(ctx)))
             else:
@@ -296,10 +300,17 @@ def register(cls: type[Asset]) -> type[Asset]:
 
 
 def values(component: Any, n_steps: int) -> np.ndarray:
-    """Solved values of an indexed Pyomo component or expression mapping."""
+    """Solved values of an indexed Pyomo component or expression mapping.
+
+    Expressions go through the linear-form cache of :mod:`energyopt.evaluation`
+    when one is active (a model read after every rolling window).
+    """
     if isinstance(component, pyo.Var | pyo.Param) and component.is_indexed():
         found = [component[t].value for t in range(n_steps)]  # no expression walk needed
         return np.array([np.nan if v is None else v for v in found], dtype=float)
+    cached = cached_values(component, n_steps)
+    if cached is not None:
+        return cached
     return np.array([pyo.value(component[t]) for t in range(n_steps)], dtype=float)
 
 
