@@ -123,7 +123,28 @@ class ProductionCalendar(BaseModel):
 def in_production(
     index: pd.DatetimeIndex, timezone: str, calendar: ProductionCalendar
 ) -> np.ndarray:
-    """Whether each interval is a production interval (by its start, local time) [bool]."""
+    """Whether each interval is a production interval (by its start, local time) [bool].
+
+    Cached by the window (first stamp, length, step), time zone and calendar:
+    every process asset of a plant asks for the same window.
+    """
+    if index.freq is None or not len(index):
+        return _production_mask(index, timezone, calendar)
+    key = (index[0], len(index), index.freq, timezone, calendar)
+    found = _PRODUCTION_MASKS.get(key)
+    if found is None:
+        if len(_PRODUCTION_MASKS) >= 256:
+            _PRODUCTION_MASKS.clear()
+        found = _PRODUCTION_MASKS[key] = _production_mask(index, timezone, calendar)
+    return found.copy()
+
+
+_PRODUCTION_MASKS: dict[tuple, np.ndarray] = {}
+
+
+def _production_mask(
+    index: pd.DatetimeIndex, timezone: str, calendar: ProductionCalendar
+) -> np.ndarray:
     local = index.tz_convert(timezone)
     minutes = np.asarray(local.day_of_week * MINUTES_PER_DAY + local.hour * 60 + local.minute)
     if calendar.weekly is None:

@@ -146,30 +146,81 @@ def _varies(bound: Any) -> bool:
 
 @dataclasses.dataclass
 class _Items:
-    """Numbers and parameter expressions; the numbers are stored once as an array."""
+    """Numbers and parameter expressions, evaluated together.
 
-    numbers: np.ndarray  # numbers in place, 0 where an expression goes
-    positions: list[int]
+    Numbers are stored once. An expression of a single parameter that is
+    affine in it (``0.25 * p``, ``-p``, ``p / 1000 - 3``) is stored as slope and
+    intercept and evaluated from the parameter's value in one array
+    operation; any other expression is evaluated by Pyomo.
+    """
+
+    numbers: np.ndarray  # numbers in place (and intercepts), 0 elsewhere
+    affine_positions: np.ndarray
+    affine_params: list  # the parameter of each affine item
+    slopes: np.ndarray
+    positions: list[int]  # other expressions
     expressions: list
 
     @classmethod
     def of(cls, items: list) -> _Items:
-        """Split ``items`` into numbers and expressions."""
+        """Split ``items`` into numbers, affine single-parameter expressions and the rest."""
         numbers = np.zeros(len(items))
-        positions, expressions = [], []
+        affine_positions, affine_params, slopes, positions, expressions = [], [], [], [], []
         for i, item in enumerate(items):
             if item.__class__ in native_numeric_types:
                 numbers[i] = item
-            else:
+                continue
+            line = _affine_in_one_param(item)
+            if line is None:
                 positions.append(i)
                 expressions.append(item)
-        return cls(numbers, positions, expressions)
+            else:
+                param, slope, intercept = line
+                affine_positions.append(i)
+                affine_params.append(param)
+                slopes.append(slope)
+                numbers[i] = intercept
+        return cls(
+            numbers,
+            np.array(affine_positions, dtype=int),
+            affine_params,
+            np.array(slopes, dtype=float),
+            positions,
+            expressions,
+        )
 
     def evaluate(self) -> np.ndarray:
         """Current values."""
         out = self.numbers.copy()
+        if self.affine_params:
+            current = np.array([p.value for p in self.affine_params], dtype=float)
+            out[self.affine_positions] += self.slopes * current
         out[self.positions] = [pyo.value(x) for x in self.expressions]
         return out
+
+
+def _affine_in_one_param(expr: Any) -> tuple[Any, float, float] | None:
+    """``(param, slope, intercept)`` if ``expr`` depends on one scalar parameter value
+    and is affine in it (checked at three points), else None."""
+    params = list(identify_mutable_parameters(expr))
+    if len(params) != 1 or params[0].value is None:
+        return None
+    param = params[0]
+    original = param.value
+    try:
+        at = [original, original + 1.0, original + 3.0]
+        found = []
+        for x in at:
+            param.set_value(x)
+            found.append(float(pyo.value(expr)))
+    finally:
+        param.set_value(original)
+    slope = found[1] - found[0]
+    intercept = found[0] - slope * original
+    tolerance = 1e-9 * max(1.0, abs(found[2]))
+    if not np.isfinite(found).all() or abs(intercept + slope * at[2] - found[2]) > tolerance:
+        return None
+    return param, slope, intercept
 
 
 @dataclasses.dataclass

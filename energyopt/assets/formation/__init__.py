@@ -103,7 +103,8 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from energyopt.assets.base import Asset, AssetTerms, BuildContext, register, values
+from energyopt.assets._process import ProcessAsset
+from energyopt.assets.base import AssetTerms, BuildContext, register, values
 from energyopt.assets.formation.recipe import (
     DEFAULT_PHASES,
     BatchProfile,
@@ -149,7 +150,7 @@ def convolve(b: pyo.Block, runs: list[tuple[float, int, int]], t: int):
 
 
 @register
-class Formation(Asset):
+class Formation(ProcessAsset):
     """Formation racks: batches with schedulable, uninterrupted runs."""
 
     kind = "formation"
@@ -158,7 +159,8 @@ class Formation(Asset):
     params: FormationParams
 
     def _window(self, ctx: BuildContext) -> BatchWindow:
-        return window_batches(self.params, self.name, ctx)
+        """Batches the window knows (computed once per context)."""
+        return self.cached(ctx, lambda c: window_batches(self.params, self.name, c))
 
     # ---- model --------------------------------------------------------------------
 
