@@ -138,6 +138,12 @@ class SolverOptions(StrictModel):
 
     time_limit_s: float = Field(60.0, gt=0)
     mip_rel_gap: float = Field(0.005, ge=0, le=1, description="[frac]")
+    mip_abs_gap_eur: float | None = Field(
+        None,
+        ge=0,
+        description="also stop when incumbent and bound are this close [EUR]; "
+        "keeps windows with a small net cost from chasing a tiny relative gap",
+    )
     threads: int | None = Field(None, ge=1)
 
 

@@ -157,6 +157,8 @@ def _run_highs(plant: PlantModel, options: SolverOptions) -> _Outcome:
     highs = _new_highs()
     highs.setOptionValue("time_limit", float(options.time_limit_s))
     highs.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
+    if options.mip_abs_gap_eur is not None:
+        highs.setOptionValue("mip_abs_gap", float(options.mip_abs_gap_eur))
     if options.threads:
         highs.setOptionValue("threads", int(options.threads))
     highs.passModel(lp)

@@ -328,3 +328,26 @@ def test_frankfurt_variant_solves_with_closed_balances():
     fee = scenario.tariffs.grid_fee_eur_per_mwh
     first = result.dispatch["grid.price_import_eur_per_kwh"].iloc[0]
     assert first == pytest.approx((day_ahead + fee) / 1000.0)
+
+
+def test_absolute_gap_reaches_highs_and_is_validated(monkeypatch):
+    import energyopt.solve as solve_module
+    from energyopt.config import SolverOptions
+
+    made = []
+    original = solve_module._new_highs
+
+    def recording():
+        highs = original()
+        made.append(highs)
+        return highs
+
+    monkeypatch.setattr(solve_module, "_new_highs", recording)
+    docs = [grid(), load(100.0)]
+    ctx = context(index(4), {"price_eur_per_mwh": 50.0})
+    solve(build_model(assets_from(docs), ctx), SolverOptions(mip_abs_gap_eur=100.0))
+    assert made[-1].getOptionValue("mip_abs_gap")[1] == pytest.approx(100.0)
+    solve(build_model(assets_from(docs), ctx), SolverOptions())
+    assert made[-1].getOptionValue("mip_abs_gap")[1] < 1e-3  # HiGHS default: relative gap rules
+    with pytest.raises(ValueError, match="mip_abs_gap_eur"):
+        SolverOptions(mip_abs_gap_eur=-1.0)
