@@ -9,15 +9,12 @@ import platform
 import time
 from pathlib import Path
 
-import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
 from energyopt.config import Scenario, load_scenario
-from energyopt.forecast import ActualSource, ForecastOptions, build_forecasts
-from energyopt.pipeline import make_context
-from energyopt.rolling import RollingEngine, RollingOptions, plan_windows
-from energyopt.rolling.simulate import load_actuals, period_of
+from energyopt.forecast import ForecastOptions
+from energyopt.rolling import RollingOptions, prepare_rolling
 
 ROOT = Path(__file__).resolve().parents[1]
 #: the default 20 GWh/a plant; the bundled example plant stands in until it exists
@@ -112,17 +109,6 @@ def rolling_engine(
     options: RollingOptions | None = None,
 ):
     """An engine over the local days ``start``..``end`` and its windows (actuals loaded)."""
-    forecast = forecast or ForecastOptions()
-    options = options or RollingOptions()
-    period = period_of(scenario, start, end, step)
-    frame = load_actuals(scenario, period, forecast.history(pd.Timedelta(options.horizon)))
-    actuals = ActualSource(frame, forecast.day_ahead_rules(frame.columns))
-    weights = make_context(scenario, period, frame.loc[period[0] :].set_axis(period))
-    engine = RollingEngine(
-        scenario,
-        build_forecasts(forecast, actuals),
-        list(frame.columns),
-        dict(weights.demand_charge_month_weight),
-        reuse_model=reuse_model,
+    return prepare_rolling(
+        scenario, start, end, step, forecast=forecast, options=options, reuse_model=reuse_model
     )
-    return engine, plan_windows(period, scenario.site.timezone, options)

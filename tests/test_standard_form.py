@@ -6,18 +6,14 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
-import pandas as pd
 import pyomo.environ as pyo
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from energyopt.config import load_scenario
 from energyopt.evaluation import LinearValues
-from energyopt.forecast import ActualSource, ForecastOptions, build_forecasts
-from energyopt.pipeline import make_context
 from energyopt.results import dispatch_table
-from energyopt.rolling import RollingEngine, RollingOptions, plan_windows
-from energyopt.rolling.simulate import load_actuals, period_of
+from energyopt.rolling import RollingEngine, prepare_rolling
 from energyopt.solve import solve
 from energyopt.standard_form import StandardForm, compile_model
 from energyopt.state import SystemState
@@ -29,18 +25,7 @@ JAN_9 = dt.date(2023, 1, 9)
 def rolling_engine(name: str, days: int, step: str) -> tuple[RollingEngine, list]:
     """An engine over ``days`` local days of a bundled scenario, perfect forecasts."""
     scenario = load_scenario(SCENARIOS / name)
-    forecast, options = ForecastOptions(), RollingOptions()
-    period = period_of(scenario, JAN_9, JAN_9 + dt.timedelta(days=days - 1), step)
-    frame = load_actuals(scenario, period, forecast.history(pd.Timedelta(options.horizon)))
-    actuals = ActualSource(frame, forecast.day_ahead_rules(frame.columns))
-    weights = make_context(scenario, period, frame.loc[period[0] :].set_axis(period))
-    engine = RollingEngine(
-        scenario,
-        build_forecasts(forecast, actuals),
-        list(frame.columns),
-        dict(weights.demand_charge_month_weight),
-    )
-    return engine, plan_windows(period, scenario.site.timezone, options)
+    return prepare_rolling(scenario, JAN_9, JAN_9 + dt.timedelta(days=days - 1), step)
 
 
 def snapshot(form: StandardForm) -> dict[str, np.ndarray]:

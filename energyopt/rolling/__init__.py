@@ -9,7 +9,7 @@
 
 from energyopt.rolling.engine import RollingEngine, RollingPlan, WindowReport
 from energyopt.rolling.replay import replay
-from energyopt.rolling.simulate import MODES, Simulation, simulate
+from energyopt.rolling.simulate import MODES, Simulation, prepare_rolling, simulate
 from energyopt.rolling.windows import RollingOptions, Window, plan_windows
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "Window",
     "WindowReport",
     "plan_windows",
+    "prepare_rolling",
     "replay",
     "simulate",
 ]

@@ -42,7 +42,7 @@ from energyopt.pipeline import (
 )
 from energyopt.rolling.engine import RollingEngine, RollingPlan, WindowCallback
 from energyopt.rolling.replay import replay
-from energyopt.rolling.windows import RollingOptions, plan_windows
+from energyopt.rolling.windows import RollingOptions, Window, plan_windows
 from energyopt.solve import solve
 from energyopt.state import SystemState
 from energyopt.timeseries import make_index
@@ -192,18 +192,66 @@ def run_rolling(
     baseline_order: BaselineOrder | None = None,
 ) -> RollingPlan:
     """Plan the period window by window from forecasts built on ``frame``."""
-    actuals = ActualSource(frame, forecast.day_ahead_rules(list(frame.columns)))
-    forecasts = build_forecasts(forecast, actuals)
-    windows = plan_windows(period, scenario.site.timezone, options)
-    engine = RollingEngine(
+    engine, windows = rolling_engine(
         scenario,
-        forecasts,
-        list(frame.columns),
+        period,
+        frame,
+        forecast,
+        options,
         dict(actual_ctx.demand_charge_month_weight),
-        demand_charge=options.demand_charge,
         baseline_order=baseline_order,
     )
     return engine.run(windows, initial, on_window)
+
+
+def rolling_engine(
+    scenario: Scenario,
+    period: pd.DatetimeIndex,
+    frame: pd.DataFrame,
+    forecast: ForecastOptions,
+    options: RollingOptions,
+    month_weight: dict[str, float] | None = None,
+    *,
+    reuse_model: bool = True,
+    baseline_order: BaselineOrder | None = None,
+) -> tuple[RollingEngine, list[Window]]:
+    """An engine with forecasts built on the actuals ``frame``, and the period's windows.
+
+    ``month_weight``: the period's billing-month weights (None: from the period).
+    """
+    actuals = ActualSource(frame, forecast.day_ahead_rules(list(frame.columns)))
+    if month_weight is None:
+        actual = make_context(scenario, period, frame.loc[period[0] :].set_axis(period))
+        month_weight = dict(actual.demand_charge_month_weight)
+    engine = RollingEngine(
+        scenario,
+        build_forecasts(forecast, actuals),
+        list(frame.columns),
+        month_weight,
+        reuse_model=reuse_model,
+        demand_charge=options.demand_charge,
+        baseline_order=baseline_order,
+    )
+    return engine, plan_windows(period, scenario.site.timezone, options)
+
+
+def prepare_rolling(
+    scenario: Scenario,
+    start: dt.date,
+    end: dt.date,
+    step: str | None = None,
+    *,
+    forecast: ForecastOptions | None = None,
+    options: RollingOptions | None = None,
+    reuse_model: bool = True,
+) -> tuple[RollingEngine, list[Window]]:
+    """An engine over the local days ``start`` to ``end`` with its actuals loaded
+    (benchmarks and tests step through it window by window)."""
+    forecast = forecast or ForecastOptions()
+    options = options or RollingOptions()
+    period = period_of(scenario, start, end, step)
+    frame = load_actuals(scenario, period, forecast.history(pd.Timedelta(options.horizon)))
+    return rolling_engine(scenario, period, frame, forecast, options, reuse_model=reuse_model)
 
 
 def solve_period(scenario: Scenario, ctx: BuildContext) -> RunResult:
