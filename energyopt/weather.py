@@ -227,8 +227,23 @@ def dew_point_degc(humidity_ratio, pressure_pa, temp_air_degc=20.0) -> np.ndarra
     """Dew (frost) point of air with the given humidity ratio [degC] (psychrolib).
 
     ``temp_air_degc`` only bounds the result (a dew point cannot exceed it).
+    psychrolib iterates for each value; results are remembered per exact input
+    (a dry room often sits at the same band edge step after step and day after day).
     """
-    return _DEW_POINT(temp_air_degc, humidity_ratio, pressure_pa)
+    temp, ratio, pressure = np.broadcast_arrays(
+        *(np.asarray(x, dtype=float) for x in (temp_air_degc, humidity_ratio, pressure_pa))
+    )
+    keys = list(zip(temp.ravel().tolist(), ratio.ravel().tolist(), pressure.ravel().tolist()))
+    missing = [key for key in dict.fromkeys(keys) if key not in _DEW_POINTS]
+    if missing:
+        if len(_DEW_POINTS) + len(missing) > _DEW_POINTS_MAX:
+            _DEW_POINTS.clear()
+        _DEW_POINTS.update(zip(missing, _DEW_POINT(*np.array(missing).T).tolist(), strict=True))
+    return np.array([_DEW_POINTS[key] for key in keys], dtype=float).reshape(temp.shape)
+
+
+_DEW_POINTS: dict[tuple[float, float, float], float] = {}
+_DEW_POINTS_MAX = 200_000
 
 
 def moist_air_enthalpy_j_per_kg(temp_air_degc, humidity_ratio) -> np.ndarray:
