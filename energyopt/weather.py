@@ -233,7 +233,8 @@ def dew_point_degc(humidity_ratio, pressure_pa, temp_air_degc=20.0) -> np.ndarra
     temp, ratio, pressure = np.broadcast_arrays(
         *(np.asarray(x, dtype=float) for x in (temp_air_degc, humidity_ratio, pressure_pa))
     )
-    keys = list(zip(temp.ravel().tolist(), ratio.ravel().tolist(), pressure.ravel().tolist()))
+    columns = (temp.ravel().tolist(), ratio.ravel().tolist(), pressure.ravel().tolist())
+    keys = list(zip(*columns, strict=True))
     missing = [key for key in dict.fromkeys(keys) if key not in _DEW_POINTS]
     if missing:
         if len(_DEW_POINTS) + len(missing) > _DEW_POINTS_MAX:
