@@ -21,7 +21,9 @@ One planning run (:func:`plan_plant`):
    ``state_max_age_h`` (:mod:`energyopt.measurements`); assets without one
    start from their configured initial values, and the schedule says which;
 5. the window is planned by the rolling engine's single-window step
-   (:meth:`energyopt.rolling.RollingEngine.step`): an optimal plan, the
+   (:meth:`energyopt.rolling.RollingEngine.step`), on the previous plan's
+   model of the same scenario when it fits (:mod:`energyopt.model_cache`;
+   the run's solver report says ``model: build`` or ``update``): an optimal plan, the
    incumbent when the solver hits its time limit (flagged with its gap), or
    the rule-based baseline when the solver finds no plan (flagged with the
    reason). The baseline on the same inputs is also solved for comparison;
@@ -65,6 +67,7 @@ from energyopt.measurements import (
     StateSource,
     state_from_readings,
 )
+from energyopt.model_cache import WARM_MODELS, scenario_key
 from energyopt.pipeline import input_coverage, load_inputs, month_weights
 from energyopt.results import compute_kpis, dispatch_table
 from energyopt.rolling import RollingEngine, Window
@@ -277,6 +280,7 @@ class WindowPlan:
     solve_s: float
     kpis: dict[str, Any]
     baseline_kpis: dict[str, Any] | None
+    model: str = "build"  # "update": the previous plan's model was updated
 
     @property
     def is_fallback(self) -> bool:
@@ -309,6 +313,8 @@ def plan_window(
     engine = RollingEngine(
         scenario, build_forecasts(forecast, actuals), list(frame.columns), weights
     )
+    key = scenario_key(scenario)
+    engine.plant = WARM_MODELS.take(key)  # the last plan's model, updated if it fits
     window = Window(
         number=1,
         issued_at=issued_at,
@@ -317,6 +323,7 @@ def plan_window(
         period_end=index[-1] + OPEN_END,
     )
     dispatch, _, report = engine.step(window, SystemState(at=index[0], values=state))
+    WARM_MODELS.keep(key, engine.plant)
     ctx = engine.plant.ctx
     baseline = _baseline(scenario, ctx)
     if report.status == "fallback":
@@ -332,6 +339,7 @@ def plan_window(
         solve_s=report.solve_s,
         kpis=dict(kpis),
         baseline_kpis=baseline,
+        model=report.action,
     )
 
 
@@ -588,7 +596,12 @@ def _plan_and_publish(
         options=options,
     )
     kpis = {**plan.kpis, "wall_s": time.perf_counter() - started}
-    report = {"status": plan.status, "objective_eur": plan.objective_eur, "mip_gap": plan.mip_gap}
+    report = {
+        "status": plan.status,
+        "objective_eur": plan.objective_eur,
+        "mip_gap": plan.mip_gap,
+        "model": plan.model,
+    }
     run_store.finish_run(
         store, run_id=run_id, dispatch=plan.dispatch, kpis=kpis, solver_report=report
     )

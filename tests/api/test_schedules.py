@@ -270,3 +270,36 @@ def test_daylight_saving_day_has_92_quarter_hours(papi):
     assert schedule["time"][0] == "2026-03-28T23:00:00Z"
     assert schedule["time"][-1] == "2026-03-29T21:45:00Z"
     assert balance_residual_kw(schedule, "electricity") < 1e-3
+
+
+# ----------------------------------------------------------------- warm models
+
+
+def test_the_next_plan_updates_the_previous_plans_model_to_the_same_schedule(papi):
+    from energyopt.model_cache import WARM_MODELS
+    from energyopt.store import runs as run_store
+
+    def forget_models():
+        while len(WARM_MODELS):
+            WARM_MODELS.take(next(iter(WARM_MODELS._models)))
+
+    forget_models()
+    plant = papi.register()
+    first = papi.plan(plant["id"])
+    tomorrow = SUMMER_NOW + dt.timedelta(days=1)
+    warm = papi.plan(plant["id"], now=tomorrow)
+    forget_models()  # plan the same day again on a freshly built model
+    cold = papi.plan(plant["id"], now=tomorrow, issued_at=tomorrow + dt.timedelta(minutes=5))
+    reports = [
+        run_store.get_run(papi.store, run_id=o.run_id).solver_report for o in (first, warm, cold)
+    ]
+    assert [r["model"] for r in reports] == ["build", "update", "build"]
+    gap = 2 * 0.005 * abs(reports[2]["objective_eur"])
+    assert reports[1]["objective_eur"] == pytest.approx(reports[2]["objective_eur"], abs=gap)
+    day = f"/api/v1/plants/{plant['id']}/schedules/{warm.delivery_date}"
+    warm_columns, cold_columns = (
+        papi.get(day, params={"version": o.schedule.version}).json() for o in (warm, cold)
+    )
+    for column in ("grid.import_kw", "bess.level_kwh"):
+        planned = [np.mean(c["schedule"]["columns"][column]) for c in (warm_columns, cold_columns)]
+        assert planned[0] == pytest.approx(planned[1], rel=0.05)
