@@ -127,16 +127,15 @@ class _Outcome:
 def _highs_lp(form: StandardForm) -> highspy.HighsLp:
     """A compiled model as a HiGHS problem (columns in the compiler's order)."""
     matrix = form.matrix
-    inf = highspy.kHighsInf
-    lp = highspy.HighsLp()
+    lp = highspy.HighsLp()  # HiGHS reads +-inf (highspy.kHighsInf) as no bound
     lp.num_col_ = len(form.columns)
     lp.num_row_ = matrix.shape[0]
     lp.col_cost_ = form.cost
     lp.offset_ = form.offset
-    lp.col_lower_ = np.where(np.isfinite(form.col_lower), form.col_lower, -inf)
-    lp.col_upper_ = np.where(np.isfinite(form.col_upper), form.col_upper, inf)
-    lp.row_lower_ = np.where(form.row_kind <= 0, form.rhs, -inf)
-    lp.row_upper_ = np.where(form.row_kind >= 0, form.rhs, inf)
+    lp.col_lower_ = form.col_lower
+    lp.col_upper_ = form.col_upper
+    lp.row_lower_ = form.row_lower
+    lp.row_upper_ = form.row_upper
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = matrix.indptr
     lp.a_matrix_.index_ = matrix.indices

@@ -207,12 +207,14 @@ def _affine_in_one_param(expr: Any) -> tuple[Any, float, float] | None:
         return None
     param = params[0]
     original = param.value
+    at = [original, original + 1.0, original + 3.0]
+    found = []
     try:
-        at = [original, original + 1.0, original + 3.0]
-        found = []
         for x in at:
             param.set_value(x)
             found.append(float(pyo.value(expr)))
+    except (ValueError, TypeError, ArithmeticError):
+        return None  # a parameter with a restricted domain, or not a plain number
     finally:
         param.set_value(original)
     slope = found[1] - found[0]
