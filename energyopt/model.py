@@ -50,6 +50,8 @@ class PlantModel:
     #: changed since (then they are refreshed instead of compiled again)
     compiled: StandardForm | None = dataclasses.field(default=None, repr=False)
     params_updated: bool = False
+    #: False once a refresh could not follow this model (it is then always compiled)
+    refreshable: bool = True
     _size: dict[str, int] | None = dataclasses.field(default=None, repr=False)
     #: parameter updates so far, and the linear forms of expressions read after
     #: each solve of an updated model (see :mod:`energyopt.evaluation`)
@@ -92,7 +94,10 @@ class PlantModel:
         components added or deactivated) is compiled afresh, as long as
         :meth:`update` was not called as well: do not combine the two.
         """
-        if self.compiled is None or not self.params_updated or not self.compiled.refresh():
+        refresh = self.compiled is not None and self.params_updated and self.refreshable
+        if refresh and not self.compiled.refresh():
+            self.refreshable = refresh = False
+        if not refresh:
             self.compiled = compile_model(self.model)
             self._size = None
         self.params_updated = False
@@ -100,7 +105,7 @@ class PlantModel:
 
     def size(self) -> dict[str, int]:
         """Counts of variables, constraints and binaries (kept while only parameters change)."""
-        if self._size is None or self.params_updated:
+        if self._size is None:
             m = self.model
             binaries = sum(1 for v in m.component_data_objects(pyo.Var) if v.is_binary())
             self._size = {

@@ -54,6 +54,11 @@ class ModelCache:
             while len(self._models) > self.size:
                 self._models.popitem(last=False)
 
+    def clear(self) -> None:
+        """Forget every kept model."""
+        with self._lock:
+            self._models.clear()
+
     def __len__(self) -> int:
         return len(self._models)
 

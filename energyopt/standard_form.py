@@ -260,8 +260,9 @@ class _Template:
                 coefficients.append(coefficient)
             constants.append(repn.constant)
             bounds.append(lower if kind == LOWER else upper)
-        fixed_data, order = _matrix_layout(form.matrix, rows, entry_rows, entry_cols)
+        # the objective first: it may still give up, and the layout changes the matrix
         cost_columns, cost_items, cost_base, offset_item = _objective_terms(form, position)
+        fixed_data, order = _matrix_layout(form.matrix, rows, entry_rows, entry_cols)
         return cls(
             param_rows=np.array(rows, dtype=int),
             coefficients=_Items.of(coefficients),

@@ -12,6 +12,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from energyopt.config import load_scenario
 from energyopt.evaluation import LinearValues
+from energyopt.model import PlantModel
 from energyopt.results import dispatch_table
 from energyopt.rolling import RollingEngine, prepare_rolling
 from energyopt.solve import solve
@@ -122,3 +123,30 @@ def test_linear_values_follow_parameters_and_fixed_variables():
     m.x[2].fix(7.0)
     m.x[0].set_value(1.0)
     assert_allclose(form.evaluate(), [pyo.value(m.e[t]) for t in m.T])
+
+
+def test_a_model_the_refresh_cannot_follow_is_compiled_and_not_refreshed_again():
+    """A parameter coefficient that was zero at compile time left its variable out."""
+    m = pyo.ConcreteModel()
+    m.p = pyo.Param(mutable=True, initialize=0.0)
+    m.x = pyo.Var(bounds=(0, 10))
+    m.y = pyo.Var(bounds=(0, 1))
+    m.need = pyo.Constraint(expr=m.x + m.p * m.y >= 1)
+    m.objective = pyo.Objective(expr=m.x)
+    form = compile_model(m)
+    assert [v.name for v in form.columns] == ["x"]
+    m.p = 2.0
+    assert not form.refresh()
+    assert_array_equal(form.matrix.toarray(), [[1.0]])  # left as compiled
+    m.p = 0.0
+    plant = PlantModel(model=m, assets={}, ctx=None, terms={}, carriers=[], build_s=0.0)
+    first = plant.standard_form()
+    m.p = 2.0
+    plant.params_updated = True  # what update() does
+    second = plant.standard_form()
+    assert second is not first
+    assert not plant.refreshable
+    assert [v.name for v in second.columns] == ["x", "y"]
+    assert_array_equal(second.matrix.toarray(), [[1.0, 2.0]])
+    plant.params_updated = True
+    assert plant.standard_form() is not second  # compiled again, no refresh tried

@@ -279,16 +279,12 @@ def test_the_next_plan_updates_the_previous_plans_model_to_the_same_schedule(pap
     from energyopt.model_cache import WARM_MODELS
     from energyopt.store import runs as run_store
 
-    def forget_models():
-        while len(WARM_MODELS):
-            WARM_MODELS.take(next(iter(WARM_MODELS._models)))
-
-    forget_models()
+    WARM_MODELS.clear()
     plant = papi.register()
     first = papi.plan(plant["id"])
     tomorrow = SUMMER_NOW + dt.timedelta(days=1)
     warm = papi.plan(plant["id"], now=tomorrow)
-    forget_models()  # plan the same day again on a freshly built model
+    WARM_MODELS.clear()  # plan the same day again on a freshly built model
     cold = papi.plan(plant["id"], now=tomorrow, issued_at=tomorrow + dt.timedelta(minutes=5))
     reports = [
         run_store.get_run(papi.store, run_id=o.run_id).solver_report for o in (first, warm, cold)
