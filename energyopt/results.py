@@ -33,13 +33,21 @@ def dispatch_table(plant: PlantModel) -> pd.DataFrame:
     # through cached linear forms (a model solved once: plain evaluation is cheaper)
     with reading(plant.value_cache if plant.n_updates else None):
         for name, asset in plant.assets.items():
-            own = asset.extract(plant.block(name), ctx)
-            columns.update({f"{name}.{c}": own[c].to_numpy() for c in own.columns})
+            own = _columns(asset.extract(plant.block(name), ctx))
+            columns.update({f"{name}.{c}": array for c, array in own.items()})
             for carrier, flow in plant.terms[name].injections.items():
                 columns[f"{name}.net_{carrier}_{flow_unit(carrier)}"] = values(flow, n)
     table = pd.DataFrame(columns, index=ctx.index.copy())
     table.index.name = "time"
     return table
+
+
+def _columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The columns of an asset's table as arrays (one conversion when all are numbers)."""
+    if all(kind in "biuf" for kind in (dtype.kind for dtype in frame.dtypes)):
+        matrix = frame.to_numpy(dtype=float)
+        return {c: matrix[:, k] for k, c in enumerate(frame.columns)}
+    return {c: frame[c].to_numpy() for c in frame.columns}
 
 
 def injection_columns(dispatch: pd.DataFrame, carrier: str) -> list[str]:

@@ -32,13 +32,13 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.errors import InfeasibleConstraintException
 from pyomo.common.gc_manager import PauseGC
-from pyomo.common.numeric_types import native_numeric_types
 from pyomo.core.expr.visitor import identify_mutable_parameters
 from pyomo.repn import generate_standard_repn
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 from scipy import sparse
 
 from energyopt.errors import SolveError
+from energyopt.param_items import ParamItems
 
 #: row kinds of the mixed form: ``==``, ``<= upper``, ``>= lower``
 EQUAL, UPPER, LOWER = 0, 1, -1
@@ -145,98 +145,17 @@ def _varies(bound: Any) -> bool:
 
 
 @dataclasses.dataclass
-class _Items:
-    """Numbers and parameter expressions, evaluated together.
-
-    Numbers are stored once. An expression of a single parameter that is
-    affine in it (``0.25 * p``, ``-p``, ``p / 1000 - 3``) is stored as slope and
-    intercept and evaluated from the parameter's value in one array
-    operation; any other expression is evaluated by Pyomo.
-    """
-
-    numbers: np.ndarray  # numbers in place (and intercepts), 0 elsewhere
-    affine_positions: np.ndarray
-    affine_params: list  # the parameter of each affine item
-    slopes: np.ndarray
-    positions: list[int]  # other expressions
-    expressions: list
-
-    @classmethod
-    def of(cls, items: list) -> _Items:
-        """Split ``items`` into numbers, affine single-parameter expressions and the rest."""
-        numbers = np.zeros(len(items))
-        affine_positions, affine_params, slopes, positions, expressions = [], [], [], [], []
-        for i, item in enumerate(items):
-            if item.__class__ in native_numeric_types:
-                numbers[i] = item
-                continue
-            line = _affine_in_one_param(item)
-            if line is None:
-                positions.append(i)
-                expressions.append(item)
-            else:
-                param, slope, intercept = line
-                affine_positions.append(i)
-                affine_params.append(param)
-                slopes.append(slope)
-                numbers[i] = intercept
-        return cls(
-            numbers,
-            np.array(affine_positions, dtype=int),
-            affine_params,
-            np.array(slopes, dtype=float),
-            positions,
-            expressions,
-        )
-
-    def evaluate(self) -> np.ndarray:
-        """Current values."""
-        out = self.numbers.copy()
-        if self.affine_params:
-            current = np.array([p.value for p in self.affine_params], dtype=float)
-            out[self.affine_positions] += self.slopes * current
-        out[self.positions] = [pyo.value(x) for x in self.expressions]
-        return out
-
-
-def _affine_in_one_param(expr: Any) -> tuple[Any, float, float] | None:
-    """``(param, slope, intercept)`` if ``expr`` depends on one scalar parameter value
-    and is affine in it (checked at three points), else None."""
-    params = list(identify_mutable_parameters(expr))
-    if len(params) != 1 or params[0].value is None:
-        return None
-    param = params[0]
-    original = param.value
-    at = [original, original + 1.0, original + 3.0]
-    found = []
-    try:
-        for x in at:
-            param.set_value(x)
-            found.append(float(pyo.value(expr)))
-    except (ValueError, TypeError, ArithmeticError):
-        return None  # a parameter with a restricted domain, or not a plain number
-    finally:
-        param.set_value(original)
-    slope = found[1] - found[0]
-    intercept = found[0] - slope * original
-    tolerance = 1e-9 * max(1.0, abs(found[2]))
-    if not np.isfinite(found).all() or abs(intercept + slope * at[2] - found[2]) > tolerance:
-        return None
-    return param, slope, intercept
-
-
-@dataclasses.dataclass
 class _Template:
     """Where parameters enter a compiled model, and how to re-evaluate them."""
 
     param_rows: np.ndarray  # rows rebuilt from their recorded linear forms
-    coefficients: _Items  # per entry of the rebuilt rows
-    constants: _Items  # per rebuilt row: the body's constant
-    bounds: _Items  # per rebuilt row: the bound its rhs comes from
+    coefficients: ParamItems  # per entry of the rebuilt rows
+    constants: ParamItems  # per rebuilt row: the body's constant
+    bounds: ParamItems  # per rebuilt row: the bound its rhs comes from
     fixed_data: np.ndarray  # matrix entries of the other rows (never change)
     order: np.ndarray  # position of each combined entry in the CSC data
     cost_columns: np.ndarray
-    cost_items: _Items
+    cost_items: ParamItems
     cost_base: np.ndarray  # cost without the recorded parameter-dependent terms
     offset_item: Any
     lower_columns: np.ndarray
@@ -265,13 +184,13 @@ class _Template:
         fixed_data, order = _matrix_layout(form.matrix, rows, entry_rows, entry_cols)
         return cls(
             param_rows=np.array(rows, dtype=int),
-            coefficients=_Items.of(coefficients),
-            constants=_Items.of(constants),
-            bounds=_Items.of(bounds),
+            coefficients=ParamItems.of(coefficients),
+            constants=ParamItems.of(constants),
+            bounds=ParamItems.of(bounds),
             fixed_data=fixed_data,
             order=order,
             cost_columns=cost_columns,
-            cost_items=_Items.of(cost_items),
+            cost_items=ParamItems.of(cost_items),
             cost_base=cost_base,
             offset_item=offset_item,
             lower_columns=np.array(

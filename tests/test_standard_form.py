@@ -13,6 +13,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from energyopt.config import load_scenario
 from energyopt.evaluation import LinearValues
 from energyopt.model import PlantModel
+from energyopt.param_items import ParamItems, affine_in_params
 from energyopt.results import dispatch_table
 from energyopt.rolling import RollingEngine, prepare_rolling
 from energyopt.solve import solve
@@ -150,3 +151,36 @@ def test_a_model_the_refresh_cannot_follow_is_compiled_and_not_refreshed_again()
     assert_array_equal(second.matrix.toarray(), [[1.0, 2.0]])
     plant.params_updated = True
     assert plant.standard_form() is not second  # compiled again, no refresh tried
+
+
+def test_param_items_evaluate_affine_forms_in_one_step_and_the_rest_by_pyomo():
+    m = pyo.ConcreteModel()
+    m.T = pyo.RangeSet(0, 2)
+    m.p = pyo.Param(m.T, mutable=True, initialize={0: 1.0, 1: 2.0, 2: 3.0})
+    m.q = pyo.Param(mutable=True, initialize=0.5)
+    items = [
+        4.0,
+        0.25 * m.p[0],
+        -m.p[0] - m.p[1] - m.p[2] + 7.0,  # affine in three parameters
+        m.p[1] / 1000 - 3 + m.q * 0.202,
+        m.q * m.p[2],  # a product of parameters: evaluated by Pyomo
+        m.p[0] ** 2,
+    ]
+    found = ParamItems.of(items)
+    assert found.positions == [4, 5]
+    assert len(found.params) == 4
+    for p0, p1, p2, q in ((1.0, 2.0, 3.0, 0.5), (-2.0, 10.0, 0.0, 3.0), (0.0, 0.0, 0.0, 0.0)):
+        m.p[0], m.p[1], m.p[2], m.q = p0, p1, p2, q
+        expected = [4.0, 0.25 * p0, 7 - p0 - p1 - p2, p1 / 1000 - 3 + 0.202 * q, q * p2, p0**2]
+        assert_allclose(found.evaluate(), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_affinity_check_restores_the_parameters():
+    m = pyo.ConcreteModel()
+    m.p = pyo.Param(mutable=True, initialize=2.0)
+    m.q = pyo.Param(mutable=True, initialize=-1.0)
+    assert affine_in_params(m.p * m.q) is None
+    slopes, intercept = affine_in_params(3 * m.p - m.q + 1)
+    assert [s for _, s in slopes] == pytest.approx([3.0, -1.0])
+    assert intercept == pytest.approx(1.0)
+    assert (pyo.value(m.p), pyo.value(m.q)) == (2.0, -1.0)

@@ -309,7 +309,10 @@ def values(component: Any, n_steps: int) -> np.ndarray:
     when one is active (a model read after every rolling window).
     """
     if isinstance(component, pyo.Var | pyo.Param) and component.is_indexed():
-        found = [component[t].value for t in range(n_steps)]  # no expression walk needed
+        if len(component) == n_steps and component.index_set().isordered():
+            found = [data.value for data in component.values()]  # in index order
+        else:
+            found = [component[t].value for t in range(n_steps)]
         return np.array([np.nan if v is None else v for v in found], dtype=float)
     cached = cached_values(component, n_steps)
     if cached is not None:
