@@ -39,6 +39,13 @@ from energyopt.timeseries import read_series_file, to_model_grid
 
 psychrolib.SetUnitSystem(psychrolib.SI)
 
+#: triple point of water [degC]: saturation over ice at or below, over water above
+TRIPLE_POINT_DEGC = 0.01
+#: ratio of the molar masses of water and dry air [-] (ASHRAE 2017 ch. 1)
+WATER_TO_AIR_MOLAR_MASS = 0.621945
+#: smallest humidity ratio psychrolib returns [kg/kg]
+MIN_HUMIDITY_RATIO = 1e-7
+
 #: file column -> (package name, factor)
 WEATHER_COLUMNS: dict[str, tuple[str, float]] = {
     "temp_air_C": ("temp_air_degc", 1.0),
@@ -196,21 +203,54 @@ def pv_power_kw(
     return np.clip(np.nan_to_num(ac_kw), 0.0, peak_power_kwp)
 
 
+def saturation_vapour_pressure_pa(temp_degc) -> np.ndarray:
+    """Saturation pressure of water vapour over ice (at or below 0.01 degC) or water [Pa].
+
+    Hyland-Wexler fits of ASHRAE Handbook Fundamentals (2017) ch. 1 eqs. 5 and 6,
+    valid from -100 to 200 degC (the relation psychrolib uses, as arrays).
+    """
+    temp = np.asarray(temp_degc, dtype=float)
+    if temp.size and (np.nanmin(temp) < -100.0 or np.nanmax(temp) > 200.0):
+        raise ValueError("temperature must be in range [-100, 200] degC")
+    kelvin = temp + 273.15
+    over_ice = (
+        -5.6745359e03 / kelvin
+        + 6.3925247
+        - 9.677843e-03 * kelvin
+        + 6.2215701e-07 * kelvin**2
+        + 2.0747825e-09 * kelvin**3
+        - 9.484024e-13 * kelvin**4
+        + 4.1635019 * np.log(kelvin)
+    )
+    over_water = (
+        -5.8002206e03 / kelvin
+        + 1.3914993
+        - 4.8640239e-02 * kelvin
+        + 4.1764768e-05 * kelvin**2
+        - 1.4452093e-08 * kelvin**3
+        + 6.5459673 * np.log(kelvin)
+    )
+    return np.exp(np.where(temp <= TRIPLE_POINT_DEGC, over_ice, over_water))
+
+
+def humidity_ratio_from_vapour_pressure(vapour_pressure_pa, pressure_pa) -> np.ndarray:
+    """Humidity ratio of moist air at a vapour partial pressure [kg/kg] (ASHRAE 2017 ch. 1
+    eq. 20), not below psychrolib's floor of 1e-7."""
+    vapour = np.asarray(vapour_pressure_pa, dtype=float)
+    ratio = WATER_TO_AIR_MOLAR_MASS * vapour / (np.asarray(pressure_pa, dtype=float) - vapour)
+    return np.maximum(ratio, MIN_HUMIDITY_RATIO)
+
+
 def humidity_ratio_kg_per_kg(
     temp_air_degc: np.ndarray,
     relative_humidity_frac: np.ndarray,
     pressure_pa: np.ndarray,
 ) -> np.ndarray:
-    """Humidity ratio of moist air [kg water / kg dry air] (psychrolib, SI)."""
+    """Humidity ratio of moist air [kg water / kg dry air] (ASHRAE 2017 ch. 1, as psychrolib)."""
     temp = np.asarray(temp_air_degc, dtype=float)
     rh = np.clip(np.asarray(relative_humidity_frac, dtype=float), 0.0, 1.0)
     pressure = np.broadcast_to(np.asarray(pressure_pa, dtype=float), temp.shape)
-    return np.array(
-        [
-            psychrolib.GetHumRatioFromRelHum(t, r, p)
-            for t, r, p in zip(temp, rh, pressure, strict=True)
-        ]
-    )
+    return humidity_ratio_from_vapour_pressure(rh * saturation_vapour_pressure_pa(temp), pressure)
 
 
 def humidity_ratio_at_dew_point(dew_point_degc: float, pressure_pa: float = 101_325.0) -> float:
@@ -219,8 +259,15 @@ def humidity_ratio_at_dew_point(dew_point_degc: float, pressure_pa: float = 101_
 
 
 def humidity_ratio_at_dew_points(dew_point_degc, pressure_pa) -> np.ndarray:
-    """Humidity ratio at each dew (frost) point [kg/kg] (psychrolib); inputs broadcast."""
-    return _HUM_RATIO_AT_DEW_POINT(dew_point_degc, pressure_pa)
+    """Humidity ratio at each dew (frost) point [kg/kg]; inputs broadcast.
+
+    The vapour pressure at a dew point is the saturation pressure there
+    (ASHRAE 2017 ch. 1, as psychrolib's ``GetHumRatioFromTDewPoint``).
+    """
+    dew, pressure = np.broadcast_arrays(
+        np.asarray(dew_point_degc, dtype=float), np.asarray(pressure_pa, dtype=float)
+    )
+    return humidity_ratio_from_vapour_pressure(saturation_vapour_pressure_pa(dew), pressure)
 
 
 def dew_point_degc(humidity_ratio, pressure_pa, temp_air_degc=20.0) -> np.ndarray:
@@ -248,10 +295,14 @@ _DEW_POINTS_MAX = 200_000
 
 
 def moist_air_enthalpy_j_per_kg(temp_air_degc, humidity_ratio) -> np.ndarray:
-    """Specific enthalpy of moist air [J per kg of dry air] (psychrolib; dry air at 0 degC = 0)."""
-    return _ENTHALPY(temp_air_degc, humidity_ratio)
+    """Specific enthalpy of moist air [J per kg of dry air] (ASHRAE 2017 ch. 1 eq. 30, as
+    psychrolib; dry air at 0 degC = 0)."""
+    temp = np.asarray(temp_air_degc, dtype=float)
+    ratio = np.asarray(humidity_ratio, dtype=float)
+    if ratio.size and np.nanmin(ratio) < 0:
+        raise ValueError("humidity ratio is negative")
+    ratio = np.maximum(ratio, MIN_HUMIDITY_RATIO)
+    return (1.006 * temp + ratio * (2501.0 + 1.86 * temp)) * 1000.0
 
 
-_HUM_RATIO_AT_DEW_POINT = np.vectorize(psychrolib.GetHumRatioFromTDewPoint, otypes=[float])
 _DEW_POINT = np.vectorize(psychrolib.GetTDewPointFromHumRatio, otypes=[float])
-_ENTHALPY = np.vectorize(psychrolib.GetMoistAirEnthalpy, otypes=[float])

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import psychrolib
 import pvlib
 import pytest
 from helpers import index, write_series
@@ -15,10 +16,13 @@ from energyopt.config import load_scenario
 from energyopt.errors import DataError
 from energyopt.weather import (
     humidity_ratio_at_dew_point,
+    humidity_ratio_at_dew_points,
     humidity_ratio_kg_per_kg,
     irradiance_from_cloud_cover,
     load_weather,
+    moist_air_enthalpy_j_per_kg,
     pv_power_kw,
+    saturation_vapour_pressure_pa,
     weather_on_grid,
 )
 
@@ -251,3 +255,29 @@ def test_humidity_ratio_at_a_dry_room_frost_point():
     """-50 degC frost point: p_ws over ice = 3.94 Pa -> about 24 mg water per kg air."""
     expected = 0.621945 * 3.94 / (101_325.0 - 3.94)
     assert humidity_ratio_at_dew_point(-50.0) == pytest.approx(expected, rel=1e-2)
+
+
+def test_array_psychrometrics_equal_psychrolib_over_ice_and_water():
+    """The array forms follow psychrolib (ASHRAE 2017 ch. 1) from -60 to 45 degC."""
+    rng = np.random.default_rng(7)
+    temp = np.concatenate([rng.uniform(-60.0, 45.0, 500), [0.01, 0.0100001, -100.0, 200.0]])
+    rh = rng.uniform(0.0, 1.0, temp.size)
+    pressure = rng.uniform(85_000.0, 104_000.0, temp.size)
+    ratio = humidity_ratio_kg_per_kg(temp, rh, pressure)
+    rows = zip(temp, rh, pressure, strict=True)
+    expected = [psychrolib.GetHumRatioFromRelHum(*args) for args in rows]
+    assert_allclose(ratio, expected, rtol=1e-12)
+    at_dew = humidity_ratio_at_dew_points(temp[:-1], pressure[:-1])  # 200 degC: no dew point
+    rows = zip(temp[:-1], pressure[:-1], strict=True)
+    expected = [psychrolib.GetHumRatioFromTDewPoint(*args) for args in rows]
+    assert_allclose(at_dew, expected, rtol=1e-12)
+    enthalpy = moist_air_enthalpy_j_per_kg(temp, ratio)
+    expected = [psychrolib.GetMoistAirEnthalpy(t, w) for t, w in zip(temp, ratio, strict=True)]
+    assert_allclose(enthalpy, expected, rtol=1e-12, atol=1e-9)
+
+
+def test_psychrometrics_outside_their_range_are_refused():
+    with pytest.raises(ValueError, match=r"\[-100, 200\] degC"):
+        saturation_vapour_pressure_pa(np.array([20.0, -120.0]))
+    with pytest.raises(ValueError, match="humidity ratio is negative"):
+        moist_air_enthalpy_j_per_kg(20.0, np.array([-0.001]))
