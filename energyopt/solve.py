@@ -146,13 +146,67 @@ def _highs_lp(form: StandardForm) -> highspy.HighsLp:
     return lp
 
 
-def _run_highs(plant: PlantModel, options: SolverOptions) -> _Outcome:
-    """Compile, solve, and load the values of a found plan into the variables."""
-    try:
-        form = plant.standard_form()
-    except InfeasibleConstraintException:
-        return _Outcome(_Status.kInfeasible, None, None)
-    lp, columns = _highs_lp(form), form.columns
+class PendingSolve:
+    """A HiGHS run on a compiled plant model, started and not yet collected.
+
+    :func:`start_solve` compiles the model and hands it to HiGHS; with
+    ``background=True`` HiGHS runs in a worker thread (it releases the
+    interpreter lock), so the caller can do other work, on other models,
+    until :meth:`finish`. Only HiGHS runs in the thread: compiling and loading
+    the plan into the Pyomo variables happen in the calling thread.
+    """
+
+    def __init__(self, plant: PlantModel, options: SolverOptions, *, background: bool) -> None:
+        self.plant, self.options = plant, options
+        self.started = time.perf_counter()
+        self._outcome: _Outcome | None = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        try:
+            form = plant.standard_form()
+        except InfeasibleConstraintException:
+            self._outcome = _Outcome(_Status.kInfeasible, None, None)
+            return
+        self._columns = form.columns
+        self._lp = _highs_lp(form)
+        self._highs = _configured_highs(options)
+        self._highs.passModel(self._lp)
+        if background:
+            self._thread = threading.Thread(target=self._run, name="highs", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._highs.run()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller in finish()
+            self._error = exc
+
+    def outcome(self) -> _Outcome:
+        """Wait for HiGHS; load the values of a found plan into the variables."""
+        if self._outcome is not None:
+            return self._outcome
+        if self._thread is None:
+            self._highs.run()
+        else:
+            self._thread.join()
+            if self._error is not None:
+                raise self._error
+        self._outcome = _collect(self._highs, self._lp, self._columns)
+        return self._outcome
+
+    def finish(self, *, diagnose: bool = True) -> SolveReport:
+        """The solve's report (see :func:`solve`)."""
+        return _report(self.plant, self.options, self.outcome(), self.started, diagnose)
+
+
+def start_solve(
+    plant: PlantModel, options: SolverOptions, *, background: bool = False
+) -> PendingSolve:
+    """Compile ``plant`` and start HiGHS on it (in a worker thread if ``background``)."""
+    return PendingSolve(plant, options, background=background)
+
+
+def _configured_highs(options: SolverOptions) -> highspy.Highs:
     highs = _new_highs()
     highs.setOptionValue("time_limit", float(options.time_limit_s))
     highs.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
@@ -160,8 +214,11 @@ def _run_highs(plant: PlantModel, options: SolverOptions) -> _Outcome:
         highs.setOptionValue("mip_abs_gap", float(options.mip_abs_gap_eur))
     if options.threads:
         highs.setOptionValue("threads", int(options.threads))
-    highs.passModel(lp)
-    highs.run()
+    return highs
+
+
+def _collect(highs: highspy.Highs, lp: highspy.HighsLp, columns: list) -> _Outcome:
+    """Status, objective and bound of a finished run; the plan goes into the variables."""
     status = highs.getModelStatus()
     info = highs.getInfo()
     if info.primal_solution_status != _FEASIBLE_SOLUTION and status != _Status.kModelEmpty:
@@ -172,6 +229,11 @@ def _run_highs(plant: PlantModel, options: SolverOptions) -> _Outcome:
     is_mip = lp.integrality_ and any(k == highspy.HighsVarType.kInteger for k in lp.integrality_)
     bound = float(info.mip_dual_bound) if is_mip else objective
     return _Outcome(status, objective, bound)
+
+
+def _run_highs(plant: PlantModel, options: SolverOptions) -> _Outcome:
+    """Compile, solve, and load the values of a found plan into the variables."""
+    return start_solve(plant, options).outcome()
 
 
 def solve(plant: PlantModel, options: SolverOptions, *, diagnose: bool = True) -> SolveReport:
@@ -185,8 +247,12 @@ def solve(plant: PlantModel, options: SolverOptions, *, diagnose: bool = True) -
         HiGHS stopped without any plan (error, unbounded, time limit with no
         incumbent).
     """
-    started = time.perf_counter()
-    outcome = _run_highs(plant, options)
+    return start_solve(plant, options).finish(diagnose=diagnose)
+
+
+def _report(
+    plant: PlantModel, options: SolverOptions, outcome: _Outcome, started: float, diagnose: bool
+) -> SolveReport:
     solve_s = time.perf_counter() - started
     size = plant.size()
     if outcome.status in _INFEASIBLE:

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from helpers import grid, scenario_doc, write_scenario, write_series
 from numpy.testing import assert_allclose
+from pandas.testing import assert_frame_equal
 from test_forecast import LookAhead, TrapSource
 
 from energyopt.config import load_scenario
@@ -26,7 +27,7 @@ from energyopt.forecast import (
 )
 from energyopt.pipeline import month_weights
 from energyopt.results import balance_residuals
-from energyopt.rolling import RollingEngine, RollingOptions, plan_windows, simulate
+from energyopt.rolling import RollingEngine, RollingOptions, plan_windows, prepare_rolling, simulate
 from energyopt.rolling import engine as engine_module
 from energyopt.rolling.simulate import load_actuals, period_of
 from energyopt.weather import pv_power_kw
@@ -281,19 +282,39 @@ def test_rolling_with_perfect_forecasts_trips_the_trap(example):
 
 def test_model_is_built_once_and_updated_with_one_log_line_per_window(example, caplog):
     caplog.set_level(logging.INFO, logger="energyopt.rolling.engine")
-    sim = simulate(example, JUNE_5, JUNE_5 + dt.timedelta(days=3), modes=("rolling",), step="1h")
-    reports = sim.rolling.windows
+    engine, windows = prepare_rolling(example, JUNE_5, JUNE_5 + dt.timedelta(days=3), "1h")
+    engine.overlap = False
+    reports = engine.run(windows).windows
     assert [r.action for r in reports] == ["build", "update", "update", "build"]
     lines = [r.getMessage() for r in caplog.records if r.name == "energyopt.rolling.engine"]
     assert [line.split(") ")[0].split("(")[-1] for line in lines] == ["1/4", "2/4", "3/4", "4/4"]
     assert all(r.build_s > 0 and r.solve_s > 0 for r in reports)
+
+
+def test_overlapping_loop_alternates_two_models_and_plans_the_same(example):
+    """While HiGHS solves a window, the table of the one before is read from the other model."""
+    last = JUNE_5 + dt.timedelta(days=4)
+    engine, windows = prepare_rolling(example, JUNE_5, last, "1h")
+    overlapped = engine.run(windows)
+    assert [r.action for r in overlapped.windows] == ["build", "build", "update", "update", "build"]
+    engine, windows = prepare_rolling(example, JUNE_5, last, "1h")
+    engine.overlap = False
+    sequential = engine.run(windows)
+    assert_frame_equal(overlapped.plan, sequential.plan, rtol=0, atol=1e-6)
+    assert overlapped.plan.index.is_unique
+    assert len(overlapped.plan) == 5 * 24
+    assert [s.at for s in overlapped.states] == [s.at for s in sequential.states]
+    assert [s.values for s in overlapped.states] == [s.values for s in sequential.states]
+    sim = simulate(example, JUNE_5, last, modes=("rolling",), step="1h")
     kpis = sim.runs["rolling"].kpis
-    assert kpis["n_builds"] == 2
-    assert kpis["update_s_total"] == pytest.approx(sum(r.build_s for r in reports[1:3]))
+    assert kpis["n_builds"] == 3
+    assert kpis["update_s_total"] == pytest.approx(
+        sum(r.build_s for r in sim.rolling.windows if r.action == "update")
+    )
 
 
 def test_a_failed_window_falls_back_to_the_baseline_and_is_reported(example, monkeypatch):
-    real_solve = engine_module.solve
+    real_solve = engine_module.start_solve
     calls = {"n": 0}
 
     def failing_second(plant, options, **kwargs):
@@ -302,7 +323,7 @@ def test_a_failed_window_falls_back_to_the_baseline_and_is_reported(example, mon
             raise InfeasibleError("no feasible plan: test")
         return real_solve(plant, options, **kwargs)
 
-    monkeypatch.setattr(engine_module, "solve", failing_second)
+    monkeypatch.setattr(engine_module, "start_solve", failing_second)
     sim = simulate(example, JUNE_5, JUNE_5 + dt.timedelta(days=2), modes=("rolling",), step="1h")
     reports = sim.rolling.windows
     assert [r.status for r in reports] == ["optimal", "fallback", "optimal"]
@@ -318,7 +339,7 @@ def test_a_window_without_plan_or_fallback_stops_the_run_naming_it(example, monk
     def fail(*args, **kwargs):
         raise InfeasibleError("no feasible plan: test")
 
-    monkeypatch.setattr(engine_module, "solve", fail)
+    monkeypatch.setattr(engine_module, "start_solve", fail)
     monkeypatch.setattr(engine_module, "solve_baseline", fail)
     with pytest.raises(
         SolveError, match=r"window 1 \(2023-06-04T22:00Z\).*baseline fallback failed"

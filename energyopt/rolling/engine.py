@@ -8,9 +8,14 @@ Per window:
    parameters are re-filled (:meth:`~energyopt.model.PlantModel.update`);
    rebuilt when :meth:`~energyopt.model.PlantModel.can_update` says the
    structure changed (e.g. the shorter last window);
-4. HiGHS on the updated model (compiled to matrices again, see ``solve.py``);
+4. HiGHS on the updated model (its parameter-dependent matrix entries
+   refreshed, see ``solve.py``);
 5. the first ``commit_steps`` of the plan are committed, and every asset's
    ``final_state`` after them becomes the state of the next window.
+
+The loop alternates between two models of the plant: while HiGHS solves one
+window, the committed table of the window before is read from the other
+model (HiGHS runs in a worker thread and releases the interpreter lock).
 
 A window without a plan (infeasible, or a time limit without incumbent) falls
 back to the rule-based baseline for that window (``energyopt/baseline.py``)
@@ -22,6 +27,7 @@ window.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -37,7 +43,7 @@ from energyopt.pipeline import build_plant, make_context
 from energyopt.results import dispatch_table
 from energyopt.rolling.replay import discrete_states
 from energyopt.rolling.windows import Window, peak_price_factor
-from energyopt.solve import solve
+from energyopt.solve import start_solve
 from energyopt.state import SystemState
 from energyopt.timeseries import fmt_time
 
@@ -101,12 +107,27 @@ class RollingPlan:
 WindowCallback = Callable[[WindowReport, int], None]
 
 
+@dataclasses.dataclass
+class _Planned:
+    """A window planned and solved, its committed table not read yet."""
+
+    window: Window
+    source: PlantModel  # the model holding the plan (the baseline's after a fallback)
+    next_state: SystemState
+    report: WindowReport
+
+
 class RollingEngine:
     """Plans windows one after the other, reusing one model while its structure holds.
 
     ``reuse_model=False`` builds a fresh model for every window (to measure
     what the parameter updates save). ``baseline_order`` is the converter order
     of the baseline a failed window falls back to (:mod:`energyopt.baseline`).
+
+    With ``overlap`` (the default, when models are reused) :meth:`run` keeps
+    two models of the plant and alternates between them: while HiGHS solves
+    window k on one (in a worker thread), the committed table of window k-1 is
+    read from the other. The plans are the same as without overlap.
     """
 
     def __init__(
@@ -119,6 +140,7 @@ class RollingEngine:
         reuse_model: bool = True,
         demand_charge: str = "prorated",
         baseline_order: BaselineOrder | None = None,
+        overlap: bool = True,
     ) -> None:
         self.scenario = scenario
         self.forecasts = forecasts
@@ -127,7 +149,18 @@ class RollingEngine:
         self.reuse_model = reuse_model
         self.demand_charge = demand_charge
         self.baseline_order = baseline_order
-        self.plant: PlantModel | None = None
+        self.overlap = overlap and reuse_model
+        self._models: list[PlantModel | None] = [None, None]
+        self._slot = 0
+
+    @property
+    def plant(self) -> PlantModel | None:
+        """The model of the window planned last (the next sequential step updates it)."""
+        return self._models[self._slot]
+
+    @plant.setter
+    def plant(self, plant: PlantModel | None) -> None:
+        self._models[self._slot] = plant
 
     def run(
         self,
@@ -139,14 +172,24 @@ class RollingEngine:
         started = time.perf_counter()
         state = initial or SystemState()
         states, reports, parts = [state], [], []
+        pending: _Planned | None = None
         for window in windows:
-            committed, state, report = self.step(window, state)
-            parts.append(committed)
+            if self.overlap:
+                self._slot = 1 - self._slot
+            read = None if pending is None else functools.partial(_read, parts, pending)
+            planned = self._plan(window, state, read)
+            state = planned.next_state
             states.append(state)
-            reports.append(report)
-            _log(report, len(windows))
+            reports.append(planned.report)
+            _log(planned.report, len(windows))
             if on_window is not None:
-                on_window(report, len(windows))
+                on_window(planned.report, len(windows))
+            pending = planned
+            if not self.overlap:  # the next window updates this model: read it now
+                parts.append(self._committed(planned))
+                pending = None
+        if pending is not None:
+            parts.append(self._committed(pending))
         plan = pd.concat(parts)
         plan.index.freq = windows[0].index.freq
         wall_s = time.perf_counter() - started
@@ -156,6 +199,13 @@ class RollingEngine:
         self, window: Window, state: SystemState
     ) -> tuple[pd.DataFrame, SystemState, WindowReport]:
         """Plan one window from ``state``: committed plan, next state, report."""
+        planned = self._plan(window, state)
+        return self._committed(planned), planned.next_state, planned.report
+
+    def _plan(
+        self, window: Window, state: SystemState, meanwhile: Callable[[], None] | None = None
+    ) -> _Planned:
+        """Forecasts, model, solve (``meanwhile`` runs while HiGHS does), next state."""
         started = time.perf_counter()
         series = self.forecasts.frame(self.quantities, window.index, window.issued_at)
         ctx = make_context(
@@ -170,21 +220,23 @@ class RollingEngine:
         source, reason, gap = self.plant, None, None
         started = time.perf_counter()
         try:
-            report = solve(self.plant, self.scenario.solver)
+            pending = start_solve(self.plant, self.scenario.solver, background=bool(meanwhile))
+            if meanwhile is not None:
+                meanwhile, read = None, meanwhile
+                read()
+            report = pending.finish()
             status, objective, gap = report.status, report.objective_eur, report.mip_gap
         except SolveError as exc:
             reason = str(exc)
             logger.warning("window %d: no plan (%s); using the baseline", window.number, reason)
             source, status, objective = self._fallback(window, ctx, reason)
+        if meanwhile is not None:  # the solve failed before it started
+            meanwhile()
         solve_s = time.perf_counter() - started
-        committed = dispatch_table(source).iloc[: window.commit_steps]
-        states = discrete_states(source, window.commit_steps)
-        committed = committed.join(states.drop(columns=committed.columns, errors="ignore"))
         updates = {
             name: asset.final_state(source.block(name), source.ctx, window.commit_steps)
             for name, asset in source.assets.items()
         }
-        next_state = state.advance(window.commit_end, updates)
         report = WindowReport(
             number=window.number,
             start=window.start,
@@ -201,7 +253,15 @@ class RollingEngine:
             fallback_reason=reason,
             mip_gap=gap,
         )
-        return committed, next_state, report
+        return _Planned(window, source, state.advance(window.commit_end, updates), report)
+
+    @staticmethod
+    def _committed(planned: _Planned) -> pd.DataFrame:
+        """The committed part of a planned window's table, with its discrete states."""
+        source, steps = planned.source, planned.window.commit_steps
+        committed = dispatch_table(source).iloc[:steps]
+        states = discrete_states(source, steps)
+        return committed.join(states.drop(columns=committed.columns, errors="ignore"))
 
     def _weights(self, window: Window) -> dict[str, float]:
         """Billing-month weights of a window (see :func:`peak_price_factor`)."""
@@ -220,6 +280,10 @@ class RollingEngine:
             )
             raise SolveError(msg) from None
         return plant, "fallback", report.objective_eur
+
+
+def _read(parts: list[pd.DataFrame], planned: _Planned) -> None:
+    parts.append(RollingEngine._committed(planned))
 
 
 def _log(report: WindowReport, total: int) -> None:

@@ -169,7 +169,7 @@ def test_solver_failure_publishes_the_baseline_flagged_as_fallback(papi, monkeyp
     def no_plan(plant, options, **kw):
         raise SolveError("HiGHS stopped without a plan: maxTimeLimit after 0.0 s")
 
-    monkeypatch.setattr(engine_module, "solve", no_plan)
+    monkeypatch.setattr(engine_module, "start_solve", no_plan)
     plant = papi.register()
     outcome = papi.plan(plant["id"])
     assert outcome.status == "published"
@@ -186,13 +186,20 @@ def test_solver_failure_publishes_the_baseline_flagged_as_fallback(papi, monkeyp
 
 
 def test_time_limit_publishes_the_incumbent_with_its_gap(papi, monkeypatch):
-    real = engine_module.solve
+    real = engine_module.start_solve
+
+    class TimeLimit:
+        def __init__(self, pending):
+            self.pending = pending
+
+        def finish(self, **kw):
+            report = self.pending.finish(**kw)
+            return dataclasses.replace(report, status="time_limit", mip_gap=0.031)
 
     def time_limit(plant, options, **kw):
-        report = real(plant, options, **kw)
-        return dataclasses.replace(report, status="time_limit", mip_gap=0.031)
+        return TimeLimit(real(plant, options, **kw))
 
-    monkeypatch.setattr(engine_module, "solve", time_limit)
+    monkeypatch.setattr(engine_module, "start_solve", time_limit)
     plant = papi.register()
     papi.plan(plant["id"])
     body = papi.get(f"/api/v1/plants/{plant['id']}/schedules/latest").json()
