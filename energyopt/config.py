@@ -145,6 +145,12 @@ class SolverOptions(StrictModel):
         "keeps windows with a small net cost from chasing a tiny relative gap",
     )
     threads: int | None = Field(None, ge=1)
+    mip_feasibility_jump: bool = Field(
+        False,
+        description="run HiGHS's feasibility-jump heuristic before the root LP (HiGHS's "
+        "default: on); off by default here: on plant windows the root LP's rounding finds the "
+        "plan and the heuristic only costs time",
+    )
 
 
 class Plant(StrictModel):

@@ -201,7 +201,25 @@ def day_index(date: dt.date, timezone: str, step: str | pd.Timedelta) -> pd.Date
 
 
 def window_days(index: pd.DatetimeIndex, timezone: str) -> list[LocalDay]:
-    """The local days a window touches, in order, with their cut at the edges."""
+    """The local days a window touches, in order, with their cut at the edges.
+
+    Remembered per regular window (first stamp, length, step, time zone): every
+    line and process of a plant asks for the same window's days.
+    """
+    if index.freq is None or not len(index):
+        return _window_days(index, timezone)
+    return list(_regular_window_days(index[0], len(index), pd.Timedelta(index.freq), timezone))
+
+
+@functools.lru_cache(maxsize=64)
+def _regular_window_days(
+    first: pd.Timestamp, n_steps: int, step: pd.Timedelta, timezone: str
+) -> tuple[LocalDay, ...]:
+    index = pd.date_range(first, periods=n_steps, freq=step)
+    return tuple(_window_days(index, timezone))
+
+
+def _window_days(index: pd.DatetimeIndex, timezone: str) -> list[LocalDay]:
     dates = local_dates(index, timezone)
     step = pd.Timedelta(index.freq)
     window_end = index[-1] + step

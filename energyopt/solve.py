@@ -214,6 +214,7 @@ def _configured_highs(options: SolverOptions) -> highspy.Highs:
         highs.setOptionValue("mip_abs_gap", float(options.mip_abs_gap_eur))
     if options.threads:
         highs.setOptionValue("threads", int(options.threads))
+    highs.setOptionValue("mip_heuristic_run_feasibility_jump", bool(options.mip_feasibility_jump))
     return highs
 
 

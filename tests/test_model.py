@@ -330,7 +330,7 @@ def test_frankfurt_variant_solves_with_closed_balances():
     assert first == pytest.approx((day_ahead + fee) / 1000.0)
 
 
-def test_absolute_gap_reaches_highs_and_is_validated(monkeypatch):
+def test_absolute_gap_and_feasibility_jump_reach_highs_and_are_validated(monkeypatch):
     import energyopt.solve as solve_module
     from energyopt.config import SolverOptions
 
@@ -347,7 +347,9 @@ def test_absolute_gap_reaches_highs_and_is_validated(monkeypatch):
     ctx = context(index(4), {"price_eur_per_mwh": 50.0})
     solve(build_model(assets_from(docs), ctx), SolverOptions(mip_abs_gap_eur=100.0))
     assert made[-1].getOptionValue("mip_abs_gap")[1] == pytest.approx(100.0)
-    solve(build_model(assets_from(docs), ctx), SolverOptions())
+    assert made[-1].getOptionValue("mip_heuristic_run_feasibility_jump")[1] is False
+    solve(build_model(assets_from(docs), ctx), SolverOptions(mip_feasibility_jump=True))
     assert made[-1].getOptionValue("mip_abs_gap")[1] < 1e-3  # HiGHS default: relative gap rules
+    assert made[-1].getOptionValue("mip_heuristic_run_feasibility_jump")[1] is True
     with pytest.raises(ValueError, match="mip_abs_gap_eur"):
         SolverOptions(mip_abs_gap_eur=-1.0)
