@@ -6,6 +6,11 @@ parameters were updated for the next window is not compiled again: only the
 matrix entries, right-hand sides, costs and bounds that depend on parameters
 are re-evaluated (:meth:`~energyopt.model.PlantModel.standard_form`).
 
+:func:`start_solve` compiles and starts HiGHS, optionally in a worker thread
+(HiGHS releases the interpreter lock, so the caller can read another model
+meanwhile); :meth:`PendingSolve.finish` waits and reports. :func:`solve` does
+both in one call.
+
 :func:`solve` returns a :class:`SolveReport` when HiGHS found a plan (optimal,
 or the incumbent when the time limit was hit) and raises otherwise:
 :class:`~energyopt.errors.InfeasibleError` with a diagnosis that names the
