@@ -184,3 +184,29 @@ def test_affinity_check_restores_the_parameters():
     assert [s for _, s in slopes] == pytest.approx([3.0, -1.0])
     assert intercept == pytest.approx(1.0)
     assert (pyo.value(m.p), pyo.value(m.q)) == (2.0, -1.0)
+
+
+def test_affine_forms_read_from_the_tree_equal_the_numeric_probe():
+    m = pyo.ConcreteModel()
+    m.p = pyo.Param([0, 1], mutable=True, initialize={0: 1.5, 1: -2.0})
+    m.q = pyo.Param(mutable=True, initialize=2.0)
+    m.c = pyo.Param(initialize=3.0)
+    m.e = pyo.Expression(expr=2 * m.p[0] - m.q)
+    cases = [
+        (0.25 * m.p[0], {"p[0]": 0.25}, 0.0),
+        (m.p[0] / 1000 - 3, {"p[0]": 0.001}, -3.0),
+        (-m.p[0] - m.p[1] + 7, {"p[0]": -1.0, "p[1]": -1.0}, 7.0),
+        (2 * (m.p[0] + m.q) + m.c, {"p[0]": 2.0, "q": 2.0}, 3.0),
+        (m.p[0] + m.p[0], {"p[0]": 2.0}, 0.0),
+        (m.e * 3, {"p[0]": 6.0, "q": -3.0}, 0.0),
+        (m.p[0] / m.q, None, None),
+        (m.q * m.p[0], None, None),
+    ]
+    for expr, slopes, intercept in cases:
+        found = affine_in_params(expr)
+        if slopes is None:
+            assert found is None, str(expr)
+            continue
+        assert {p.name: s for p, s in found[0]} == pytest.approx(slopes), str(expr)
+        assert found[1] == pytest.approx(intercept), str(expr)
+        assert found[1] + sum(s * p.value for p, s in found[0]) == pytest.approx(pyo.value(expr))
