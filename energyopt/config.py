@@ -151,6 +151,19 @@ class SolverOptions(StrictModel):
         "default: on); off by default here: on plant windows the root LP's rounding finds the "
         "plan and the heuristic only costs time",
     )
+    highs_options: dict[str, bool | int | float | str] = Field(
+        default_factory=dict,
+        description="further HiGHS options by their HiGHS name, applied after the fields "
+        "above (https://ergo-code.github.io/HiGHS/stable/options/definitions/)",
+    )
+
+    @field_validator("highs_options")
+    @classmethod
+    def _known_to_highs(cls, value: dict[str, bool | int | float | str]) -> dict:
+        from energyopt.solve import check_highs_options  # solve imports this module
+
+        check_highs_options(value)
+        return value
 
 
 class Plant(StrictModel):

@@ -27,6 +27,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Mapping
 
 import highspy
 import numpy as np
@@ -211,6 +212,31 @@ def start_solve(
     return PendingSolve(plant, options, background=background)
 
 
+#: HiGHS options that ``highs_options`` may not set: the field that does, or why not
+_RESERVED_OPTIONS = {
+    "time_limit": "set solver.time_limit_s instead",
+    "mip_rel_gap": "set solver.mip_rel_gap instead",
+    "mip_abs_gap": "set solver.mip_abs_gap_eur instead",
+    "threads": "set solver.threads instead",
+    "mip_heuristic_run_feasibility_jump": "set solver.mip_feasibility_jump instead",
+    "output_flag": "HiGHS output stays off (it would mix with tables and service logs)",
+    "log_to_console": "HiGHS output stays off (it would mix with tables and service logs)",
+}
+
+
+def check_highs_options(options: Mapping[str, object]) -> None:
+    """Raise ValueError naming the first option HiGHS does not know or refuses."""
+    highs = _new_highs()
+    for name, value in options.items():
+        if name in _RESERVED_OPTIONS:
+            raise ValueError(f"{name!r}: {_RESERVED_OPTIONS[name]}")
+        status, _ = highs.getOptionType(name)
+        if status != highspy.HighsStatus.kOk:
+            raise ValueError(f"{name!r} is not a HiGHS option")
+        if highs.setOptionValue(name, value) != highspy.HighsStatus.kOk:
+            raise ValueError(f"{name!r}: HiGHS refuses the value {value!r} (type or range)")
+
+
 def _configured_highs(options: SolverOptions) -> highspy.Highs:
     highs = _new_highs()
     highs.setOptionValue("time_limit", float(options.time_limit_s))
@@ -220,6 +246,8 @@ def _configured_highs(options: SolverOptions) -> highspy.Highs:
     if options.threads:
         highs.setOptionValue("threads", int(options.threads))
     highs.setOptionValue("mip_heuristic_run_feasibility_jump", bool(options.mip_feasibility_jump))
+    for name, value in options.highs_options.items():  # checked when the options were made
+        highs.setOptionValue(name, value)
     return highs
 
 

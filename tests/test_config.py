@@ -269,3 +269,31 @@ def test_merge_does_not_change_the_base_assets():
     original = copy.deepcopy(base)
     merge_documents(base, {"plant": {"assets": [{"name": "x", "power_kw": 2}]}})
     assert base == original
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"no_such_option": 1}, "'no_such_option' is not a HiGHS option"),
+        ({"mip_lifting_for_probing": "high"}, "HiGHS refuses the value 'high'"),
+        ({"presolve": "sometimes"}, "HiGHS refuses the value 'sometimes'"),
+        ({"threads": 2}, "'threads': set solver.threads instead"),
+        ({"output_flag": True}, "HiGHS output stays off"),
+    ],
+)
+def test_highs_options_are_checked_against_highs(example_doc, options, message):
+    example_doc["solver"] = {"highs_options": options}
+    error = _error(example_doc)
+    assert error.startswith("plant.yaml: solver.highs_options")
+    assert message in error
+
+
+def test_highs_options_reach_highs(example_doc):
+    import energyopt.solve as solve_module
+
+    example_doc["solver"] = {"highs_options": {"mip_lifting_for_probing": 0, "presolve": "off"}}
+    options = scenario_from_dict(example_doc, source="plant.yaml").solver
+    highs = solve_module._configured_highs(options)
+    assert highs.getOptionValue("mip_lifting_for_probing")[1] == 0
+    assert highs.getOptionValue("presolve")[1] == "off"
+    assert highs.getOptionValue("mip_heuristic_run_feasibility_jump")[1] is False
