@@ -129,6 +129,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 from pydantic import Field, model_validator
+from pyomo.core.expr.numeric_expr import LinearExpression
 
 from energyopt.assets._process import ProcessAsset, net_injections
 from energyopt.assets.base import (
@@ -226,7 +227,7 @@ def steps_for(hours: float, dt_h: float) -> int:
 
 def window_sum(var, t: int, span: int):
     """Sum of ``var`` over the ``span`` intervals ending at ``t`` (within the window)."""
-    return sum(var[k] for k in range(max(0, t - span + 1), t + 1))
+    return LinearExpression([var[k] for k in range(max(0, t - span + 1), t + 1)])
 
 
 @register

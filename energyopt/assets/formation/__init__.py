@@ -104,7 +104,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from energyopt.assets._process import ProcessAsset
-from energyopt.assets.base import AssetTerms, BuildContext, register, values
+from energyopt.assets.base import AssetTerms, BuildContext, linear_sum, register, values
 from energyopt.assets.formation.recipe import (
     DEFAULT_PHASES,
     BatchProfile,
@@ -142,11 +142,11 @@ def started_until(b: pyo.Block, t: int):
 
 def convolve(b: pyo.Block, runs: list[tuple[float, int, int]], t: int):
     """``sum_i profile[i] * batches_started[t - i]`` from the profile's runs of equal values."""
-    return sum(
-        value * (started_until(b, t - first) - started_until(b, t - stop))
-        for value, first, stop in runs
-        if first <= t
-    )
+    terms = []
+    for value, first, stop in runs:
+        if first <= t:
+            terms += [(value, started_until(b, t - first)), (-value, started_until(b, t - stop))]
+    return linear_sum(terms)
 
 
 @register
