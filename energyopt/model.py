@@ -23,6 +23,7 @@ from pyomo.common.gc_manager import PauseGC
 from energyopt.assets import Asset, AssetTerms, BuildContext
 from energyopt.assets.base import CARRIERS
 from energyopt.errors import ModelBuildError
+from energyopt.flat import flat_sum
 from energyopt.standard_form import StandardForm, compile_model
 from energyopt.units import eur_per_t_to_eur_per_kg
 
@@ -183,10 +184,10 @@ def _add_balances(
 
     @m.Constraint(m.CARRIERS, m.T)
     def balance(m, c, t):
-        total = sum(flow[t] for flow in flows[c])
+        terms = [flow[t] for flow in flows[c]]
         if slack:
-            total = total + m.slack_in[c, t] - m.slack_out[c, t]
-        return total == 0
+            terms += [m.slack_in[c, t], -m.slack_out[c, t]]
+        return flat_sum(terms) == 0
 
 
 def _add_objective(m: pyo.ConcreteModel, terms: dict[str, AssetTerms], slack: bool) -> None:

@@ -28,15 +28,13 @@ energy incl. fees), ``demand_charge``, ``fuel``, ``degradation``,
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 from pydantic import BaseModel, ConfigDict, Field
-from pyomo.common.numeric_types import native_numeric_types
-from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
 from energyopt.errors import ModelBuildError
 from energyopt.evaluation import cached_values
@@ -302,29 +300,6 @@ def register(cls: type[Asset]) -> type[Asset]:
         raise ValueError(f"asset kind {cls.kind!r} registered twice")
     ASSET_TYPES[cls.kind] = cls
     return cls
-
-
-def linear_sum(terms: Iterable[tuple[float, Any]]) -> Any:
-    """``sum(coefficient * variable)`` as one flat linear expression.
-
-    Terms on the same variable are merged; a number in place of a variable adds
-    ``coefficient * number`` to the constant. Building the flat expression at
-    once is cheaper than adding term by term, and so is compiling it.
-    """
-    merged: dict[int, list] = {}
-    constant = 0.0
-    for coefficient, var in terms:
-        if var.__class__ in native_numeric_types:
-            constant += coefficient * var
-        else:
-            merged.setdefault(id(var), [var, 0.0])[1] += coefficient
-    args: list[Any] = [constant] if constant else []
-    for var, coefficient in merged.values():
-        if coefficient == 1.0:
-            args.append(var)
-        elif coefficient != 0.0:
-            args.append(MonomialTermExpression((coefficient, var)))
-    return LinearExpression(args) if args else 0.0
 
 
 def values(component: Any, n_steps: int) -> np.ndarray:

@@ -104,7 +104,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from energyopt.assets._process import ProcessAsset
-from energyopt.assets.base import AssetTerms, BuildContext, linear_sum, register, values
+from energyopt.assets.base import AssetTerms, BuildContext, register, values
 from energyopt.assets.formation.recipe import (
     DEFAULT_PHASES,
     BatchProfile,
@@ -118,6 +118,7 @@ from energyopt.assets.formation.recipe import (
 )
 from energyopt.assets.formation.window import BatchWindow, running_entry, window_batches
 from energyopt.errors import ModelBuildError
+from energyopt.flat import linear_sum
 
 __all__ = [
     "DEFAULT_PHASES",
