@@ -14,6 +14,7 @@ from typing import ClassVar
 
 import pandas as pd
 import pyomo.environ as pyo
+from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
 from energyopt.assets.base import Asset, BuildContext, ValueFn, values
 
@@ -32,8 +33,14 @@ class ConversionAsset(Asset):
         b.input_kw = pyo.Var(T, domain=pyo.NonNegativeReals)
         b.output_kw = pyo.Var(T, bounds=(0, output_max_kw))
         b_ratio = self.series_param(b, "ratio", ctx, ratio)
-        b.conversion = pyo.Constraint(
-            T, rule=lambda b, t: b.output_kw[t] == b_ratio[t] * b.input_kw[t]
+        b.conversion = pyo.Constraint(  # output - ratio * input == 0, as one flat row
+            T,
+            rule=lambda b, t: (
+                LinearExpression(
+                    [b.output_kw[t], MonomialTermExpression((-b_ratio[t], b.input_kw[t]))]
+                )
+                == 0
+            ),
         )
 
     def plan_setpoints(self, b: pyo.Block, columns: list[str]) -> dict[str, str]:

@@ -19,6 +19,7 @@ import pyomo.environ as pyo
 from pydantic import Field, model_validator
 
 from energyopt.assets.base import Asset, AssetParams, BuildContext, values
+from energyopt.flat import linear_sum
 
 
 class StorageParams(AssetParams):
@@ -90,10 +91,15 @@ def add_storage(asset: Asset, b: pyo.Block, ctx: BuildContext, p: StorageParams)
 
     @b.Constraint(T)
     def level_balance(b, t):
-        before = initial if t == 0 else b.level_kwh[t - 1]
-        return b.level_kwh[t] == keep * before + dt_h * (
-            p.efficiency_charge * b.charge_kw[t] - b.discharge_kw[t] / p.efficiency_discharge
-        )
+        # level[t] = keep * level[t-1] + dt_h * (eta_c * charge[t] - discharge[t] / eta_d)
+        terms = [
+            (1.0, b.level_kwh[t]),
+            (-dt_h * p.efficiency_charge, b.charge_kw[t]),
+            (dt_h / p.efficiency_discharge, b.discharge_kw[t]),
+        ]
+        if t == 0:
+            return linear_sum(terms) == keep * initial
+        return linear_sum([*terms, (-keep, b.level_kwh[t - 1])]) == 0
 
     b.level_terminal = pyo.Constraint(expr=b.level_kwh[T.last()] >= terminal)
     if p.no_simultaneous:

@@ -134,6 +134,7 @@ from energyopt.assets.base import (
     values,
 )
 from energyopt.errors import ModelBuildError
+from energyopt.flat import linear_sum
 from energyopt.production import ProductionCalendar, in_production
 from energyopt.timeseries import fmt_time
 from energyopt.units import J_PER_KWH
@@ -394,9 +395,12 @@ class DryRoom(ProcessAsset):
 
         @b.Constraint(T)
         def moisture_balance(b, t):
-            before = initial if t == 0 else b.moisture_kg[t - 1]
-            change = series["load_kg_per_h"][t] - b.removal_kg_per_h[t]
-            return b.moisture_kg[t] == before + dt_h * change
+            # moisture[t] = moisture[t-1] + dt_h * (load[t] - removal[t])
+            terms = [(1.0, b.moisture_kg[t]), (dt_h, b.removal_kg_per_h[t])]
+            load = dt_h * series["load_kg_per_h"][t]
+            if t == 0:
+                return linear_sum(terms) == load + initial
+            return linear_sum([*terms, (-1.0, b.moisture_kg[t - 1])]) == load
 
         if p.terminal_at_setpoint:
             b.moisture_terminal = pyo.Constraint(

@@ -141,6 +141,7 @@ from energyopt.assets.base import (
     values,
 )
 from energyopt.errors import ModelBuildError
+from energyopt.flat import linear_sum
 from energyopt.production import (
     LocalDay,
     ProductionCalendar,
@@ -276,16 +277,25 @@ class DryingOven(ProcessAsset):
         run = max(1, steps_for(p.min_run_h, ctx.dt_h))
         down = max(1, steps_for(p.min_down_h, ctx.dt_h))
         b.speed_min = pyo.Constraint(
-            T, rule=lambda b, t: b.area_m2_per_h[t] >= p.area_min_m2_per_h * b.is_on[t]
+            T,
+            rule=lambda b, t: (
+                linear_sum([(1.0, b.area_m2_per_h[t]), (-p.area_min_m2_per_h, b.is_on[t])]) >= 0
+            ),
         )
         b.speed_max = pyo.Constraint(
-            T, rule=lambda b, t: b.area_m2_per_h[t] <= p.area_max_m2_per_h * b.is_on[t]
+            T,
+            rule=lambda b, t: (
+                linear_sum([(1.0, b.area_m2_per_h[t]), (-p.area_max_m2_per_h, b.is_on[t])]) <= 0
+            ),
         )
 
         @b.Constraint(T)
         def switching(b, t):
-            before = on_before if t == 0 else b.is_on[t - 1]
-            return b.is_starting[t] - b.is_stopping[t] == b.is_on[t] - before
+            # is_starting[t] - is_stopping[t] = is_on[t] - is_on[t-1]
+            terms = [(1.0, b.is_starting[t]), (-1.0, b.is_stopping[t]), (-1.0, b.is_on[t])]
+            if t == 0:
+                return linear_sum(terms) == -on_before
+            return linear_sum([*terms, (1.0, b.is_on[t - 1])]) == 0
 
         b.min_run = pyo.Constraint(
             T, rule=lambda b, t: b.is_on[t] >= window_sum(b.is_starting, t, run)
