@@ -28,8 +28,10 @@ from pyomo.core.expr.numeric_expr import (
 def linear_sum(terms: Iterable[tuple[float, Any]]) -> Any:
     """``sum(coefficient * variable)`` as one flat linear expression.
 
-    Terms on the same variable are merged; a number in place of a variable adds
-    ``coefficient * number`` to the constant.
+    Coefficients are numbers (parameters belong on the other side of the
+    relation, or in :func:`flat_sum`). Terms on the same variable are merged;
+    a number in place of a variable adds ``coefficient * number`` to the
+    constant.
     """
     merged: dict[int, list] = {}
     constant = 0.0

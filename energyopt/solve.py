@@ -265,11 +265,6 @@ def _collect(highs: highspy.Highs, lp: highspy.HighsLp, columns: list) -> _Outco
     return _Outcome(status, objective, bound)
 
 
-def _run_highs(plant: PlantModel, options: SolverOptions) -> _Outcome:
-    """Compile, solve, and load the values of a found plan into the variables."""
-    return start_solve(plant, options).outcome()
-
-
 def solve(plant: PlantModel, options: SolverOptions, *, diagnose: bool = True) -> SolveReport:
     """Solve ``plant`` and load the plan into its variables.
 
@@ -324,7 +319,7 @@ def diagnose_infeasibility(plant: PlantModel, options: SolverOptions) -> str:
     """
     fresh = [type(a)(a.params) for a in plant.assets.values()]
     relaxed = build_model(fresh, plant.ctx, balance_slack=True)
-    outcome = _run_highs(relaxed, options)
+    outcome = start_solve(relaxed, options).outcome()
     if outcome.status not in _ACCEPTED or outcome.objective is None:
         return (
             "no feasible plan, even with every carrier balance relaxed: an asset's own "

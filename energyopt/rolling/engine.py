@@ -219,19 +219,22 @@ class RollingEngine:
             action, build_s = "update", self.plant.update(ctx)
         source, reason, gap = self.plant, None, None
         started = time.perf_counter()
+        pending, failed = None, None
         try:
             pending = start_solve(self.plant, self.scenario.solver, background=bool(meanwhile))
-            if meanwhile is not None:
-                meanwhile, read = None, meanwhile
-                read()
+        except SolveError as exc:
+            failed = exc
+        if meanwhile is not None:  # while HiGHS runs in its thread
+            meanwhile()
+        try:
+            if pending is None:
+                raise failed
             report = pending.finish()
             status, objective, gap = report.status, report.objective_eur, report.mip_gap
         except SolveError as exc:
             reason = str(exc)
             logger.warning("window %d: no plan (%s); using the baseline", window.number, reason)
             source, status, objective = self._fallback(window, ctx, reason)
-        if meanwhile is not None:  # the solve failed before it started
-            meanwhile()
         solve_s = time.perf_counter() - started
         updates = {
             name: asset.final_state(source.block(name), source.ctx, window.commit_steps)
