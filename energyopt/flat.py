@@ -11,7 +11,7 @@ sums, negations, products and quotients with constants) into one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pyomo.common.numeric_types import native_numeric_types
@@ -57,53 +57,89 @@ def flat_sum(exprs: Iterable[Any]) -> Any:
     """
     exprs = list(exprs)
     args: list[Any] = []
-    if all(_append_terms(expr, 1, args) for expr in exprs):
+    if all(scaled_leaves(expr, 1, args, _linear_leaf, _constant_factor) for expr in exprs):
         return LinearExpression(args)
     return sum(exprs)
 
 
-def _append_terms(expr: Any, scale: Any, args: list[Any]) -> bool:
-    """Append the terms of ``scale * expr`` to ``args``; False for an unread form."""
+def scaled_leaves(
+    expr: Any,
+    scale: Any,
+    out: list,
+    take_leaf: Callable[[Any, Any, list], bool],
+    factor: Callable[[Any], Any],
+) -> bool:
+    """Hand every leaf of ``scale * expr`` to ``take_leaf(leaf, scale, out)``.
+
+    ``expr`` is read as a tree of sums, negations, named expressions, and
+    products and quotients with a factor (``factor(arg)`` returns the factor's
+    value, or None when ``arg`` is not one); ``take_leaf`` returns False for a
+    node that is not a leaf. Returns False at any other node (``out`` then
+    holds a partial list).
+    """
+    if take_leaf(expr, scale, out):
+        return True
+    if expr.__class__ in native_numeric_types:
+        return False
+    if expr.is_named_expression_type():
+        return scaled_leaves(expr.expr, scale, out, take_leaf, factor)
+    if isinstance(expr, SumExpression):  # LinearExpression included
+        for arg in expr.args:  # noqa: SIM110 - a plain loop: all() over a generator is slower here
+            if not scaled_leaves(arg, scale, out, take_leaf, factor):
+                return False
+        return True
+    if isinstance(expr, NegationExpression):
+        return scaled_leaves(expr.args[0], -scale, out, take_leaf, factor)
+    if isinstance(expr, ProductExpression):  # MonomialTermExpression included
+        left, right = expr.args
+        value = factor(left)
+        if value is not None:
+            return scaled_leaves(right, _times(scale, value), out, take_leaf, factor)
+        value = factor(right)
+        if value is not None:
+            return scaled_leaves(left, _times(scale, value), out, take_leaf, factor)
+        return False
+    if isinstance(expr, DivisionExpression):
+        divisor = factor(expr.args[1])
+        if divisor is not None and not _is_zero(divisor):
+            return scaled_leaves(expr.args[0], scale / divisor, out, take_leaf, factor)
+    return False
+
+
+def _linear_leaf(expr: Any, scale: Any, out: list) -> bool:
+    """Append a number, a variable or a term without variables, scaled, as a
+    ``LinearExpression`` argument; False for anything else."""
     if expr.__class__ in native_numeric_types:
         if expr:
-            args.append(scale * expr)
+            out.append(scale * expr)
         return True
     if expr.is_variable_type():
-        args.append(expr if _is_one(scale) else MonomialTermExpression((scale, expr)))
+        out.append(expr if _is_one(scale) else MonomialTermExpression((scale, expr)))
         return True
-    if not expr.is_potentially_variable():  # a parameter or an expression of them
-        args.append(expr if _is_one(scale) else scale * expr)
+    if not expr.is_potentially_variable():
+        out.append(expr if _is_one(scale) else scale * expr)
         return True
-    if expr.is_named_expression_type():
-        return _append_terms(expr.expr, scale, args)
-    if isinstance(expr, MonomialTermExpression):
-        coefficient, var = expr.args
-        args.append(
-            MonomialTermExpression((coefficient if _is_one(scale) else scale * coefficient, var))
-        )
-        return True
-    if isinstance(expr, SumExpression):  # LinearExpression included
-        return all(_append_terms(arg, scale, args) for arg in expr.args)
-    if isinstance(expr, NegationExpression):
-        return _append_terms(expr.args[0], -scale, args)
-    if isinstance(expr, ProductExpression):
-        left, right = expr.args
-        if _is_constant(left):
-            return _append_terms(right, left if _is_one(scale) else scale * left, args)
-        if _is_constant(right):
-            return _append_terms(left, right if _is_one(scale) else scale * right, args)
-        return False
-    if isinstance(expr, DivisionExpression) and _is_constant(expr.args[1]):
-        return _append_terms(expr.args[0], scale / expr.args[1], args)
     return False
+
+
+def _constant_factor(arg: Any) -> Any:
+    """``arg`` when it holds no variable (a number or parameter expression), else None."""
+    if arg.__class__ in native_numeric_types or not arg.is_potentially_variable():
+        return arg
+    return None
+
+
+def _times(scale: Any, value: Any) -> Any:
+    if _is_one(scale):
+        return value
+    return scale if _is_one(value) else scale * value
+
+
+def _is_zero(value: Any) -> bool:
+    return value.__class__ in native_numeric_types and value == 0
 
 
 def _is_one(scale: Any) -> bool:
     """True for the number 1 (a parameter expression is never compared: Pyomo would
     build a relation from ``==``)."""
     return scale.__class__ in native_numeric_types and scale == 1
-
-
-def _is_constant(arg: Any) -> bool:
-    """A number or an expression of parameters only."""
-    return arg.__class__ in native_numeric_types or not arg.is_potentially_variable()

@@ -17,14 +17,10 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.numeric_types import native_numeric_types
-from pyomo.core.expr.numeric_expr import (
-    DivisionExpression,
-    NegationExpression,
-    ProductExpression,
-    SumExpression,
-)
 from pyomo.core.expr.visitor import identify_mutable_parameters
 from scipy import sparse
+
+from energyopt.flat import scaled_leaves
 
 #: expressions of more parameters than this are left to Pyomo
 MAX_PARAMS = 16
@@ -86,62 +82,38 @@ def affine_in_params(expr: Any) -> tuple[list[tuple[Any, float]], float] | None:
     expression tree; any other form is probed numerically (checked at one more
     point than it has parameters).
     """
-    try:
-        terms, constant = _read_affine(expr)
-    except _NotAffine:
-        return _probe_affine(expr)
-    return [(param, slope) for param, slope in terms.values()], constant
+    found = _read_affine(expr)
+    return found if found is not None else _probe_affine(expr)
 
 
-class _NotAffine(Exception):  # noqa: N818 - internal control flow
-    """The expression tree holds a form :func:`_read_affine` does not read."""
+def _read_affine(expr: Any) -> tuple[list[tuple[Any, float]], float] | None:
+    """Slopes and intercept read from a tree of sums, negations and scaling by numbers."""
+    leaves: list[tuple[float, Any]] = []
+    if not scaled_leaves(expr, 1.0, leaves, _param_leaf, _number_factor):
+        return None
+    slopes: dict[int, list] = {}
+    constant = 0.0
+    for scale, leaf in leaves:
+        if leaf.__class__ in native_numeric_types or leaf.is_constant():
+            constant += scale * float(pyo.value(leaf))
+        else:
+            slopes.setdefault(id(leaf), [leaf, 0.0])[1] += scale
+    return [(param, slope) for param, slope in slopes.values()], constant
 
 
-def _read_affine(expr: Any) -> tuple[dict[int, list], float]:
-    """``({id(param): [param, slope]}, constant)`` of a sum/negation/scaling tree."""
-    if expr.__class__ in native_numeric_types:
-        return {}, float(expr)
-    if expr.is_parameter_type():
-        if expr.is_constant():
-            return {}, float(pyo.value(expr))
-        return {id(expr): [expr, 1.0]}, 0.0
-    if expr.is_named_expression_type():
-        return _read_affine(expr.expr)
-    if not expr.is_expression_type() or expr.is_potentially_variable():
-        raise _NotAffine
-    if isinstance(expr, SumExpression):
-        terms: dict[int, list] = {}
-        constant = 0.0
-        for arg in expr.args:
-            more, number = _read_affine(arg)
-            constant += number
-            for key, (param, slope) in more.items():
-                terms.setdefault(key, [param, 0.0])[1] += slope
-        return terms, constant
-    if isinstance(expr, NegationExpression):
-        return _scaled(_read_affine(expr.args[0]), -1.0)
-    if isinstance(expr, ProductExpression):
-        left, right = expr.args
-        if _is_number(left):
-            return _scaled(_read_affine(right), float(pyo.value(left)))
-        if _is_number(right):
-            return _scaled(_read_affine(left), float(pyo.value(right)))
-    if isinstance(expr, DivisionExpression) and _is_number(expr.args[1]):
-        divisor = float(pyo.value(expr.args[1]))
-        if divisor != 0.0:
-            return _scaled(_read_affine(expr.args[0]), 1.0 / divisor)
-    raise _NotAffine
+def _param_leaf(expr: Any, scale: float, out: list) -> bool:
+    """Collect a number or a parameter with its scale."""
+    if expr.__class__ in native_numeric_types or expr.is_parameter_type():
+        out.append((scale, expr))
+        return True
+    return False
 
 
-def _is_number(arg: Any) -> bool:
-    return arg.__class__ in native_numeric_types or arg.is_constant()
-
-
-def _scaled(form: tuple[dict[int, list], float], factor: float) -> tuple[dict[int, list], float]:
-    terms, constant = form
-    return {key: [param, slope * factor] for key, (param, slope) in terms.items()}, (
-        constant * factor
-    )
+def _number_factor(arg: Any) -> float | None:
+    """The value of a number or constant parameter, else None."""
+    if arg.__class__ in native_numeric_types or arg.is_constant():
+        return float(pyo.value(arg))
+    return None
 
 
 def _probe_affine(expr: Any) -> tuple[list[tuple[Any, float]], float] | None:

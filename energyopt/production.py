@@ -206,8 +206,6 @@ def window_days(index: pd.DatetimeIndex, timezone: str) -> list[LocalDay]:
     Remembered per regular window (first stamp, length, step, time zone): every
     line and process of a plant asks for the same window's days.
     """
-    if index.freq is None or not len(index):
-        return _window_days(index, timezone)
     return list(_regular_window_days(index[0], len(index), pd.Timedelta(index.freq), timezone))
 
 

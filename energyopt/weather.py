@@ -254,8 +254,8 @@ def humidity_ratio_kg_per_kg(
 
 
 def humidity_ratio_at_dew_point(dew_point_degc: float, pressure_pa: float = 101_325.0) -> float:
-    """Humidity ratio of air with the given dew (frost) point [kg/kg] (psychrolib)."""
-    return float(psychrolib.GetHumRatioFromTDewPoint(dew_point_degc, pressure_pa))
+    """Humidity ratio of air with the given dew (frost) point [kg/kg]."""
+    return float(humidity_ratio_at_dew_points(dew_point_degc, pressure_pa))
 
 
 def humidity_ratio_at_dew_points(dew_point_degc, pressure_pa) -> np.ndarray:
