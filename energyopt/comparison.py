@@ -18,6 +18,8 @@ from plotly.subplots import make_subplots
 #: headline KPIs shown first in charts when present
 HEADLINE_KPIS = (
     "total_cost_eur",
+    "energy_cost_eur_per_kwh_cell",
+    "total_cost_eur_per_kwh_cell",
     "co2_t",
     "grid_import_kwh",
     "peak_import_kw",

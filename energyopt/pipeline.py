@@ -15,7 +15,7 @@ from energyopt.errors import DataError
 from energyopt.model import PlantModel, build_model
 from energyopt.results import compute_kpis, dispatch_table
 from energyopt.solve import SolveReport, solve
-from energyopt.timeseries import make_index, read_series_file, to_model_grid
+from energyopt.timeseries import fmt_step, make_index, read_series_file, to_model_grid
 from energyopt.weather import load_weather, weather_on_grid
 
 logger = logging.getLogger(__name__)
@@ -173,6 +173,6 @@ def summarize(scenario: Scenario, plant: PlantModel, report: SolveReport) -> Run
         n_binaries=report.n_binaries,
         period_start=index[0].isoformat(),
         period_end=(index[-1] + pd.Timedelta(index.freq)).isoformat(),
-        step=str(index.freq.freqstr),
+        step=fmt_step(index.freq),
     )
     return RunResult(scenario=scenario, dispatch=dispatch, kpis=kpis, report=report, plant=plant)

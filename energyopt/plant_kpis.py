@@ -123,6 +123,12 @@ def final_energy_by_use(flows: EnergyFlows, assets: Mapping[str, Asset]) -> dict
     return uses
 
 
+#: cost KPIs (``cost_<part>_eur``) of the energy a plant buys: grid energy with fees,
+#: demand charge, fuel and purchases from neighbours; the total net cost adds CO2 and
+#: wear and takes off NMP sales and exports
+ENERGY_COST_PARTS = ("energy", "demand_charge", "fuel", "exchange")
+
+
 def cells_produced_kwh(
     kpis: Mapping[str, object], annual_capacity_gwh: float | None, duration_h: float
 ) -> float | None:
@@ -153,13 +159,15 @@ def plant_kpis(
         return out
     co2_kg = float(kpis.get("co2_t", 0.0)) * KG_PER_T
     cost = float(kpis.get("total_cost_eur", 0.0))
+    bought = sum(float(kpis.get(f"cost_{part}_eur", 0.0)) for part in ENERGY_COST_PARTS)
     energy_per_cell = final_kwh / cells
     co2_per_cell = co2_kg / cells
     out.update(
         cells_produced_kwh=cells,
         energy_kwh_per_kwh_cell=energy_per_cell,
         co2_kg_per_kwh_cell=co2_per_cell,
-        energy_cost_eur_per_kwh_cell=cost / cells,
+        energy_cost_eur_per_kwh_cell=bought / cells,
+        total_cost_eur_per_kwh_cell=cost / cells,
         target_energy_kwh_per_kwh_cell=TARGET_ENERGY_KWH_PER_KWH_CELL,
         target_co2_kg_per_kwh_cell=TARGET_CO2_KG_PER_KWH_CELL,
         meets_energy_target=energy_per_cell < TARGET_ENERGY_KWH_PER_KWH_CELL,

@@ -100,6 +100,15 @@ def dt_h(index: pd.DatetimeIndex) -> float:
     return pd.Timedelta(index.freq) / pd.Timedelta("1h")
 
 
+def fmt_step(step: pd.Timedelta | str) -> str:
+    """A step as people write it: ``15min``, ``1h``, ``30s``, ``1D``."""
+    delta = pd.Timedelta(step)
+    for unit, text in (("1D", "D"), ("1h", "h"), ("1min", "min"), ("1s", "s")):
+        if delta >= pd.Timedelta(unit) and not delta % pd.Timedelta(unit):
+            return f"{delta // pd.Timedelta(unit)}{text}"
+    return str(delta)
+
+
 def fmt_time(stamp: pd.Timestamp) -> str:
     """ISO 8601 UTC text of a time stamp, as used in every message."""
     return pd.Timestamp(stamp).tz_convert("UTC").strftime("%Y-%m-%dT%H:%MZ")

@@ -95,7 +95,7 @@ def test_run_overrides_days_and_step(tmp_path):
     result = _invoke("run", EXAMPLE, "--days", "1", "--step", "1h", "--out", tmp_path)
     assert result.exit_code == 0, result.output
     assert len(pd.read_csv(tmp_path / "dispatch.csv")) == 24
-    assert json.loads((tmp_path / "kpis.json").read_text())["step"] == "h"
+    assert json.loads((tmp_path / "kpis.json").read_text())["step"] == "1h"
 
 
 def test_validate_reports_the_grid():

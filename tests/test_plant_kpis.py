@@ -97,12 +97,23 @@ def test_battery_losses_are_carried_by_the_consumers():
 def test_per_cell_kpis_use_the_nameplate_share_and_compare_with_targets():
     assets, dispatch = _plant()
     # 8.76 GWh/a -> 1 MWh of cells per hour -> 2,000 kWh in 2 h; 400 kWh final energy
-    kpis = plant_kpis(dispatch, assets, 1.0, {"co2_t": 0.03, "total_cost_eur": 50.0}, 8.76)
+    costs = {
+        "cost_energy_eur": 40.0,
+        "cost_demand_charge_eur": 12.0,
+        "cost_fuel_eur": 6.0,
+        "cost_exchange_eur": 2.0,
+        "cost_co2_eur": 5.0,
+        "revenue_eur": 15.0,
+        "total_cost_eur": 50.0,  # 40 + 12 + 6 + 2 + 5 - 15
+    }
+    kpis = plant_kpis(dispatch, assets, 1.0, {"co2_t": 0.03, **costs}, 8.76)
     assert kpis["cells_produced_kwh"] == pytest.approx(2000.0)
     assert kpis["energy_kwh_per_kwh_cell"] == pytest.approx(0.2)
     assert kpis["energy_kwh_per_kwh_cell_dry_room"] == pytest.approx(0.1)
     assert kpis["co2_kg_per_kwh_cell"] == pytest.approx(0.015)
-    assert kpis["energy_cost_eur_per_kwh_cell"] == pytest.approx(0.025)
+    # energy bought: grid energy, demand charge, fuel, neighbours' heat = 60 EUR / 2,000 kWh
+    assert kpis["energy_cost_eur_per_kwh_cell"] == pytest.approx(0.03)
+    assert kpis["total_cost_eur_per_kwh_cell"] == pytest.approx(0.025)
     assert kpis["meets_energy_target"] is True
 
 
