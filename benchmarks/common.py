@@ -51,6 +51,10 @@ class Row:
     target: float | None = None
     lower_is_better: bool = True
 
+    def as_dict(self) -> dict[str, object]:
+        """The row as written to ``benchmarks/results.json``."""
+        return {**dataclasses.asdict(self), "name": self.name.strip(), "verdict": self.verdict}
+
     @property
     def verdict(self) -> str:
         """``ok``, ``MISSED`` or ``-`` (no target)."""

@@ -11,6 +11,7 @@ a month). Figures are timings of this machine; other work on it slows them.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -20,11 +21,19 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_month  # noqa: E402
+import bench_months  # noqa: E402
 import bench_rolling_year  # noqa: E402
 import bench_window  # noqa: E402
 from common import DEFAULT_PLANT, machine, plant_path, print_table  # noqa: E402
 
-BENCHMARKS = {"window": bench_window, "year": bench_rolling_year, "month": bench_month}
+BENCHMARKS = {
+    "window": bench_window,
+    "year": bench_rolling_year,
+    "month": bench_month,
+    "months": bench_months,
+}
+#: every run's rows, by benchmark, with the machine they were measured on
+RESULTS = Path(__file__).resolve().parent / "results.json"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,15 +48,20 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     path = plant_path(args.scenario)
     note = "" if args.scenario or path == DEFAULT_PLANT else " (default plant not found: example)"
-    print(f"plant: {path.name}{note}; machine: {machine()}")
+    where = machine()
+    print(f"plant: {path.name}{note}; machine: {where}")
     missed = []
+    results = {"plant": path.name, "machine": where, "quick": args.quick, "benchmarks": {}}
     for name in args.only or list(BENCHMARKS):
         started = time.perf_counter()
         rows = BENCHMARKS[name].run(args.scenario)
         title = f"{name}: {path.stem}{' (quick)' if args.quick else ''}"
         print_table(rows, f"{title}, {time.perf_counter() - started:.0f} s")
         missed += [f"{name}: {row.name.strip()}" for row in rows if row.verdict == "MISSED"]
+        results["benchmarks"][name] = [row.as_dict() for row in rows]
     print("targets missed: " + ("; ".join(missed) if missed else "none"))
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {RESULTS}")
     return 0
 
 

@@ -96,6 +96,12 @@ def simulate(
     baseline_order: list[str] = typer.Option(
         [], help="CARRIER=A,B: baseline converters of a carrier, default source first"
     ),
+    demand_charge: str = typer.Option(
+        "full", help="peak rise in a window: full (monthly rate, as billed) or prorated"
+    ),
+    peak_floor: str = typer.Option(
+        "baseline", help="expected monthly peak, free to reach: baseline, window or none"
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="log one line per window"),
 ) -> None:
     """Simulate days of operation: rolling horizon, perfect foresight and baseline."""
@@ -148,6 +154,8 @@ def simulate(
             horizon=horizon,
             commit=commit,
             plan_time_local=None if plan_time.lower() == "none" else plan_time,
+            demand_charge=demand_charge,
+            peak_floor=peak_floor,
         )
         loaded = load_scenario(scenario)
         with progress:
@@ -190,6 +198,8 @@ SIMULATE_KPIS = (
     "cost_fuel_eur",
     "cost_co2_eur",
     "revenue_eur",
+    "energy_cost_eur_per_kwh_cell",
+    "total_cost_eur_per_kwh_cell",
     "co2_t",
     "grid_import_kwh",
     "peak_import_kw",

@@ -122,6 +122,17 @@ class PlanningOptions(BaseModel):
     time_limit_s: float | None = Field(
         None, gt=0, description="solver time limit of a planning run; default: the scenario's [s]"
     )
+    demand_charge: Literal["full", "prorated"] = Field(
+        "full",
+        description="full: a rise of the month's peak import pays the monthly demand charge, "
+        "as the bill does; prorated: only the share of the month's remaining hours the "
+        "window covers",
+    )
+    peak_floor: Literal["window", "none"] = Field(
+        "window",
+        description="window: a rise of the peak up to the baseline's peak on the window's "
+        "forecasts is free (the month pays it anyway); none: only the peak reached so far",
+    )
 
     @classmethod
     def of(cls, plant: PlantRecord) -> PlanningOptions:
@@ -311,7 +322,12 @@ def plan_window(
     actuals = ActualSource(frame, forecast.day_ahead_rules(list(frame.columns)))
     weights = dict.fromkeys(month_weights(index, scenario.site.timezone), 1.0)
     engine = RollingEngine(
-        scenario, build_forecasts(forecast, actuals), list(frame.columns), weights
+        scenario,
+        build_forecasts(forecast, actuals),
+        list(frame.columns),
+        weights,
+        demand_charge=options.demand_charge,
+        peak_floor=options.peak_floor,
     )
     key = scenario_key(scenario)
     engine.plant = WARM_MODELS.take(key)  # the last plan's model, updated if it fits
@@ -324,7 +340,8 @@ def plan_window(
     )
     dispatch, _, report = engine.step(window, SystemState(at=index[0], values=state))
     WARM_MODELS.keep(key, engine.plant)
-    ctx = engine.plant.ctx
+    # the comparison prices the baseline's bill as it is, without expected peaks
+    ctx = dataclasses.replace(engine.plant.ctx, peak_floor_kw={})
     baseline = _baseline(scenario, ctx)
     if report.status == "fallback":
         kpis = baseline or {}

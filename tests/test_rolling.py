@@ -30,6 +30,7 @@ from energyopt.results import balance_residuals
 from energyopt.rolling import RollingEngine, RollingOptions, plan_windows, prepare_rolling, simulate
 from energyopt.rolling import engine as engine_module
 from energyopt.rolling.simulate import load_actuals, period_of
+from energyopt.state import SystemState
 from energyopt.weather import pv_power_kw
 from tests.conftest import SCENARIOS
 
@@ -518,33 +519,30 @@ def test_peak_price_factor_is_the_share_of_the_months_remaining_hours():
     }
 
 
-def test_full_demand_charge_in_windows_keeps_the_monthly_rate(example, monkeypatch):
-    seen = []
-    real = engine_module.make_context
-
-    def spy(*args, **kwargs):
-        ctx = real(*args, **kwargs)
-        seen.append(dict(ctx.demand_charge_month_weight))
-        return ctx
-
-    monkeypatch.setattr(engine_module, "make_context", spy)
+def test_windows_price_the_peak_in_two_parts_below_and_above_the_expected_peak(example):
+    """Each window bills June's share; up to the expected peak a rise costs the window's
+    share of June's remaining hours, beyond it the full rate (``prorated``: all of it)."""
     end = JUNE_5 + dt.timedelta(days=2)
+    share = 3 / 30  # the period bills three of June's thirty days
     for mode in ("full", "prorated"):
-        seen.clear()
-        simulate(
-            example,
-            JUNE_5,
-            end,
-            modes=("rolling",),
-            step="1h",
-            rolling=RollingOptions(demand_charge=mode),
-        )
-        june = [weights["2023-06"] for weights in seen]
-        share = 3 / 30  # the period bills three of June's thirty days
-        if mode == "full":
-            assert june == pytest.approx([share] * 3)
-        else:
-            assert june == pytest.approx([share * 48 / 72, share * 48 / 48, share])
+        options = RollingOptions(demand_charge=mode)
+        engine, windows = prepare_rolling(example, JUNE_5, end, "1h", options=options)
+        state = SystemState()
+        seen = []
+        for window in windows:
+            _, state, _ = engine.step(window, state)
+            ctx = engine.plant.ctx
+            floor = ctx.peak_floor_kw["grid"]["2023-06"]
+            seen.append((ctx.demand_charge_month_weight["2023-06"], ctx.peak_below_share, floor))
+        assert [w for w, _, _ in seen] == pytest.approx([share] * 3)
+        below = [s["2023-06"] for _, s, _ in seen]
+        assert below == pytest.approx([48 / 72, 48 / 48, 1.0])
+        floors = [f for _, _, f in seen]
+        if mode == "prorated":
+            assert floors == [np.inf] * 3
+        else:  # the baseline's June peak over the period
+            base = simulate(example, JUNE_5, end, modes=("baseline",), step="1h")
+            assert floors == pytest.approx([base.runs["baseline"].kpis["peak_import_kw"]] * 3)
 
 
 # ---------------------------------------------------------------- day-ahead gate in the engine

@@ -87,7 +87,8 @@ class PlantCreate(BaseModel):
         None,
         description="planning options: step (15min), horizon_h (48), forecast "
         "(persistence|perfect|noisy), persistence_lag, inputs (live|replay), "
-        "measurement_max_age_h, state_max_age_h, time_limit_s",
+        "measurement_max_age_h, state_max_age_h, time_limit_s, demand_charge "
+        "(full|prorated), peak_floor (window|none)",
     )
 
     @model_validator(mode="after")

@@ -9,6 +9,17 @@ level is a mutable parameter (what the previous window handed over)::
                              - discharge_kw[t] / efficiency_discharge)
     soc_min_frac * capacity_kwh <= level_kwh[t] <= soc_max_frac * capacity_kwh
     level_kwh[last] >= terminal_kwh
+
+``terminal_kwh`` is ``soc_terminal_min_frac * capacity_kwh`` (a lower bound;
+default ``soc_initial_frac``) at the end of the period. A rolling window that
+ends before the period does (``ctx.open_end``) must instead hand the next
+window at least the level it started with, less what idling would have lost
+(``level_initial * (1 - loss_frac_per_h) ** window_h``, not below the lower
+level bound): energy the window cannot see a use for is kept, not sold off
+at its end, and refilling is never forced beyond that level.
+
+Standing loss applies from the first interval: ``level_kwh[0]`` is the
+initial level less one interval of loss, plus that interval's charge.
 """
 
 from __future__ import annotations
@@ -63,6 +74,16 @@ class StorageParams(AssetParams):
         return self.discharge_max_kw if self.discharge_max_kw is not None else self.charge_max_kw
 
 
+def terminal_level_kwh(name: str, p: StorageParams, ctx: BuildContext) -> float:
+    """Lowest level at the end of the window of ``ctx`` [kWh] (see the module docstring)."""
+    if ctx.open_end:
+        start = ctx.initial(name, "level_kwh", p.soc_initial_frac * p.capacity_kwh)
+        idle = start * (1.0 - p.loss_frac_per_h) ** (ctx.n_steps * ctx.dt_h)
+        return max(idle, p.soc_min_frac * p.capacity_kwh)
+    frac = p.soc_initial_frac if p.soc_terminal_min_frac is None else p.soc_terminal_min_frac
+    return ctx.initial(name, "level_terminal_min_kwh", frac * p.capacity_kwh)
+
+
 def add_storage(asset: Asset, b: pyo.Block, ctx: BuildContext, p: StorageParams) -> None:
     """Add ``charge_kw``, ``discharge_kw``, ``level_kwh`` and their constraints to ``b``."""
     T = b.model().T
@@ -79,14 +100,8 @@ def add_storage(asset: Asset, b: pyo.Block, ctx: BuildContext, p: StorageParams)
         ctx,
         lambda c: c.initial(asset.name, "level_kwh", p.soc_initial_frac * p.capacity_kwh),
     )
-    terminal_frac = p.soc_terminal_min_frac
-    if terminal_frac is None:
-        terminal_frac = p.soc_initial_frac
     terminal = asset.scalar_param(
-        b,
-        "level_terminal_min_kwh",
-        ctx,
-        lambda c: c.initial(asset.name, "level_terminal_min_kwh", terminal_frac * p.capacity_kwh),
+        b, "level_terminal_min_kwh", ctx, lambda c: terminal_level_kwh(asset.name, p, c)
     )
 
     @b.Constraint(T)

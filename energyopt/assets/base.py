@@ -87,6 +87,19 @@ class BuildContext:
         ``final_state`` returned.
     demand_charge_month_weight : mapping
         Share of each billing month (``YYYY-MM``) that the run charges [0-1].
+    peak_floor_kw : mapping
+        Expected peak import per grid asset and billing month
+        (``{asset: {"YYYY-MM": kW}}``): a planning window's rise of the peak
+        up to it costs only ``peak_below_share`` of the demand charge (the
+        unseen rest of the month would most likely pay it anyway).
+    peak_below_share : mapping
+        That share per billing month [0-1]; 1 (the default, and in replays
+        and single solves) prices every rise at the bill's full rate.
+    open_end : bool
+        The window ends before the planned period does (a rolling window
+        with more to come): stores end it at least at the level they
+        started with, less the standing loss of idling, instead of at the
+        period's terminal level (see ``assets/_storage.py``).
     """
 
     index: pd.DatetimeIndex
@@ -95,6 +108,9 @@ class BuildContext:
     tariffs: Tariffs
     state: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     demand_charge_month_weight: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    peak_floor_kw: Mapping[str, Mapping[str, float]] = dataclasses.field(default_factory=dict)
+    peak_below_share: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    open_end: bool = False
 
     @property
     def n_steps(self) -> int:

@@ -2,7 +2,9 @@
 
 Variables: ``import_kw[t]``, ``export_kw[t]`` >= 0, ``peak_kw[s]`` per
 billing-month slot ``s`` (slot 0 is the month of the window's first interval,
-slot 1 the next, in site local time). Month membership is a 0/1 mutable
+slot 1 the next, in site local time) and its rise above the peak billed
+already, split at the month's expected peak: ``rise_below_kw[s]`` up to it,
+``rise_above_kw[s]`` beyond. Month membership is a 0/1 mutable
 parameter ``in_month[s, t]`` so that the model keeps one structure for every
 window of the same length.
 
@@ -11,15 +13,25 @@ Constraints::
     import_kw[t] <= import_max_kw
     export_kw[t] <= export_max_kw                (0 if export is not allowed)
     peak_kw[s]  >= in_month[s, t] * import_kw[t]
-    peak_kw[s]  >= peak_initial_kw[s]            (peak reached earlier in the month)
+    peak_kw[s]  == peak_initial_kw[s] + rise_below_kw[s] + rise_above_kw[s]
+    rise_below_kw[s] <= below_cap_kw[s] = max(0, expected_peak_kw[s] - peak_initial_kw[s])
     with no_simultaneous, a binary forbids importing and exporting at once.
 
 Costs: energy = sum(import_kw * dt_h * (day_ahead + grid_fee)) [EUR];
 revenue = -sum(export_kw * dt_h * export_price); demand charge =
-demand_charge_eur_per_kw_month * sum_s weight[s] * (peak_kw[s] - peak_initial_kw[s]),
-where weight[s] is the share of that month the run bills (1 in rolling
-operation; the covered share of the month for a single study period) and
-peak_initial_kw is the peak billed already. CO2 = import * grid intensity.
+demand_charge_eur_per_kw_month * sum_s weight[s] * (below_share[s] * rise_below_kw[s]
++ rise_above_kw[s]), where weight[s] is the share of that month the run bills
+(1 in rolling operation; the covered share of the month for a single study
+period) and peak_initial_kw is the peak billed already (carried in the state).
+
+A rolling window sees a few days of a month whose peak is billed once. Up to
+the month's expected peak (``BuildContext.peak_floor_kw``) a rise would most
+likely be paid by the unseen rest of the month anyway, so it costs only
+``below_share`` of the rate (``BuildContext.peak_below_share``: the share of
+the month's remaining hours the window covers); beyond it the window pays the
+full rate, as the bill does. Without an expected peak, or with a share of 1
+(single solves, replays, the baseline), the charge is the bill's exactly.
+CO2 = import * grid intensity.
 """
 
 from __future__ import annotations
@@ -77,6 +89,12 @@ def month_keys(ctx: BuildContext) -> np.ndarray:
     return np.asarray(ctx.local_index().strftime("%Y-%m"))
 
 
+def monthly_peaks_kw(import_kw: pd.Series, timezone: str) -> dict[str, float]:
+    """Highest import of each billing month (``YYYY-MM``, local time) of a series [kW]."""
+    months = import_kw.index.tz_convert(timezone).strftime("%Y-%m")
+    return {str(m): float(v) for m, v in import_kw.groupby(months).max().items()}
+
+
 @register
 class Grid(Asset):
     """Public grid connection."""
@@ -94,16 +112,24 @@ class Grid(Asset):
         b.import_kw = pyo.Var(T, bounds=(0, p.import_max_kw))
         b.export_kw = pyo.Var(T, bounds=(0, p.export_max_kw))
         b.peak_kw = pyo.Var(b.SLOTS, bounds=(0, p.import_max_kw))
+        b.rise_below_kw = pyo.Var(b.SLOTS, bounds=(0, p.import_max_kw))
+        b.rise_above_kw = pyo.Var(b.SLOTS, bounds=(0, p.import_max_kw))
         price_import = self.series_param(b, "price_import_eur_per_kwh", ctx, self._import_price)
         price_export = self.series_param(b, "price_export_eur_per_kwh", ctx, self._export_price)
         co2 = self.series_param(b, "co2_kg_per_kwh", ctx, self._co2)
         weight = self.table_param(b, "month_weight", b.SLOTS, ctx, self._weights)
         peak_before = self.table_param(b, "peak_initial_kw", b.SLOTS, ctx, self._peak_before)
+        below_cap = self.table_param(b, "peak_below_cap_kw", b.SLOTS, ctx, self._below_cap)
+        below_share = self.table_param(b, "peak_below_share", b.SLOTS, ctx, self._below_share)
         self._add_peak_tracking(b, ctx)
 
         @b.Constraint(b.SLOTS)
-        def peak_not_below_earlier(b, s):
-            return b.peak_kw[s] >= peak_before[s]
+        def peak_rise(b, s):
+            return b.peak_kw[s] - b.rise_below_kw[s] - b.rise_above_kw[s] == peak_before[s]
+
+        @b.Constraint(b.SLOTS)
+        def rise_below_expected(b, s):
+            return b.rise_below_kw[s] <= below_cap[s]
 
         if p.no_simultaneous:
             b.is_importing = pyo.Var(T, domain=pyo.Binary)
@@ -124,7 +150,11 @@ class Grid(Asset):
             expr=-sum(b.export_kw[t] * price_export[t] for t in T) * dt_h
         )
         b.cost_demand_charge_eur = pyo.Expression(
-            expr=rate * sum(weight[s] * (b.peak_kw[s] - peak_before[s]) for s in b.SLOTS)
+            expr=rate
+            * sum(
+                weight[s] * (below_share[s] * b.rise_below_kw[s] + b.rise_above_kw[s])
+                for s in b.SLOTS
+            )
         )
         b.co2_kg = pyo.Expression(expr=sum(b.import_kw[t] * co2[t] for t in T) * dt_h)
         return AssetTerms(
@@ -201,6 +231,23 @@ class Grid(Asset):
     def _peak_before(self, ctx: BuildContext) -> dict[int, float]:
         return {
             s: 0.0 if m is None else ctx.initial(self.name, f"peak_kw:{m}", 0.0)
+            for s, m in enumerate(self._slot_months(ctx))
+        }
+
+    def _below_cap(self, ctx: BuildContext) -> dict[int, float]:
+        """Room between the peak billed already and the month's expected peak [kW]."""
+        before = self._peak_before(ctx)
+        floors = ctx.peak_floor_kw.get(self.name, {})
+        return {
+            s: 0.0
+            if m is None
+            else max(0.0, min(floors.get(m, 0.0), self.params.import_max_kw) - before[s])
+            for s, m in enumerate(self._slot_months(ctx))
+        }
+
+    def _below_share(self, ctx: BuildContext) -> dict[int, float]:
+        return {
+            s: 1.0 if m is None else float(ctx.peak_below_share.get(m, 1.0))
             for s, m in enumerate(self._slot_months(ctx))
         }
 

@@ -29,14 +29,17 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import pandas as pd
 
+from energyopt.assets import BuildContext
+from energyopt.assets.grid import monthly_peaks_kw
 from energyopt.baseline import BaselineOrder, solve_baseline
 from energyopt.config import Scenario
-from energyopt.errors import SolveError
+from energyopt.errors import DataError, ModelBuildError, SolveError
 from energyopt.forecast import ForecastSet
 from energyopt.model import PlantModel
 from energyopt.pipeline import build_plant, make_context
@@ -124,6 +127,13 @@ class RollingEngine:
     what the parameter updates save). ``baseline_order`` is the converter order
     of the baseline a failed window falls back to (:mod:`energyopt.baseline`).
 
+    ``demand_charge`` and ``peak_floor`` are :class:`RollingOptions` fields.
+    ``peak_floor_kw`` (``{grid asset: {"YYYY-MM": kW}}``) are the months'
+    expected peaks given from outside (with ``peak_floor="baseline"``: the
+    baseline's peaks over the period); with ``peak_floor="window"`` the engine
+    runs the baseline on each window's forecasts and keeps the highest peak
+    of each month seen so far.
+
     With ``overlap`` (the default, when models are reused) :meth:`run` keeps
     two models of the plant and alternates between them: while HiGHS solves
     window k on one (in a worker thread), the committed table of window k-1 is
@@ -138,7 +148,9 @@ class RollingEngine:
         month_weight: dict[str, float],
         *,
         reuse_model: bool = True,
-        demand_charge: str = "prorated",
+        demand_charge: str = "full",
+        peak_floor: str = "none",
+        peak_floor_kw: Mapping[str, Mapping[str, float]] | None = None,
         baseline_order: BaselineOrder | None = None,
         overlap: bool = True,
     ) -> None:
@@ -148,6 +160,8 @@ class RollingEngine:
         self.month_weight = month_weight
         self.reuse_model = reuse_model
         self.demand_charge = demand_charge
+        self.peak_floor = peak_floor
+        self.peak_floor_kw = {a: dict(m) for a, m in (peak_floor_kw or {}).items()}
         self.baseline_order = baseline_order
         self.overlap = overlap and reuse_model
         self._models: list[PlantModel | None] = [None, None]
@@ -209,8 +223,10 @@ class RollingEngine:
         started = time.perf_counter()
         series = self.forecasts.frame(self.quantities, window.index, window.issued_at)
         ctx = make_context(
-            self.scenario, window.index, series, state.for_context(), self._weights(window)
+            self.scenario, window.index, series, state.for_context(), self.month_weight
         )
+        open_end = window.index[-1] + pd.Timedelta(window.index.freq) < window.period_end
+        ctx = self._peak_pricing(window, dataclasses.replace(ctx, open_end=bool(open_end)))
         forecast_s = time.perf_counter() - started
         if self.plant is None or not self.reuse_model or not self.plant.can_update(ctx):
             self.plant = build_plant(self.scenario, ctx)
@@ -266,12 +282,45 @@ class RollingEngine:
         states = discrete_states(source, steps)
         return committed.join(states.drop(columns=committed.columns, errors="ignore"))
 
-    def _weights(self, window: Window) -> dict[str, float]:
-        """Billing-month weights of a window (see :func:`peak_price_factor`)."""
-        if self.demand_charge == "full":
-            return self.month_weight
-        factor = peak_price_factor(window.index, window.period_end, self.scenario.site.timezone)
-        return {m: w * factor.get(m, 1.0) for m, w in self.month_weight.items()}
+    def _peak_pricing(self, window: Window, ctx: BuildContext) -> BuildContext:
+        """``ctx`` with the window's expected peaks and its share of each month.
+
+        ``full``: a rise up to the expected peak costs the share of the month's
+        remaining hours the window covers (:func:`peak_price_factor`), beyond
+        it the full rate; ``prorated``: every rise costs that share.
+        """
+        share = peak_price_factor(window.index, window.period_end, self.scenario.site.timezone)
+        if self.demand_charge == "prorated":
+            floors = {
+                a.name: dict.fromkeys(share, math.inf)
+                for a in self.scenario.plant.assets
+                if a.type == "grid"
+            }
+        else:
+            floors = self._peak_floors(ctx)
+        return dataclasses.replace(ctx, peak_below_share=share, peak_floor_kw=floors)
+
+    def _peak_floors(self, ctx: BuildContext) -> dict[str, dict[str, float]]:
+        """Expected monthly peaks per grid asset [kW].
+
+        With ``peak_floor="window"`` the baseline's peaks on this window's
+        forecasts raise the floors kept for their months (a failed baseline
+        leaves them as they are).
+        """
+        if self.peak_floor == "window":
+            try:
+                plant, _ = solve_baseline(self.scenario, ctx, self.baseline_order)
+            except (SolveError, ModelBuildError, DataError) as exc:
+                logger.warning("expected peak: the window's baseline failed (%s)", exc)
+            else:
+                peaks = grid_peaks_kw(self.scenario, dispatch_table(plant))
+                for name, months in peaks.items():
+                    floors = self.peak_floor_kw.setdefault(name, {})
+                    for month, peak in months.items():
+                        floors[month] = max(floors.get(month, 0.0), peak)
+        if self.peak_floor == "none":
+            return {}
+        return {name: dict(months) for name, months in self.peak_floor_kw.items()}
 
     def _fallback(self, window: Window, ctx, reason: str) -> tuple[PlantModel, str, float]:
         try:
@@ -283,6 +332,16 @@ class RollingEngine:
             )
             raise SolveError(msg) from None
         return plant, "fallback", report.objective_eur
+
+
+def grid_peaks_kw(scenario: Scenario, dispatch: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Monthly peak import of every grid asset of ``scenario`` in a dispatch table [kW]."""
+    timezone = scenario.site.timezone
+    return {
+        a.name: monthly_peaks_kw(dispatch[f"{a.name}.import_kw"], timezone)
+        for a in scenario.plant.assets
+        if a.type == "grid"
+    }
 
 
 def _read(parts: list[pd.DataFrame], planned: _Planned) -> None:

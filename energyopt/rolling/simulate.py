@@ -23,6 +23,7 @@ import datetime as dt
 import logging
 import math
 import time
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -30,7 +31,7 @@ import pandas as pd
 from energyopt.assets import BuildContext
 from energyopt.baseline import BaselineOrder, run_baseline
 from energyopt.config import Scenario
-from energyopt.errors import ScenarioError, SolveError
+from energyopt.errors import DataError, ModelBuildError, ScenarioError, SolveError
 from energyopt.forecast import ActualSource, ForecastOptions, build_forecasts
 from energyopt.pipeline import (
     RunResult,
@@ -40,7 +41,7 @@ from energyopt.pipeline import (
     make_context,
     summarize,
 )
-from energyopt.rolling.engine import RollingEngine, RollingPlan, WindowCallback
+from energyopt.rolling.engine import RollingEngine, RollingPlan, WindowCallback, grid_peaks_kw
 from energyopt.rolling.replay import replay
 from energyopt.rolling.windows import RollingOptions, Window, plan_windows
 from energyopt.solve import solve
@@ -51,6 +52,8 @@ from energyopt.units import PCT_PER_FRAC
 logger = logging.getLogger(__name__)
 
 MODES = ("rolling", "perfect", "baseline")
+#: the baseline runs first: its monthly peaks are the rolling windows' expected peaks
+RUN_ORDER = ("baseline", "rolling", "perfect")
 
 
 @dataclasses.dataclass
@@ -129,15 +132,16 @@ def simulate(
     )
     runs: dict[str, RunResult] = {}
     plan = None
-    for mode in (m for m in MODES if m in modes):
+    for mode in (m for m in RUN_ORDER if m in modes):
         started = time.perf_counter()
         try:
-            runs[mode], plan = _run_mode(setup, mode, plan)
+            runs[mode], plan = _run_mode(setup, mode, plan, runs.get("baseline"))
         except SolveError as exc:
             span = f"{period[0].tz_convert(scenario.site.timezone):%Y-%m-%d} to {end}"
             raise SolveError(f"{mode} run over {span}: {exc}") from None
         runs[mode].kpis["wall_s"] = time.perf_counter() - started
         logger.info("%s: total cost %.2f EUR", mode, runs[mode].kpis["total_cost_eur"])
+    runs = {mode: runs[mode] for mode in MODES if mode in runs}
     return Simulation(scenario, period, runs, plan, compare(runs))
 
 
@@ -157,7 +161,7 @@ class _Setup:
 
 
 def _run_mode(
-    setup: _Setup, mode: str, plan: RollingPlan | None
+    setup: _Setup, mode: str, plan: RollingPlan | None, baseline: RunResult | None
 ) -> tuple[RunResult, RollingPlan | None]:
     s = setup
     if mode == "perfect":
@@ -174,6 +178,8 @@ def _run_mode(
         s.initial,
         s.on_window,
         s.baseline_order,
+        # the baseline run, when there is one, gives the expected monthly peaks
+        peak_floor_kw=None if baseline is None else grid_peaks_kw(s.scenario, baseline.dispatch),
     )
     result = replay(s.scenario, s.actual_ctx, plan.plan)
     result.kpis.update(rolling_kpis(plan, s.forecast, s.rolling))
@@ -190,8 +196,13 @@ def run_rolling(
     initial: SystemState,
     on_window: WindowCallback | None = None,
     baseline_order: BaselineOrder | None = None,
+    peak_floor_kw: Mapping[str, Mapping[str, float]] | None = None,
 ) -> RollingPlan:
-    """Plan the period window by window from forecasts built on ``frame``."""
+    """Plan the period window by window from forecasts built on ``frame``.
+
+    ``peak_floor_kw``: the months' expected peaks per grid asset [kW] (with
+    ``options.peak_floor="baseline"``, the baseline's peaks on the period).
+    """
     engine, windows = rolling_engine(
         scenario,
         period,
@@ -200,6 +211,8 @@ def run_rolling(
         options,
         dict(actual_ctx.demand_charge_month_weight),
         baseline_order=baseline_order,
+        peak_floor_kw=peak_floor_kw,
+        initial=initial.for_context(),
     )
     return engine.run(windows, initial, on_window)
 
@@ -214,15 +227,21 @@ def rolling_engine(
     *,
     reuse_model: bool = True,
     baseline_order: BaselineOrder | None = None,
+    peak_floor_kw: Mapping[str, Mapping[str, float]] | None = None,
+    initial: dict | None = None,
 ) -> tuple[RollingEngine, list[Window]]:
     """An engine with forecasts built on the actuals ``frame``, and the period's windows.
 
     ``month_weight``: the period's billing-month weights (None: from the period).
+    ``peak_floor_kw``: expected monthly peaks; None with ``peak_floor="baseline"``
+    runs the baseline on the period's actuals for them, from the state ``initial``.
     """
     actuals = ActualSource(frame, forecast.day_ahead_rules(list(frame.columns)))
+    actual = make_context(scenario, period, frame.loc[period[0] :].set_axis(period), initial)
     if month_weight is None:
-        actual = make_context(scenario, period, frame.loc[period[0] :].set_axis(period))
         month_weight = dict(actual.demand_charge_month_weight)
+    if peak_floor_kw is None and options.peak_floor == "baseline":
+        peak_floor_kw = baseline_peaks_kw(scenario, actual, baseline_order)
     engine = RollingEngine(
         scenario,
         build_forecasts(forecast, actuals),
@@ -230,9 +249,23 @@ def rolling_engine(
         month_weight,
         reuse_model=reuse_model,
         demand_charge=options.demand_charge,
+        peak_floor=options.peak_floor,
+        peak_floor_kw=peak_floor_kw,
         baseline_order=baseline_order,
     )
     return engine, plan_windows(period, scenario.site.timezone, options)
+
+
+def baseline_peaks_kw(
+    scenario: Scenario, ctx: BuildContext, order: BaselineOrder | None = None
+) -> dict[str, dict[str, float]]:
+    """The baseline's monthly peak import per grid asset over ``ctx`` [kW] (none if it fails)."""
+    try:
+        baseline = run_baseline(scenario, ctx, order)
+    except (SolveError, ModelBuildError, DataError) as exc:
+        logger.warning("no expected peaks: the baseline of the period failed (%s)", exc)
+        return {}
+    return grid_peaks_kw(scenario, baseline.dispatch)
 
 
 def prepare_rolling(
@@ -271,6 +304,7 @@ def rolling_kpis(
         "commit": options.commit,
         "plan_time_local": options.plan_time_local or f"lead {options.lead}",
         "demand_charge_in_windows": options.demand_charge,
+        "peak_floor": options.peak_floor,
     }
     kpis.update(plan.timing())
     return kpis

@@ -25,6 +25,10 @@ from energyopt.errors import ScenarioError
 from energyopt.forecast import time_of_day
 
 DAY = pd.Timedelta("1D")
+#: how a window prices a rise of the month's peak import
+DEMAND_CHARGE_RULES = ("full", "prorated")
+#: where a window's expected monthly peak comes from
+PEAK_FLOORS = ("baseline", "window", "none")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,17 +46,34 @@ class RollingOptions:
         before it starts; None plans ``lead`` before the window start.
     lead : str
         Time between issue and window start when ``plan_time_local`` is None.
-    demand_charge : {"prorated", "full"}
+    demand_charge : {"full", "prorated"}
         How a window prices a rise of a month's peak import: ``full`` at the
-        monthly rate; ``prorated`` at the rate times the share of the month's
-        remaining hours the window covers (:func:`peak_price_factor`).
+        monthly rate, as the bill does (the default); ``prorated`` at the rate
+        times the share of the month's remaining hours the window covers
+        (:func:`peak_price_factor`), kept for comparison: it lets a window
+        raise the month's peak for a few cheap hours.
+    peak_floor : {"baseline", "window", "none"}
+        The expected peak of each month, up to which a window's rise of the
+        peak is free: ``baseline``, the peak of the rule-based operation in
+        that month of the period (on the period's inputs); ``window``, the
+        highest peak of the baseline on the forecasts of the month's windows
+        so far (needs nothing beyond each window); ``none``, only the peak
+        carried so far.
     """
 
     horizon: str = "48h"
     commit: str = "1D"
     plan_time_local: str | None = "11:00"
     lead: str = "0h"
-    demand_charge: Literal["prorated", "full"] = "prorated"
+    demand_charge: Literal["full", "prorated"] = "full"
+    peak_floor: Literal["baseline", "window", "none"] = "baseline"
+
+    def __post_init__(self) -> None:
+        for field, allowed in (("demand_charge", DEMAND_CHARGE_RULES), ("peak_floor", PEAK_FLOORS)):
+            value = getattr(self, field)
+            if value not in allowed:
+                msg = f"rolling options: {field} {value!r}: use one of {', '.join(allowed)}"
+                raise ScenarioError(msg)
 
     def durations(self, step: pd.Timedelta) -> tuple[pd.Timedelta, pd.Timedelta]:
         """Horizon and commit as durations; checks they fit the step and each other."""

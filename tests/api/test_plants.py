@@ -89,6 +89,7 @@ def test_register_with_own_time_zone_and_time(papi):
         ({"options": {"step": "7min"}}, "options.step"),
         ({"options": {"horizon_h": -1}}, "options.horizon_h"),
         ({"options": {"inputs": "guess"}}, "options.inputs"),
+        ({"options": {"demand_charge": "monthly"}}, "options.demand_charge"),
     ],
 )
 def test_bad_registration_is_422_naming_the_field_and_stores_nothing(papi, body, field):
