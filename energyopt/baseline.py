@@ -11,7 +11,8 @@ rule (each asset's :meth:`~energyopt.assets.base.Asset.apply_baseline`):
 * heat, cold and every other converted carrier come from the **default
   source** first, then the next converter covers what it cannot, and so on
   (lead-lag sequencing). The default order follows the typical running cost
-  of each kind (:data:`KIND_ORDER`): heat pumps and chillers lead, fuel
+  of each kind (``baseline_rank`` on the asset class, by typical running
+  cost per kWh delivered): heat pumps and chillers lead, fuel
   boilers follow, electric boilers come last (a plant without optimisation
   keeps power-to-heat for backup); converters of one kind follow the
   scenario's asset order. An explicit order per carrier (``order``, e.g.
@@ -45,10 +46,6 @@ logger = logging.getLogger(__name__)
 
 #: penalty per rank step on a converter's output energy [EUR/kWh]; above any price
 MERIT_ORDER_PENALTY_EUR_PER_KWH = 10.0
-#: default lead-lag rank of converter kinds, by typical running cost per kWh
-#: delivered: heat pump (COP ~3) < gas boiler (fuel / 0.93 plus CO2) < electric
-#: boiler (electricity / 0.99); kinds not listed rank with the fuel boilers
-KIND_ORDER = {"heat_pump": 0, "chiller": 0, "gas_boiler": 1, "electric_boiler": 2}
 BaselineOrder = Mapping[str, Sequence[str]]
 
 
@@ -69,7 +66,7 @@ def merit_order(plant: PlantModel, order: BaselineOrder | None = None) -> dict[s
         given = list((order or {}).get(carrier, ()))
         ranked[carrier] = given + sorted(
             (n for n in names if n not in given),
-            key=lambda n: (KIND_ORDER.get(plant.assets[n].kind, 1), names.index(n)),
+            key=lambda n: (plant.assets[n].baseline_rank, names.index(n)),
         )
     for carrier, given in (order or {}).items():
         stray = sorted(set(given) - set(found.get(carrier, ())))

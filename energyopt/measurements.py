@@ -1,8 +1,9 @@
 """Measurements a plant's control system reports, checked against the plant and
 turned into the initial state of the next plan.
 
-Each asset kind accepts a fixed set of quantities (units in the names); every
-kind also accepts the meter readings ``power_kw`` and ``energy_meter_kwh``,
+Each asset kind declares the quantities it accepts (``quantities`` on the
+asset class, units in the names; the table below lists them); every kind also
+accepts the meter readings ``power_kw`` and ``energy_meter_kwh``,
 which are stored for monitoring and not used as state:
 
 ================  ==========================  ===========================================
@@ -37,19 +38,18 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
+from energyopt.assets import ASSET_TYPES
+from energyopt.assets.declarations import QuantitySpec, StateContext, fixed_bounds
 from energyopt.config import Scenario
 from energyopt.errors import DataError
-from energyopt.weather import humidity_ratio_at_dew_point
 
 #: how far in the future a reading's time stamp may lie (clock skew) [s]
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
-#: standard sea-level pressure, used when no forecast pressure is at hand [Pa]
-STANDARD_PRESSURE_PA = 101_325.0
 #: generic bound on meter power readings [kW]
 POWER_READING_LIMIT_KW = 1e7
 
@@ -72,120 +72,19 @@ class Reading:
     measured_at: dt.datetime
 
 
-Bounds = Callable[[Any], tuple[float, float]]
-#: (asset params, value, reading time, context) -> state entries
-ToState = Callable[[Any, float, pd.Timestamp, "StateContext"], dict[str, Any]]
-
-
-@dataclasses.dataclass(frozen=True)
-class StateContext:
-    """What a mapping to state may need besides the reading."""
-
-    timezone: str
-    pressure_pa: float = STANDARD_PRESSURE_PA
-
-
-@dataclasses.dataclass(frozen=True)
-class QuantitySpec:
-    """A quantity an asset kind reports: its range and how it becomes state."""
-
-    bounds: Bounds
-    description: str
-    is_integer: bool = False
-    to_state: ToState | None = None
-
-
-def _fixed(low: float, high: float) -> Bounds:
-    return lambda _params: (low, high)
-
-
-def _level_state(params: Any, value: float, _at: pd.Timestamp, _c: StateContext) -> dict:
-    return {"level_kwh": float(value)}
-
-
-def _soc_state(params: Any, value: float, _at: pd.Timestamp, _c: StateContext) -> dict:
-    return {"level_kwh": float(value) * params.capacity_kwh}
-
-
-def _moisture_state(params: Any, value: float, _at: pd.Timestamp, c: StateContext) -> dict:
-    ratio = humidity_ratio_at_dew_point(float(value), c.pressure_pa)
-    return {"moisture_kg": params.storage_air_kg * ratio}
-
-
-def _local(at: pd.Timestamp, timezone: str) -> pd.Timestamp:
-    return pd.Timestamp(at).tz_convert(timezone)
-
-
-def _peak_state(_params: Any, value: float, at: pd.Timestamp, c: StateContext) -> dict:
-    return {f"peak_kw:{_local(at, c.timezone):%Y-%m}": float(value)}
-
-
-def _area_state(_params: Any, value: float, at: pd.Timestamp, c: StateContext) -> dict:
-    return {f"area_done_m2:{_local(at, c.timezone).date().isoformat()}": float(value)}
-
-
-def _key_state(key: str) -> ToState:
-    return lambda _p, value, _at, _c: {key: float(value)}
-
-
-_STORAGE = {
-    "soc_frac": QuantitySpec(_fixed(0.0, 1.0), "state of charge [frac]", to_state=_soc_state),
-    "level_kwh": QuantitySpec(
-        lambda p: (0.0, p.capacity_kwh), "stored energy [kWh]", to_state=_level_state
-    ),
-}
 _METERS = {
     "power_kw": QuantitySpec(
-        _fixed(-POWER_READING_LIMIT_KW, POWER_READING_LIMIT_KW),
+        fixed_bounds(-POWER_READING_LIMIT_KW, POWER_READING_LIMIT_KW),
         "metered power, positive into the plant bus [kW]",
     ),
-    "energy_meter_kwh": QuantitySpec(_fixed(0.0, math.inf), "cumulative meter reading [kWh]"),
-}
-
-#: quantities by asset kind (every kind also accepts the meter readings)
-QUANTITIES: dict[str, dict[str, QuantitySpec]] = {
-    "battery": _STORAGE,
-    "thermal_storage": _STORAGE,
-    "dry_room": {
-        "dew_point_degc": QuantitySpec(
-            _fixed(-90.0, 30.0), "room dew (frost) point [degC]", to_state=_moisture_state
-        ),
-    },
-    "drying_oven": {
-        "is_on": QuantitySpec(_fixed(0.0, 1.0), "line running [0/1]", True, _key_state("is_on")),
-        "time_in_state_h": QuantitySpec(
-            _fixed(0.0, 24.0 * 366),
-            "hours since the last on/off change [h]",
-            False,
-            _key_state("time_in_state_h"),
-        ),
-        "area_done_today_m2": QuantitySpec(
-            _fixed(0.0, math.inf),
-            "electrode area coated since local midnight [m2]",
-            to_state=_area_state,
-        ),
-    },
-    "formation": {
-        "batches_running": QuantitySpec(
-            lambda p: (0.0, float(p.racks)),
-            "batches on cycler racks [-]",
-            is_integer=True,
-            to_state=lambda _p, value, _at, _c: {"running_count": int(value)},
-        ),
-    },
-    "grid": {
-        "peak_import_month_kw": QuantitySpec(
-            lambda p: (0.0, p.import_max_kw),
-            "highest import of the current billing month so far [kW]",
-            to_state=_peak_state,
-        ),
-    },
+    "energy_meter_kwh": QuantitySpec(fixed_bounds(0.0, math.inf), "cumulative meter reading [kWh]"),
 }
 
 
 def quantities_for(kind: str) -> dict[str, QuantitySpec]:
     """Quantities an asset of ``kind`` accepts (its own and the meter readings)."""
-    return {**QUANTITIES.get(kind, {}), **_METERS}
+    declared = ASSET_TYPES[kind].quantities if kind in ASSET_TYPES else {}
+    return {**declared, **_METERS}
 
 
 def _fmt(value: float) -> str:

@@ -56,12 +56,13 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from energyopt.assets import ASSET_TYPES
+from energyopt.assets.declarations import STANDARD_PRESSURE_PA
 from energyopt.baseline import solve_baseline
 from energyopt.config import Scenario, SolverOptions, StepText, format_location
 from energyopt.errors import DataError, EnergyOptError, ScenarioError, SolveError
 from energyopt.forecast import ActualSource, ForecastOptions, build_forecasts, time_of_day
 from energyopt.measurements import (
-    STANDARD_PRESSURE_PA,
     Reading,
     StateContext,
     StateSource,
@@ -436,7 +437,7 @@ def schedule_payload(
     part.index.freq = plan.dispatch.index.freq
     values = np.round(part.to_numpy(dtype=float), PAYLOAD_DECIMALS)
     measured = {s.asset for s in sources}
-    stateful = [a.name for a in scenario.plant.assets if a.type in _STATEFUL_KINDS]
+    stateful = [a.name for a in scenario.plant.assets if ASSET_TYPES[a.type].carries_state]
     return {
         "format": "energyopt.schedule/1",
         "plant": {"id": plant.id, "name": plant.name, "timezone": plant.timezone},
@@ -478,10 +479,6 @@ def _pressure_at(frame: pd.DataFrame, at: pd.Timestamp) -> float:
         return STANDARD_PRESSURE_PA
     known = frame.loc[frame.index <= at, "pressure_pa"]
     return float(known.iloc[-1]) if len(known) else STANDARD_PRESSURE_PA
-
-
-#: asset kinds that carry state from one plan to the next
-_STATEFUL_KINDS = frozenset({"battery", "thermal_storage", "dry_room", "drying_oven", "formation"})
 
 
 # ----------------------------------------------------------------- the planning run

@@ -10,11 +10,13 @@ close at every step (:func:`balance_residuals`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from energyopt.assets.base import COST_CATEGORIES, values
+from energyopt.assets.base import ASSET_TYPES, COST_CATEGORIES, Asset, values
 from energyopt.evaluation import reading
 from energyopt.model import PlantModel, flow_unit
 from energyopt.plant_kpis import plant_kpis
@@ -89,28 +91,54 @@ def co2_kg(plant: PlantModel) -> float:
     return float(sum(pyo.value(t.co2_kg) for t in plant.terms.values()))
 
 
-def assets_of_kind(plant: PlantModel, kind: str) -> list[str]:
-    """Names of the assets of one kind."""
-    return [name for name, a in plant.assets.items() if a.kind == kind]
+def grid_columns(assets: Mapping[str, Asset]) -> list[tuple[str, str]]:
+    """Dispatch columns (import, export) of every public-grid connection [kW]."""
+    return [
+        (f"{name}.{a.import_column}", f"{name}.{a.export_column}")
+        for name, a in assets.items()
+        if a.import_column is not None
+    ]
+
+
+def generation_kpis(
+    assets: Mapping[str, Asset], dispatch: pd.DataFrame, exports: pd.Series, dt_h: float
+) -> dict[str, float]:
+    """Generation and self-consumed share per generator group (``generation_kpi``).
+
+    Self-consumption of a group: its output less what the grid exports, not
+    below zero, over its output (exports are charged to each group in full).
+    """
+    groups: dict[str, list[str]] = {}
+    for name, a in assets.items():
+        if a.generation_kpi is not None:
+            groups.setdefault(a.generation_kpi, []).append(f"{name}.{a.generation_column}")
+    kpis = {}
+    for prefix, columns in groups.items():
+        power = dispatch[columns].sum(axis=1)
+        energy = float(power.sum() * dt_h)
+        self_used = np.minimum(power, np.maximum(power - exports, 0.0))
+        kpis[f"{prefix}_generation_kwh"] = energy
+        share = float(self_used.sum() * dt_h / energy) if energy > 0 else 0.0
+        kpis[f"{prefix}_self_consumption_frac"] = share
+    return kpis
 
 
 def energy_kpis(plant: PlantModel, dispatch: pd.DataFrame) -> dict[str, float]:
-    """Grid, PV and per-carrier energy KPIs from the dispatch table."""
+    """Grid, generation and per-carrier energy KPIs from the dispatch table."""
     dt_h = plant.ctx.dt_h
-    grid = assets_of_kind(plant, "grid")
-    pv = assets_of_kind(plant, "pv")
-    imports = dispatch[[f"{g}.import_kw" for g in grid]].sum(axis=1)
-    exports = dispatch[[f"{g}.export_kw" for g in grid]].sum(axis=1)
-    pv_kw = dispatch[[f"{p}.power_kw" for p in pv]].sum(axis=1)
-    pv_kwh = float(pv_kw.sum() * dt_h)
-    self_used = np.minimum(pv_kw, np.maximum(pv_kw - exports, 0.0))
+    grid = grid_columns(plant.assets)
+    imports = dispatch[[i for i, _ in grid]].sum(axis=1)
+    exports = dispatch[[e for _, e in grid]].sum(axis=1)
     kpis = {
         "grid_import_kwh": float(imports.sum() * dt_h),
         "grid_export_kwh": float(exports.sum() * dt_h),
         "peak_import_kw": float(imports.max()) if len(imports) else 0.0,
-        "pv_generation_kwh": pv_kwh,
-        "pv_self_consumption_frac": float(self_used.sum() * dt_h / pv_kwh) if pv_kwh > 0 else 0.0,
     }
+    for kind in ASSET_TYPES.values():  # every generator kind reports, zero where absent
+        if kind.generation_kpi is not None:
+            kpis[f"{kind.generation_kpi}_generation_kwh"] = 0.0
+            kpis[f"{kind.generation_kpi}_self_consumption_frac"] = 0.0
+    kpis.update(generation_kpis(plant.assets, dispatch, exports, dt_h))
     for carrier in carriers_in(dispatch):
         flows = dispatch[injection_columns(dispatch, carrier)]
         unit = "kwh" if flow_unit(carrier) == "kw" else "kg"

@@ -30,6 +30,13 @@ import pyomo.environ as pyo
 from pydantic import Field, model_validator
 
 from energyopt.assets.base import Asset, AssetParams, BuildContext, values
+from energyopt.assets.declarations import (
+    FINE_DECIMALS,
+    QuantitySpec,
+    column_setpoint,
+    difference_setpoint,
+    fixed_bounds,
+)
 from energyopt.flat import linear_sum
 
 
@@ -133,6 +140,25 @@ class StorageAsset(Asset):
 
     params: StorageParams
     process = "storage"
+    carries_state = True
+    #: power_kw positive = discharge (energy out of the store), negative = charge;
+    #: soc_target_frac at the interval end
+    setpoints = {
+        "power_kw": difference_setpoint("discharge_kw", "charge_kw"),
+        "soc_target_frac": column_setpoint("soc_frac", FINE_DECIMALS),
+    }
+    quantities = {
+        "soc_frac": QuantitySpec(
+            fixed_bounds(0.0, 1.0),
+            "state of charge [frac]",
+            to_state=lambda p, value, _at, _c: {"level_kwh": float(value) * p.capacity_kwh},
+        ),
+        "level_kwh": QuantitySpec(
+            lambda p: (0.0, p.capacity_kwh),
+            "stored energy [kWh]",
+            to_state=lambda _p, value, _at, _c: {"level_kwh": float(value)},
+        ),
+    }
 
     def extract(self, b: pyo.Block, ctx: BuildContext) -> pd.DataFrame:
         """Charge, discharge, level and its fraction of capacity."""

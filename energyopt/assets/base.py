@@ -36,6 +36,7 @@ import pandas as pd
 import pyomo.environ as pyo
 from pydantic import BaseModel, ConfigDict, Field
 
+from energyopt.assets.declarations import QuantitySpec, SetpointRule
 from energyopt.errors import ModelBuildError
 from energyopt.evaluation import cached_values
 
@@ -192,6 +193,22 @@ class Asset:
     #: boundary [kW] (grid import, PV output, boiler fuel, bought heat); None if none.
     #: Its draws from carriers then count as exports, not as conversion inputs.
     boundary_column: ClassVar[str | None] = None
+    # ---- what the kind declares about itself (see ``assets/declarations.py``) ------
+    #: commands a control system receives: setpoint name -> rule on the dispatch columns
+    setpoints: ClassVar[Mapping[str, SetpointRule]] = {}
+    #: quantities a control system may report, with their range and the state they set
+    quantities: ClassVar[Mapping[str, QuantitySpec]] = {}
+    #: True if the asset hands state from one plan to the next
+    carries_state: ClassVar[bool] = False
+    #: rank among the converters of a carrier in the baseline (0 runs first)
+    baseline_rank: ClassVar[int] = 1
+    #: prefix of this generator's KPIs (``<prefix>_generation_kwh``,
+    #: ``<prefix>_self_consumption_frac``), read from ``generation_column``; None: none
+    generation_kpi: ClassVar[str | None] = None
+    generation_column: ClassVar[str] = "power_kw"
+    #: public-grid connections: dispatch columns of power bought and sold [kW]
+    import_column: ClassVar[str | None] = None
+    export_column: ClassVar[str | None] = None
 
     def __init__(self, params: AssetParams) -> None:
         self.params = params

@@ -28,6 +28,7 @@ from energyopt.assets.base import (
     carrier_field,
     register,
 )
+from energyopt.assets.declarations import column_setpoint
 
 
 class ChillerParams(AssetParams):
@@ -63,6 +64,8 @@ class Chiller(ConversionAsset):
     Params = ChillerParams
     params: ChillerParams
     columns = ("power_el_kw", "cooling_kw", "cop")
+    setpoints = {"output_kw": column_setpoint("cooling_kw")}
+    baseline_rank = 0  # the only cooling source of its kind
 
     def build(self, b: pyo.Block, ctx: BuildContext) -> AssetTerms:
         p = self.params

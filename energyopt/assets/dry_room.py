@@ -133,6 +133,13 @@ from energyopt.assets.base import (
     register,
     values,
 )
+from energyopt.assets.declarations import (
+    FINE_DECIMALS,
+    QuantitySpec,
+    StateContext,
+    column_setpoint,
+    fixed_bounds,
+)
 from energyopt.errors import ModelBuildError
 from energyopt.flat import linear_sum
 from energyopt.production import ProductionCalendar, in_production
@@ -140,6 +147,7 @@ from energyopt.timeseries import fmt_time
 from energyopt.units import J_PER_KWH
 from energyopt.weather import (
     dew_point_degc,
+    humidity_ratio_at_dew_point,
     humidity_ratio_at_dew_points,
     humidity_ratio_kg_per_kg,
     moist_air_enthalpy_j_per_kg,
@@ -357,6 +365,17 @@ def first_unholdable(
     return None
 
 
+def moisture_state(
+    p: DryRoomParams, dew_point: float, _at: pd.Timestamp, c: StateContext
+) -> dict[str, float]:
+    """A measured room dew point as the water held in the room air [kg].
+
+    ``storage_air_kg`` times the humidity ratio of air whose dew (frost) point
+    is the reading, at the window's first forecast air pressure.
+    """
+    return {"moisture_kg": p.storage_air_kg * humidity_ratio_at_dew_point(dew_point, c.pressure_pa)}
+
+
 @register
 class DryRoom(ProcessAsset):
     """Dry room with desiccant-wheel dehumidification."""
@@ -365,6 +384,16 @@ class DryRoom(ProcessAsset):
     process = "dry_room"
     Params = DryRoomParams
     params: DryRoomParams
+    carries_state = True
+    setpoints = {
+        "removal_kg_per_h": column_setpoint("removal_kg_per_h", FINE_DECIMALS),
+        "dew_point_target_degc": column_setpoint("dew_point_degc", FINE_DECIMALS),
+    }
+    quantities = {
+        "dew_point_degc": QuantitySpec(
+            fixed_bounds(-90.0, 30.0), "room dew (frost) point [degC]", to_state=moisture_state
+        ),
+    }
 
     def build(self, b: pyo.Block, ctx: BuildContext) -> AssetTerms:
         p = self.params

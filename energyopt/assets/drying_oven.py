@@ -140,6 +140,13 @@ from energyopt.assets.base import (
     register,
     values,
 )
+from energyopt.assets.declarations import (
+    QuantitySpec,
+    column_setpoint,
+    fixed_bounds,
+    key_state,
+    local_time,
+)
 from energyopt.errors import ModelBuildError
 from energyopt.flat import linear_sum
 from energyopt.production import (
@@ -239,6 +246,29 @@ class DryingOven(ProcessAsset):
     process = "ovens"
     Params = DryingOvenParams
     params: DryingOvenParams
+    carries_state = True
+    setpoints = {
+        "is_on": column_setpoint("is_on", 0),
+        "area_m2_per_h": column_setpoint("area_m2_per_h"),
+    }
+    quantities = {
+        "is_on": QuantitySpec(
+            fixed_bounds(0.0, 1.0), "line running [0/1]", True, key_state("is_on")
+        ),
+        "time_in_state_h": QuantitySpec(
+            fixed_bounds(0.0, 24.0 * 366),
+            "hours since the last on/off change [h]",
+            False,
+            key_state("time_in_state_h"),
+        ),
+        "area_done_today_m2": QuantitySpec(
+            fixed_bounds(0.0, math.inf),
+            "electrode area coated since local midnight [m2]",
+            to_state=lambda _p, value, at, c: {
+                f"area_done_m2:{local_time(at, c.timezone).date().isoformat()}": float(value)
+            },
+        ),
+    }
 
     def build(self, b: pyo.Block, ctx: BuildContext) -> AssetTerms:
         p = self.params

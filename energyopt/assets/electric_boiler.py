@@ -21,6 +21,7 @@ from energyopt.assets.base import (
     carrier_field,
     register,
 )
+from energyopt.assets.declarations import column_setpoint
 
 
 class ElectricBoilerParams(AssetParams):
@@ -40,6 +41,8 @@ class ElectricBoiler(ConversionAsset):
     Params = ElectricBoilerParams
     params: ElectricBoilerParams
     columns = ("power_el_kw", "heat_kw", "efficiency")
+    setpoints = {"output_kw": column_setpoint("heat_kw")}
+    baseline_rank = 2  # electricity / 0.99: the dearest heat
 
     def build(self, b: pyo.Block, ctx: BuildContext) -> AssetTerms:
         p = self.params

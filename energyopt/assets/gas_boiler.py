@@ -25,6 +25,7 @@ from energyopt.assets.base import (
     carrier_field,
     register,
 )
+from energyopt.assets.declarations import column_setpoint
 from energyopt.units import eur_per_mwh_to_eur_per_kwh
 
 
@@ -50,6 +51,8 @@ class GasBoiler(ConversionAsset):
     Params = GasBoilerParams
     params: GasBoilerParams
     columns = ("fuel_kw", "heat_kw", "efficiency")
+    setpoints = {"output_kw": column_setpoint("heat_kw")}
+    baseline_rank = 1  # fuel / 0.93 plus CO2: after heat pumps, before electric boilers
 
     def build(self, b: pyo.Block, ctx: BuildContext) -> AssetTerms:
         p = self.params

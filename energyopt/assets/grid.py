@@ -51,6 +51,7 @@ from energyopt.assets.base import (
     register,
     values,
 )
+from energyopt.assets.declarations import QuantitySpec, difference_setpoint, local_time
 from energyopt.units import eur_per_mwh_to_eur_per_kwh, g_per_kwh_to_kg_per_kwh
 
 
@@ -101,6 +102,19 @@ class Grid(Asset):
 
     kind = "grid"
     boundary_column = "import_kw"
+    import_column = "import_kw"
+    export_column = "export_kw"
+    #: planned exchange, positive = import (for monitoring, not a command)
+    setpoints = {"exchange_kw": difference_setpoint("import_kw", "export_kw")}
+    quantities = {
+        "peak_import_month_kw": QuantitySpec(
+            lambda p: (0.0, p.import_max_kw),
+            "highest import of the current billing month so far [kW]",
+            to_state=lambda _p, value, at, c: {
+                f"peak_kw:{local_time(at, c.timezone):%Y-%m}": float(value)
+            },
+        ),
+    }
     Params = GridParams
     params: GridParams
 

@@ -33,6 +33,7 @@ from energyopt.assets.base import (
     carrier_field,
     register,
 )
+from energyopt.assets.declarations import column_setpoint
 from energyopt.units import degc_to_k
 
 
@@ -94,6 +95,8 @@ class HeatPump(ConversionAsset):
     Params = HeatPumpParams
     params: HeatPumpParams
     columns = ("power_el_kw", "heat_kw", "cop")
+    setpoints = {"output_kw": column_setpoint("heat_kw")}
+    baseline_rank = 0  # COP ~3: the cheapest heat per kWh
 
     def build(self, b: pyo.Block, ctx: BuildContext) -> AssetTerms:
         p = self.params

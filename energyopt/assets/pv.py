@@ -24,6 +24,7 @@ from energyopt.assets.base import (
     register,
     values,
 )
+from energyopt.assets.declarations import curtailment_limit_setpoint
 from energyopt.weather import pv_power_kw
 
 #: baseline penalty on curtailed PV energy, far above any energy price [EUR/kWh]
@@ -49,6 +50,8 @@ class Pv(Asset):
 
     kind = "pv"
     boundary_column = "power_kw"
+    generation_kpi = "pv"
+    setpoints = {"power_limit_kw": curtailment_limit_setpoint()}
     Params = PvParams
     params: PvParams
 

@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping
 
 import pandas as pd
 
-from energyopt.assets import BuildContext
+from energyopt.assets import ASSET_TYPES, BuildContext
 from energyopt.assets.grid import monthly_peaks_kw
 from energyopt.baseline import BaselineOrder, solve_baseline
 from energyopt.config import Scenario
@@ -291,11 +291,7 @@ class RollingEngine:
         """
         share = peak_price_factor(window.index, window.period_end, self.scenario.site.timezone)
         if self.demand_charge == "prorated":
-            floors = {
-                a.name: dict.fromkeys(share, math.inf)
-                for a in self.scenario.plant.assets
-                if a.type == "grid"
-            }
+            floors = {name: dict.fromkeys(share, math.inf) for name in _grid_imports(self.scenario)}
         else:
             floors = self._peak_floors(ctx)
         return dataclasses.replace(ctx, peak_below_share=share, peak_floor_kw=floors)
@@ -338,9 +334,18 @@ def grid_peaks_kw(scenario: Scenario, dispatch: pd.DataFrame) -> dict[str, dict[
     """Monthly peak import of every grid asset of ``scenario`` in a dispatch table [kW]."""
     timezone = scenario.site.timezone
     return {
-        a.name: monthly_peaks_kw(dispatch[f"{a.name}.import_kw"], timezone)
-        for a in scenario.plant.assets
-        if a.type == "grid"
+        name: monthly_peaks_kw(dispatch[column], timezone)
+        for name, column in _grid_imports(scenario).items()
+    }
+
+
+def _grid_imports(scenario: Scenario) -> dict[str, str]:
+    """Import column of every public-grid connection, by asset name."""
+    kinds = {a.name: ASSET_TYPES[a.type] for a in scenario.plant.assets}
+    return {
+        name: f"{name}.{kind.import_column}"
+        for name, kind in kinds.items()
+        if kind.import_column is not None
     }
 
 

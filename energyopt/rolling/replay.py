@@ -35,7 +35,7 @@ from energyopt.config import Scenario
 from energyopt.errors import DataError, InfeasibleError
 from energyopt.model import PlantModel
 from energyopt.pipeline import RunResult, build_plant, summarize
-from energyopt.results import assets_of_kind
+from energyopt.results import grid_columns
 from energyopt.solve import solve
 from energyopt.timeseries import fmt_time
 
@@ -159,9 +159,9 @@ def deviation_kpis(plant: PlantModel, plan: pd.DataFrame, actual: pd.DataFrame) 
             )
             moved[asset] = moved.get(asset, 0.0) + max(float(amount), 0.0) * dt_h
     grid = 0.0
-    for name in assets_of_kind(plant, "grid"):
-        net_plan = plan[f"{name}.import_kw"] - plan[f"{name}.export_kw"]
-        net_actual = actual[f"{name}.import_kw"] - actual[f"{name}.export_kw"]
+    for bought, sold in grid_columns(plant.assets):
+        net_plan = plan[bought] - plan[sold]
+        net_actual = actual[bought] - actual[sold]
         grid += float((net_actual - net_plan).abs().sum() * dt_h)
     kpis = {"deviation_setpoint_kwh": sum(moved.values()), "deviation_grid_kwh": grid}
     kpis.update({f"deviation_setpoint_kwh:{a}": v for a, v in moved.items() if v > 1e-6})

@@ -105,6 +105,7 @@ import pyomo.environ as pyo
 
 from energyopt.assets._process import ProcessAsset
 from energyopt.assets.base import AssetTerms, BuildContext, register, values
+from energyopt.assets.declarations import QuantitySpec, column_setpoint
 from energyopt.assets.formation.recipe import (
     DEFAULT_PHASES,
     BatchProfile,
@@ -158,6 +159,16 @@ class Formation(ProcessAsset):
     process = "formation"
     Params = FormationParams
     params: FormationParams
+    carries_state = True
+    setpoints = {"batches_to_start": column_setpoint("batches_started", 0)}
+    quantities = {
+        "batches_running": QuantitySpec(
+            lambda p: (0.0, float(p.racks)),
+            "batches on cycler racks [-]",
+            is_integer=True,
+            to_state=lambda _p, value, _at, _c: {"running_count": int(value)},
+        ),
+    }
 
     def _window(self, ctx: BuildContext) -> BatchWindow:
         """Batches the window knows (computed once per context)."""
