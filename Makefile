@@ -31,6 +31,7 @@ test: $(TSTAMP)
 lint: $(TSTAMP)
 	$(BIN)/ruff check energyopt api tests benchmarks
 	$(BIN)/ruff format --check energyopt api tests benchmarks
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

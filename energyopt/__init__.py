@@ -2,9 +2,16 @@
 
 The library turns a scenario (YAML) into a Pyomo model of the plant's energy
 system, solves it with HiGHS and returns a dispatch table and KPIs.
+
+Importing the package or its error types is light: the model stack (Pyomo,
+HiGHS, pvlib) loads when a scenario is first loaded or run.
 """
 
-from energyopt.config import Scenario, load_scenario
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from energyopt.errors import (
     DataError,
     EnergyOptError,
@@ -12,7 +19,18 @@ from energyopt.errors import (
     ScenarioError,
     SolveError,
 )
-from energyopt.pipeline import RunResult, run_scenario
+
+if TYPE_CHECKING:
+    from energyopt.config import Scenario, load_scenario
+    from energyopt.pipeline import RunResult, run_scenario
+
+#: names loaded on first use, by the module that defines them
+_LAZY = {
+    "Scenario": "energyopt.config",
+    "load_scenario": "energyopt.config",
+    "RunResult": "energyopt.pipeline",
+    "run_scenario": "energyopt.pipeline",
+}
 
 __all__ = [
     "DataError",
@@ -26,3 +44,11 @@ __all__ = [
     "run_scenario",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'energyopt' has no attribute {name!r}")

@@ -11,7 +11,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from energyopt.config import load_scenario
 from energyopt.errors import EnergyOptError
 
 app = typer.Typer(
@@ -21,6 +20,13 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
+
+
+def load_scenario(path: Path):
+    """The scenario at ``path``; the model stack loads here, so ``--help`` answers at once."""
+    from energyopt.config import load_scenario as load
+
+    return load(path)
 
 
 def _fail(exc: Exception) -> None:
