@@ -23,6 +23,7 @@ from energyopt.errors import (
 if TYPE_CHECKING:
     from energyopt.config import Scenario, load_scenario
     from energyopt.pipeline import RunResult, run_scenario
+    from energyopt.rolling.simulate import Simulation, simulate
 
 #: names loaded on first use, by the module that defines them
 _LAZY = {
@@ -30,6 +31,8 @@ _LAZY = {
     "load_scenario": "energyopt.config",
     "RunResult": "energyopt.pipeline",
     "run_scenario": "energyopt.pipeline",
+    "Simulation": "energyopt.rolling.simulate",
+    "simulate": "energyopt.rolling.simulate",
 }
 
 __all__ = [
@@ -39,9 +42,11 @@ __all__ = [
     "RunResult",
     "Scenario",
     "ScenarioError",
+    "Simulation",
     "SolveError",
     "load_scenario",
     "run_scenario",
+    "simulate",
 ]
 __version__ = "0.1.0"
 
