@@ -11,11 +11,13 @@ FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY docker/constraints.txt ./docker/constraints.txt
 COPY energyopt ./energyopt
 COPY api ./api
+# every dependency pinned by docker/constraints.txt (pip-compile, `make lock`)
 RUN python -m venv /opt/venv \
     && /opt/venv/bin/pip install --upgrade pip \
-    && /opt/venv/bin/pip install .
+    && /opt/venv/bin/pip install --constraint docker/constraints.txt '.[service]'
 
 FROM python:3.11-slim
 ENV PATH=/opt/venv/bin:$PATH \

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from energyopt.errors import EnergyOptError
@@ -19,12 +20,33 @@ keys_app = typer.Typer(no_args_is_help=True, help="API keys of the service.")
 console = Console()
 err_console = Console(stderr=True)
 
+#: modules of the ``service`` extra the service commands need
+SERVICE_MODULES = (
+    "fastapi",
+    "uvicorn",
+    "sqlalchemy",
+    "alembic",
+    "pydantic_settings",
+    "apscheduler",
+)
 DataDirOption = typer.Option(None, "--data-dir", help="service data directory")
 DatabaseOption = typer.Option(None, "--database-url", help="SQLAlchemy URL (default: SQLite)")
 
 
+def require_service_stack() -> None:
+    """Exit with a one-line reason when the ``service`` extra is not installed."""
+    import importlib.util
+
+    missing = [m for m in SERVICE_MODULES if importlib.util.find_spec(m) is None]
+    if missing:
+        reason = f"the service needs {', '.join(missing)}: pip install 'energyopt[service]'"
+        err_console.print(f"[bold red]error:[/] {escape(reason)}", highlight=False)
+        raise typer.Exit(code=2)
+
+
 def _apply_overrides(data_dir: Path | None, database_url: str | None):
     """Settings with command-line overrides (also exported for the server process)."""
+    require_service_stack()
     from energyopt.settings import get_settings
 
     if data_dir is not None:
@@ -50,6 +72,7 @@ def serve(
     log_level: str = typer.Option("info", help="uvicorn log level"),
 ) -> None:
     """Run the HTTP service (API under /api/v1, health at /health, docs at /docs)."""
+    require_service_stack()
     import logging
 
     import uvicorn

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("pyomo", "highspy", "pvlib", "scipy")
+HEAVY = ("pyomo", "highspy", "pvlib", "scipy", "sqlalchemy", "fastapi", "uvicorn")
 
 
 def test_the_import_contracts_hold():
@@ -42,3 +42,21 @@ def test_importing_the_package_and_its_errors_loads_no_model_stack():
 
 def test_the_model_stack_loads_on_first_use():
     assert "pyomo" in _loaded_after("import energyopt; energyopt.load_scenario")
+
+
+def test_service_commands_name_the_missing_extra(monkeypatch):
+    import importlib.util
+
+    from typer.testing import CliRunner
+
+    from energyopt.cli import app
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "uvicorn" else real(name, *a)
+    )
+    result = CliRunner().invoke(app, ["serve"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "error: the service needs uvicorn: pip install 'energyopt[service]'"
+    )
