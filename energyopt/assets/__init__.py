@@ -23,6 +23,7 @@ from energyopt.assets import (  # noqa: F401  (imports register the kinds)
     heat_pump,
     pv,
     thermal_storage,
+    wind,
 )
 from energyopt.assets.base import (
     ASSET_TYPES,
