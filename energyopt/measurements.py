@@ -46,20 +46,12 @@ import pandas as pd
 from energyopt.assets import ASSET_TYPES
 from energyopt.assets.declarations import QuantitySpec, StateContext, fixed_bounds
 from energyopt.config import Scenario
-from energyopt.errors import DataError
+from energyopt.errors import MeasurementError
 
 #: how far in the future a reading's time stamp may lie (clock skew) [s]
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 #: generic bound on meter power readings [kW]
 POWER_READING_LIMIT_KW = 1e7
-
-
-class MeasurementError(DataError):
-    """A reported measurement is invalid; ``field`` is its path in the request."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 @dataclasses.dataclass(frozen=True)

@@ -24,26 +24,15 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from energyopt.errors import EnergyOptError
+from energyopt.errors import (  # noqa: F401  (the store's errors, importable from here)
+    ConflictError,
+    NotFoundError,
+    QueryError,
+    StoreError,
+)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-
-
-class StoreError(EnergyOptError):
-    """The store cannot do what was asked (bad reference, conflict, database state)."""
-
-
-class NotFoundError(StoreError):
-    """A record asked for by id or name does not exist."""
-
-
-class ConflictError(StoreError):
-    """The request conflicts with what is stored (e.g. a name in use, a run not done)."""
-
-
-class QueryError(StoreError):
-    """A query names something the record does not have (e.g. a dispatch column)."""
 
 
 class UTCDateTime(sa.types.TypeDecorator):

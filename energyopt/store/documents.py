@@ -29,15 +29,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from energyopt.config import Scenario, format_location, load_scenario, scenario_from_dict
-from energyopt.errors import ScenarioError
-
-
-class DocumentError(ScenarioError):
-    """A scenario document is invalid; ``field`` is the dotted key path."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
+from energyopt.errors import DocumentError, ScenarioError
 
 
 def validate_document(
