@@ -59,6 +59,9 @@ WEATHER_COLUMNS: dict[str, tuple[str, float]] = {
     "cloud_cover_pct": ("cloud_cover_frac", 0.01),
 }
 IRRADIANCE = ["ghi_w_per_m2", "dni_w_per_m2", "dhi_w_per_m2"]
+#: wind speed of the PV cell-temperature model where the weather has none [m/s]
+#: (a weather file without wind gives wind turbines no power to guess from)
+PV_DEFAULT_WIND_SPEED_M_PER_S = 1.0
 LARSON_OFFSET = 0.35
 
 
@@ -91,8 +94,6 @@ def load_weather(
             raise DataError(f"{path}: weather needs column for {required}")
     if "pressure_pa" not in weather.columns:
         weather["pressure_pa"] = pvlib.atmosphere.alt2pres(altitude_m)
-    if "wind_speed_m_per_s" not in weather.columns:
-        weather["wind_speed_m_per_s"] = 1.0
     if not set(IRRADIANCE) <= set(weather.columns):
         if "cloud_cover_frac" not in weather.columns:
             msg = f"{path}: weather needs ghi/dni/dhi or cloud_cover_pct columns"
@@ -101,6 +102,13 @@ def load_weather(
         derived = irradiance_from_cloud_cover(location, weather["cloud_cover_frac"], overcast_frac)
         weather = weather.join(derived)
     return weather
+
+
+def _wind_for_module_cooling(weather: pd.DataFrame) -> np.ndarray:
+    """Wind speed for the cell-temperature model; a light breeze where none is given [m/s]."""
+    if "wind_speed_m_per_s" in weather.columns:
+        return weather["wind_speed_m_per_s"].to_numpy()
+    return np.full(len(weather), PV_DEFAULT_WIND_SPEED_M_PER_S)
 
 
 def irradiance_from_cloud_cover(
@@ -164,8 +172,9 @@ def pv_power_kw(
     Parameters
     ----------
     weather : DataFrame
-        Model-grid weather with ``ghi/dni/dhi_w_per_m2``, ``temp_air_degc``,
-        ``wind_speed_m_per_s``; index labels interval starts (UTC).
+        Model-grid weather with ``ghi/dni/dhi_w_per_m2``, ``temp_air_degc`` and
+        optionally ``wind_speed_m_per_s`` (module cooling; without it
+        :data:`PV_DEFAULT_WIND_SPEED_M_PER_S`); index labels interval starts (UTC).
     peak_power_kwp : float
         DC rating at standard test conditions. [kWp]
     tilt_deg, azimuth_deg : float
@@ -196,7 +205,7 @@ def pv_power_kw(
     temp_cell = pvlib.temperature.faiman(
         poa_global,
         weather["temp_air_degc"].to_numpy(),
-        weather["wind_speed_m_per_s"].to_numpy(),
+        _wind_for_module_cooling(weather),
     )
     dc_kw = pvlib.pvsystem.pvwatts_dc(poa_global, temp_cell, peak_power_kwp, temp_coefficient_per_k)
     ac_kw = np.asarray(dc_kw) * (1.0 - losses_frac) * inverter_efficiency

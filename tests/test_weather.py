@@ -135,8 +135,22 @@ def test_load_weather_renames_and_converts_columns(tmp_path):
     assert_allclose(weather["relative_humidity_frac"], [0.5, 0.6, 0.7])
     assert_allclose(weather["cloud_cover_frac"], [0.0, 0.5, 1.0])
     assert_allclose(weather["pressure_pa"], pvlib.atmosphere.alt2pres(500.0))
-    assert_allclose(weather["wind_speed_m_per_s"], 1.0)
+    # no wind is invented: wind turbines need the measured one (PV cooling falls back itself)
+    assert "wind_speed_m_per_s" not in weather.columns
     assert {"ghi_w_per_m2", "dni_w_per_m2", "dhi_w_per_m2"} <= set(weather.columns)
+
+
+def test_pv_without_wind_in_the_weather_assumes_a_light_breeze_for_cooling():
+    from energyopt.weather import PV_DEFAULT_WIND_SPEED_M_PER_S, pv_power_kw
+
+    idx = pd.date_range("2023-06-21T10:00Z", periods=3, freq="1h")
+    sunny = {"ghi_w_per_m2": 800.0, "dni_w_per_m2": 700.0, "dhi_w_per_m2": 120.0}
+    still = pd.DataFrame({**sunny, "temp_air_degc": 25.0}, index=idx)
+    breeze = still.assign(wind_speed_m_per_s=PV_DEFAULT_WIND_SPEED_M_PER_S)
+    args = (50.1, 8.7, 100.0, 1000.0, 20.0, 180.0, 0.14, -0.0037, 0.96)
+    assert_allclose(pv_power_kw(still, *args), pv_power_kw(breeze, *args))
+    windy = still.assign(wind_speed_m_per_s=8.0)
+    assert (pv_power_kw(windy, *args) > pv_power_kw(still, *args)).all()  # cooler cells
 
 
 def test_weather_without_humidity_is_rejected(tmp_path):
