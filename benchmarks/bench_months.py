@@ -17,7 +17,7 @@ import time
 
 from common import YEAR, Row, plant, quick
 
-from energyopt.rolling.gate import check_periods, gate_failures, overall_regret_pct
+from energyopt.rolling.gate import check_periods, gate_failures, month_end, overall_regret_pct
 
 #: the quick run: the July weekend of negative prices and 8 August 2023
 QUICK_PERIODS = [
@@ -31,9 +31,9 @@ def months(first: dt.date, last: dt.date) -> list[tuple[dt.date, dt.date]]:
     """Calendar months from ``first`` to ``last`` (the first and last may be partial)."""
     periods, start = [], first
     while start <= last:
-        following = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-        periods.append((start, min(following - dt.timedelta(days=1), last)))
-        start = following
+        end = month_end(start)
+        periods.append((start, min(end, last)))
+        start = end + dt.timedelta(days=1)
     return periods
 
 

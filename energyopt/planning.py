@@ -341,9 +341,11 @@ def plan_window(
     )
     dispatch, _, report = engine.step(window, SystemState(at=index[0], values=state))
     WARM_MODELS.keep(key, engine.plant)
-    # the comparison prices the baseline's bill as it is, without expected peaks
-    ctx = dataclasses.replace(engine.plant.ctx, peak_floor_kw={})
-    baseline = _baseline(scenario, ctx)
+    if engine.window_baseline is not None:  # solved on these inputs for the expected peak
+        solved = engine.window_baseline
+        baseline = compute_kpis(solved, dispatch_table(solved))
+    else:  # priced as billed: without expected peaks
+        baseline = _baseline(scenario, dataclasses.replace(engine.plant.ctx, peak_floor_kw={}))
     if report.status == "fallback":
         kpis = baseline or {}
     else:

@@ -76,6 +76,13 @@ def balance_residuals(dispatch: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+#: the KPIs a total cost is made of: ``cost_<category>_eur`` and ``revenue_eur`` (positive)
+COST_KPIS = (
+    *(f"cost_{c}_eur" for c in (*COST_CATEGORIES, "co2") if c != "revenue"),
+    "revenue_eur",
+)
+
+
 def cost_breakdown(plant: PlantModel) -> dict[str, float]:
     """Costs by category over the window [EUR]; revenues negative under ``revenue``."""
     totals = dict.fromkeys(COST_CATEGORIES, 0.0)

@@ -86,41 +86,42 @@ def test_rolling_options_name_a_bad_rule():
 # ------------------------------------------------------------------- end-of-window state
 
 
-def test_a_store_is_not_emptied_at_the_end_of_a_window_that_cannot_see_the_dear_day(tmp_path):
-    """Two one-day windows: 50 EUR/MWh on day 1, 200 EUR/MWh on day 2, 10 kW load.
-
-    A full, lossless 100 kWh battery that may end the period empty. Emptied
-    in window 1 it saves 100 kWh x 0.05 = 5 EUR and leaves day 2 to pay
-    240 kWh x 0.2 = 48 EUR (55 EUR in all). Held to its start level at the
-    end of window 1, it covers 100 kWh of day 2: 12 + 140 x 0.2 = 40 EUR,
-    the optimum of the two days seen at once.
-    """
-    battery = {
+def _two_one_day_windows(tmp_path, modes: tuple[str, ...], **battery) -> dict:
+    """A full 100 kWh / 100 kW battery that may end the period empty, 10 kW load,
+    50 EUR/MWh on day 1 and 200 EUR/MWh on day 2, planned in two one-day windows."""
+    store = {
         "type": "battery",
         "name": "bess",
         "capacity_kwh": 100.0,
         "charge_max_kw": 100.0,
-        "efficiency_charge": 1.0,
-        "efficiency_discharge": 1.0,
         "soc_initial_frac": 1.0,
         "soc_terminal_min_frac": 0.0,
+        **battery,
     }
     scenario = tiny_scenario(
         tmp_path,
-        [grid(1_000), load(10.0), battery],
+        [grid(1_000), load(10.0), store],
         price_eur_per_mwh=[50.0] * 24 + [200.0] * 24,
         days=2,
     )
     start = dt.date(2023, 6, 5)
+    options = RollingOptions(horizon="24h", commit="1D")
     sim = simulate(
-        scenario,
-        start,
-        start + dt.timedelta(days=1),
-        modes=("rolling", "perfect"),
-        step="1h",
-        rolling=RollingOptions(horizon="24h", commit="1D"),
+        scenario, start, start + dt.timedelta(days=1), modes=modes, step="1h", rolling=options
     )
-    rolling, perfect = sim.runs["rolling"], sim.runs["perfect"]
+    return sim.runs
+
+
+def test_a_store_is_not_emptied_at_the_end_of_a_window_that_cannot_see_the_dear_day(tmp_path):
+    """Lossless: emptied in window 1 the battery saves 100 kWh x 0.05 = 5 EUR and
+    leaves day 2 to pay 240 kWh x 0.2 = 48 EUR (55 EUR in all). Held to its start
+    level at the end of window 1, it covers 100 kWh of day 2: 12 + 140 x 0.2 =
+    40 EUR, the optimum of the two days seen at once.
+    """
+    runs = _two_one_day_windows(
+        tmp_path, ("rolling", "perfect"), efficiency_charge=1.0, efficiency_discharge=1.0
+    )
+    rolling, perfect = runs["rolling"], runs["perfect"]
     assert rolling.kpis["n_windows"] == 2
     assert perfect.kpis["total_cost_eur"] == pytest.approx(40.0, abs=1e-6)
     assert rolling.kpis["total_cost_eur"] == pytest.approx(40.0, abs=1e-6)
@@ -131,31 +132,8 @@ def test_a_store_is_not_emptied_at_the_end_of_a_window_that_cannot_see_the_dear_
 
 def test_a_lossy_store_need_only_keep_what_idling_would_keep(tmp_path):
     """With 1 %/h standing loss, window 1 ends at no less than 100 x 0.99^24 kWh."""
-    battery = {
-        "type": "battery",
-        "name": "bess",
-        "capacity_kwh": 100.0,
-        "charge_max_kw": 100.0,
-        "soc_initial_frac": 1.0,
-        "soc_terminal_min_frac": 0.0,
-        "loss_frac_per_h": 0.01,
-    }
-    scenario = tiny_scenario(
-        tmp_path,
-        [grid(1_000), load(10.0), battery],
-        price_eur_per_mwh=[50.0] * 24 + [200.0] * 24,
-        days=2,
-    )
-    start = dt.date(2023, 6, 5)
-    sim = simulate(
-        scenario,
-        start,
-        start + dt.timedelta(days=1),
-        modes=("rolling",),
-        step="1h",
-        rolling=RollingOptions(horizon="24h", commit="1D"),
-    )
-    level = sim.runs["rolling"].dispatch["bess.level_kwh"].to_numpy()
+    runs = _two_one_day_windows(tmp_path, ("rolling",), loss_frac_per_h=0.01)
+    level = runs["rolling"].dispatch["bess.level_kwh"].to_numpy()
     # keeping more costs day-1 energy at 0.05 / 0.96 for what saves 0.2 x 0.96 tomorrow,
     # but the window cannot see tomorrow: it keeps exactly the idle level
     assert level[23] == pytest.approx(100.0 * 0.99**24, rel=1e-6)
@@ -288,3 +266,37 @@ def test_planning_options_take_the_rule_and_name_a_bad_one():
         PlanningOptions.parse({"demand_charge": "monthly"})
     with pytest.raises(ScenarioError, match=r"^options\.peak_floor: "):
         PlanningOptions.parse({"peak_floor": "baseline"})
+
+
+def test_a_service_plan_solves_the_baseline_once_and_compares_as_billed(monkeypatch):
+    """With ``peak_floor: window`` the expected peak's baseline is also the comparison's."""
+    import pandas as pd
+
+    import energyopt.planning as planning
+    from energyopt.config import load_scenario
+    from energyopt.pipeline import load_inputs
+    from energyopt.rolling import engine as engine_module
+    from energyopt.timeseries import make_index
+
+    scenario = load_scenario(SCENARIOS / "example.yaml")
+    index = make_index(dt.date(2023, 6, 6), 2, "1h", scenario.site.timezone)
+    frame = load_inputs(scenario, index)
+    issued_at = index[0] - pd.Timedelta("13h")
+    calls = []
+    for module in (engine_module, planning):
+        real = module.solve_baseline
+
+        def counted(*args, _real=real, **kwargs):
+            calls.append(1)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(module, "solve_baseline", counted)
+    baselines = {}
+    for floor in ("window", "none"):
+        calls.clear()
+        options = planning.PlanningOptions.parse({"forecast": "perfect", "peak_floor": floor})
+        plan = planning.plan_window(scenario, options, frame, index, issued_at, {})
+        assert len(calls) == 1, floor
+        baselines[floor] = plan.baseline_kpis
+    for key in ("total_cost_eur", "cost_demand_charge_eur", "peak_import_kw"):
+        assert baselines["window"][key] == pytest.approx(baselines["none"][key], rel=1e-6)

@@ -162,6 +162,8 @@ class RollingEngine:
         self.demand_charge = demand_charge
         self.peak_floor = peak_floor
         self.peak_floor_kw = {a: dict(m) for a, m in (peak_floor_kw or {}).items()}
+        #: with ``peak_floor="window"``: the baseline solved on the last window's forecasts
+        self.window_baseline: PlantModel | None = None
         self.baseline_order = baseline_order
         self.overlap = overlap and reuse_model
         self._models: list[PlantModel | None] = [None, None]
@@ -304,11 +306,13 @@ class RollingEngine:
         leaves them as they are).
         """
         if self.peak_floor == "window":
+            self.window_baseline = None
             try:
                 plant, _ = solve_baseline(self.scenario, ctx, self.baseline_order)
             except (SolveError, ModelBuildError, DataError) as exc:
                 logger.warning("expected peak: the window's baseline failed (%s)", exc)
             else:
+                self.window_baseline = plant
                 peaks = grid_peaks_kw(self.scenario, dispatch_table(plant))
                 for name, months in peaks.items():
                     floors = self.peak_floor_kw.setdefault(name, {})

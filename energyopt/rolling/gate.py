@@ -17,19 +17,15 @@ from collections.abc import Callable, Iterable
 
 from energyopt.config import Scenario
 from energyopt.forecast import ForecastOptions
+from energyopt.results import COST_KPIS
 from energyopt.rolling.simulate import simulate
 from energyopt.rolling.windows import RollingOptions
 
-#: the cost KPIs a total cost is made of (revenue counts negative)
-COST_COMPONENTS = (
-    "cost_energy_eur",
-    "cost_demand_charge_eur",
-    "cost_fuel_eur",
-    "cost_co2_eur",
-    "cost_degradation_eur",
-    "cost_exchange_eur",
-    "revenue_eur",
-)
+
+def month_end(day: dt.date) -> dt.date:
+    """Last day of the calendar month of ``day``."""
+    following = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return following - dt.timedelta(days=1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,8 +41,7 @@ class PeriodCheck:
     @property
     def label(self) -> str:
         """``2023-07`` for a calendar month, else ``2023-07-01..2023-07-03``."""
-        month_end = (self.start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-        whole = self.start.day == 1 and self.end == month_end - dt.timedelta(days=1)
+        whole = self.start.day == 1 and self.end == month_end(self.start)
         return f"{self.start:%Y-%m}" if whole else f"{self.start}..{self.end}"
 
     @property
@@ -96,7 +91,7 @@ def check_periods(
             end=end,
             total_eur={m: float(k["total_cost_eur"]) for m, k in kpis.items()},
             components_eur={
-                m: {c: float(k.get(c, 0.0)) for c in COST_COMPONENTS} for m, k in kpis.items()
+                m: {c: float(k.get(c, 0.0)) for c in COST_KPIS} for m, k in kpis.items()
             },
             peak_kw={m: float(k["peak_import_kw"]) for m, k in kpis.items()},
         )

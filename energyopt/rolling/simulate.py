@@ -237,11 +237,13 @@ def rolling_engine(
     runs the baseline on the period's actuals for them, from the state ``initial``.
     """
     actuals = ActualSource(frame, forecast.day_ahead_rules(list(frame.columns)))
-    actual = make_context(scenario, period, frame.loc[period[0] :].set_axis(period), initial)
-    if month_weight is None:
-        month_weight = dict(actual.demand_charge_month_weight)
-    if peak_floor_kw is None and options.peak_floor == "baseline":
-        peak_floor_kw = baseline_peaks_kw(scenario, actual, baseline_order)
+    needs_floors = peak_floor_kw is None and options.peak_floor == "baseline"
+    if month_weight is None or needs_floors:
+        actual = make_context(scenario, period, frame.loc[period[0] :].set_axis(period), initial)
+        if month_weight is None:
+            month_weight = dict(actual.demand_charge_month_weight)
+        if needs_floors:
+            peak_floor_kw = baseline_peaks_kw(scenario, actual, baseline_order)
     engine = RollingEngine(
         scenario,
         build_forecasts(forecast, actuals),

@@ -50,14 +50,11 @@ def test_no_module_outside_the_assets_names_an_asset_kind():
     assert found == []
 
 
-def test_the_scan_finds_a_kind_table():
+def test_the_scan_finds_a_kind_table(tmp_path):
     """The guard above can fail: a module with a kind table is reported."""
-    sample = ROOT / "tests" / "assets" / "_kind_table_sample.py"
+    sample = tmp_path / "kind_table.py"
     sample.write_text('RULES = {"battery": 1}\nPROCESSES = ("dry_room",)\n', encoding="utf-8")
-    try:
-        assert _kind_literals(sample) == [(1, "battery")]
-    finally:
-        sample.unlink()
+    assert _kind_literals(sample) == [(1, "battery")]
 
 
 def test_setpoint_helpers_round_and_follow_the_control_convention():
