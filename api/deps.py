@@ -19,11 +19,11 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from energyopt.jobs import JobContext, RunExecutor
-from energyopt.settings import Settings
-from energyopt.store import ApiKeyRecord, RunRecord, Store
-from energyopt.store import keys as key_store
-from energyopt.store import runs as run_store
+from energyopt.service.jobs import JobContext, RunExecutor
+from energyopt.service.settings import Settings
+from energyopt.service.store import ApiKeyRecord, RunRecord, Store
+from energyopt.service.store import keys as key_store
+from energyopt.service.store import runs as run_store
 
 ROLE_RANK = {"viewer": 1, "planner": 2, "admin": 3}
 

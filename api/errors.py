@@ -32,7 +32,7 @@ from energyopt.errors import (
     ScenarioError,
     SolveError,
 )
-from energyopt.store import ConflictError, NotFoundError, QueryError, StoreError
+from energyopt.service.store import ConflictError, NotFoundError, QueryError, StoreError
 
 logger = logging.getLogger(__name__)
 

@@ -34,12 +34,12 @@ from api.routes import (
 )
 from api.schedule_cache import ScheduleCache
 from energyopt import __version__
-from energyopt.jobs import JobContext, RunExecutor, interrupted_reason
-from energyopt.planning import DataPaths
-from energyopt.scheduler import PlanningScheduler, SchedulerConfig
-from energyopt.settings import Settings, get_settings
-from energyopt.store import keys as key_store
-from energyopt.store import runs as run_store
+from energyopt.service.jobs import JobContext, RunExecutor, interrupted_reason
+from energyopt.service.planning import DataPaths
+from energyopt.service.scheduler import PlanningScheduler, SchedulerConfig
+from energyopt.service.settings import Settings, get_settings
+from energyopt.service.store import keys as key_store
+from energyopt.service.store import runs as run_store
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None, *, executor: RunExecutor | None
     Parameters
     ----------
     settings : Settings, optional
-        Default: :func:`energyopt.settings.get_settings` (the environment).
+        Default: :func:`energyopt.service.settings.get_settings` (the environment).
     executor : RunExecutor, optional
         Worker pool to use (e.g. one shared by several test apps); it is then
         not shut down with the app. Default: a pool of ``settings.worker_count``

@@ -26,11 +26,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from energyopt.control.setpoints import setpoint_rows
-from energyopt.store import PlantRecord, ScheduleRecord, Store
-from energyopt.store import plants as plant_store
-from energyopt.store import schedules as schedule_store
-from energyopt.store.db import dumps
+from energyopt.service.control.setpoints import setpoint_rows
+from energyopt.service.store import PlantRecord, ScheduleRecord, Store
+from energyopt.service.store import plants as plant_store
+from energyopt.service.store import schedules as schedule_store
+from energyopt.service.store.db import dumps
 
 #: versions kept in memory [-]
 MAX_VERSIONS = 64

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from energyopt.jobs import MODES
+from energyopt.service.jobs import MODES
 
 DOCUMENT_DESCRIPTION = (
     "scenario document: the same keys as a scenario YAML file (site, plant, tariffs, "

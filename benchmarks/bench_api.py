@@ -32,12 +32,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import ROOT, Row, machine, print_table  # noqa: E402
 
-from energyopt.planning import DataPaths, plan_plant, planning_instant  # noqa: E402
-from energyopt.settings import Settings  # noqa: E402
-from energyopt.store import keys as key_store  # noqa: E402
-from energyopt.store import plants as plant_store  # noqa: E402
-from energyopt.store import scenarios as scenario_store  # noqa: E402
-from energyopt.store.documents import document_from_file  # noqa: E402
+from energyopt.service.planning import DataPaths, plan_plant, planning_instant  # noqa: E402
+from energyopt.service.settings import Settings  # noqa: E402
+from energyopt.service.store import keys as key_store  # noqa: E402
+from energyopt.service.store import plants as plant_store  # noqa: E402
+from energyopt.service.store import scenarios as scenario_store  # noqa: E402
+from energyopt.service.store.documents import document_from_file  # noqa: E402
 
 TARGET_RPS = 300.0
 TARGET_P99_MS = 50.0

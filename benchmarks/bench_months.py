@@ -1,6 +1,6 @@
 """Every month of 2023 at 1 h, rolling with perfect forecasts: never above the baseline.
 
-The rolling economics gate (:mod:`energyopt.rolling.gate`) on the plant under
+The rolling economics gate (:mod:`energyopt.engine.rolling.gate`) on the plant under
 test: each month simulated rolling, with perfect foresight and as the
 baseline; per month the savings against the baseline (target: not negative)
 and the regret against perfect foresight; over the year the regret of the
@@ -17,7 +17,12 @@ import time
 
 from common import YEAR, Row, plant, quick
 
-from energyopt.rolling.gate import check_periods, gate_failures, month_end, overall_regret_pct
+from energyopt.engine.rolling.gate import (
+    check_periods,
+    gate_failures,
+    month_end,
+    overall_regret_pct,
+)
 
 #: the quick run: the July weekend of negative prices and 8 August 2023
 QUICK_PERIODS = [

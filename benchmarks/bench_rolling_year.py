@@ -18,9 +18,9 @@ import datetime as dt
 
 from common import EXAMPLE_PLANT, YEAR, Row, plant, quick, rolling_engine
 
-from energyopt.config import load_scenario
-from energyopt.forecast import ForecastOptions
-from energyopt.rolling import simulate
+from energyopt.engine.forecast import ForecastOptions
+from energyopt.engine.rolling import simulate
+from energyopt.inputs.config import load_scenario
 
 
 def run(path: str | None = None) -> list[Row]:

@@ -12,9 +12,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from energyopt.config import Scenario, load_scenario
-from energyopt.forecast import ForecastOptions
-from energyopt.rolling import RollingOptions, prepare_rolling
+from energyopt.engine.forecast import ForecastOptions
+from energyopt.engine.rolling import RollingOptions, prepare_rolling
+from energyopt.inputs.config import Scenario, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 #: the default 20 GWh/a plant; the bundled example plant stands in until it exists

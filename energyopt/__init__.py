@@ -21,18 +21,18 @@ from energyopt.errors import (
 )
 
 if TYPE_CHECKING:
-    from energyopt.config import Scenario, load_scenario
-    from energyopt.pipeline import RunResult, run_scenario
-    from energyopt.rolling.simulate import Simulation, simulate
+    from energyopt.engine.pipeline import RunResult, run_scenario
+    from energyopt.engine.rolling.simulate import Simulation, simulate
+    from energyopt.inputs.config import Scenario, load_scenario
 
 #: names loaded on first use, by the module that defines them
 _LAZY = {
-    "Scenario": "energyopt.config",
-    "load_scenario": "energyopt.config",
-    "RunResult": "energyopt.pipeline",
-    "run_scenario": "energyopt.pipeline",
-    "Simulation": "energyopt.rolling.simulate",
-    "simulate": "energyopt.rolling.simulate",
+    "Scenario": "energyopt.inputs.config",
+    "load_scenario": "energyopt.inputs.config",
+    "RunResult": "energyopt.engine.pipeline",
+    "run_scenario": "energyopt.engine.pipeline",
+    "Simulation": "energyopt.engine.rolling.simulate",
+    "simulate": "energyopt.engine.rolling.simulate",
 }
 
 __all__ = [

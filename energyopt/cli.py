@@ -24,7 +24,7 @@ err_console = Console(stderr=True)
 
 def load_scenario(path: Path):
     """The scenario at ``path``; the model stack loads here, so ``--help`` answers at once."""
-    from energyopt.config import load_scenario as load
+    from energyopt.inputs.config import load_scenario as load
 
     return load(path)
 
@@ -37,7 +37,7 @@ def _fail(exc: Exception) -> None:
 @app.command()
 def validate(scenario: Path = typer.Argument(..., help="scenario YAML file")) -> None:
     """Check a scenario file and its input series without solving."""
-    from energyopt.pipeline import load_inputs, period_index
+    from energyopt.engine.pipeline import load_inputs, period_index
 
     try:
         loaded = load_scenario(scenario)
@@ -61,8 +61,8 @@ def run(
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
     """Solve the scenario period and write dispatch.csv, kpis.json, dispatch.html."""
-    from energyopt.pipeline import run_scenario
-    from energyopt.reporting import write_outputs
+    from energyopt.engine.pipeline import run_scenario
+    from energyopt.outputs.reporting import write_outputs
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
     try:
@@ -121,10 +121,10 @@ def simulate(
         TimeRemainingColumn,
     )
 
-    from energyopt.forecast import FORECAST_KINDS, ForecastOptions
-    from energyopt.rolling import MODES, RollingOptions
-    from energyopt.rolling import simulate as run_simulation
-    from energyopt.rolling.output import write_simulation
+    from energyopt.engine.forecast import FORECAST_KINDS, ForecastOptions
+    from energyopt.engine.rolling import MODES, RollingOptions
+    from energyopt.engine.rolling import simulate as run_simulation
+    from energyopt.engine.rolling.output import write_simulation
 
     modes = MODES if mode == "all" else (mode,)
     progress = Progress(
@@ -255,8 +255,8 @@ def kpi_table(kpis: dict, title: str = "KPIs") -> Table:
     return table
 
 
-from energyopt.service_cli import keys_app, serve  # noqa: E402
-from energyopt.service_setup import service  # noqa: E402
+from energyopt.service.cli import keys_app, serve  # noqa: E402
+from energyopt.service.setup import service  # noqa: E402
 
 app.command()(serve)
 app.command("service")(service)

@@ -21,10 +21,10 @@ import yaml
 from pydantic import TypeAdapter
 
 from energyopt.assets import AssetParamsUnion, BuildContext, create_asset
-from energyopt.config import Scenario, Site, SolverOptions, Tariffs, load_scenario
-from energyopt.model import PlantModel, build_model
-from energyopt.results import dispatch_table
-from energyopt.solve import SolveReport, solve
+from energyopt.inputs.config import Scenario, Site, SolverOptions, Tariffs, load_scenario
+from energyopt.model import PlantSession, build_model
+from energyopt.model.read import dispatch_table
+from energyopt.model.solve import SolveReport, solve
 
 #: a site used by tiny cases (Frankfurt-like coordinates, UTC clock)
 SITE = Site(name="test", latitude=50.1, longitude=8.7, altitude_m=100.0, timezone="UTC")
@@ -82,7 +82,7 @@ def assets_from(docs: Sequence[Mapping]) -> list:
 class Solved:
     """A solved tiny plant."""
 
-    plant: PlantModel
+    plant: PlantSession
     report: SolveReport
     dispatch: pd.DataFrame
 

@@ -9,13 +9,14 @@ import pytest
 from helpers import EXACT, assets_from, context, grid, index, load
 from numpy.testing import assert_allclose
 
-from energyopt.baseline import apply_baseline_rules, merit_order, run_baseline
-from energyopt.config import load_scenario
+from energyopt.engine.baseline import apply_baseline_rules, merit_order, run_baseline
+from energyopt.engine.rolling import simulate
 from energyopt.errors import ScenarioError
+from energyopt.inputs.config import load_scenario
 from energyopt.model import build_model
-from energyopt.results import balance_residuals, dispatch_table
-from energyopt.rolling import simulate
-from energyopt.solve import solve
+from energyopt.model.read import dispatch_table
+from energyopt.model.solve import solve
+from energyopt.outputs.results import balance_residuals
 from tests.conftest import SCENARIOS
 
 JUNE_5 = dt.date(2023, 6, 5)
@@ -86,7 +87,7 @@ def test_baseline_takes_process_heat_from_the_heat_pump_first(three_ways):
 
 
 def test_baseline_reports_the_cost_paid_not_the_rule_penalties(example):
-    from energyopt.pipeline import load_inputs, make_context, period_index
+    from energyopt.engine.pipeline import load_inputs, make_context, period_index
 
     idx = period_index(example, start=JUNE_5, days=1, step="1h")
     result = run_baseline(example, make_context(example, idx, load_inputs(example, idx)))
@@ -191,7 +192,7 @@ def test_idle_store_may_decay_below_its_minimum_level():
 
 
 def test_comparison_figure_shows_every_mode_and_its_costs(three_ways):
-    from energyopt.plots import comparison_figure
+    from energyopt.outputs.plots import comparison_figure
 
     runs = three_ways.runs
     figure = comparison_figure(

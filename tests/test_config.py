@@ -9,8 +9,8 @@ import pytest
 import yaml
 from helpers import grid, load, scenario_doc, write_scenario
 
-from energyopt.config import load_scenario, merge_documents, scenario_from_dict
 from energyopt.errors import ScenarioError
+from energyopt.inputs.config import load_scenario, merge_documents, scenario_from_dict
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
@@ -289,7 +289,7 @@ def test_highs_options_are_checked_against_highs(example_doc, options, message):
 
 
 def test_highs_options_reach_highs(example_doc):
-    import energyopt.solve as solve_module
+    import energyopt.model.solve as solve_module
 
     example_doc["solver"] = {"highs_options": {"mip_lifting_for_probing": 0, "presolve": "off"}}
     options = scenario_from_dict(example_doc, source="plant.yaml").solver

@@ -8,7 +8,7 @@ from numpy.testing import assert_allclose
 from pyomo.core.expr.numeric_expr import LinearExpression
 from pyomo.repn import generate_standard_repn
 
-from energyopt.flat import flat_sum, linear_sum
+from energyopt.model.flat import flat_sum, linear_sum
 
 
 def linear_form(expr) -> tuple[dict[str, float], float]:
@@ -61,7 +61,7 @@ def test_linear_sum_merges_terms_and_collects_numbers(m):
 
 def test_a_model_with_flat_balances_compiles_to_the_same_matrix(m):
     """The balance rows of the plant use flat sums: same matrix as the nested sum."""
-    from energyopt.standard_form import compile_model
+    from energyopt.model.standard_form import compile_model
 
     m.objective = pyo.Objective(expr=m.x[0] + m.x[1] + m.x[2])
     m.x[0].setlb(0)

@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from energyopt.errors import ForecastError, ScenarioError
-from energyopt.forecast import (
+from energyopt.engine.forecast import (
     ActualSource,
     DayAheadRule,
     FileForecast,
@@ -20,6 +19,7 @@ from energyopt.forecast import (
     build_forecasts,
     noise_spec_for,
 )
+from energyopt.errors import ForecastError, ScenarioError
 
 BRUSSELS = "Europe/Brussels"
 

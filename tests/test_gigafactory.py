@@ -5,8 +5,8 @@ energy per kWh of cells lies in the band of current plants (Degen et al. 2023:
 import pytest
 
 from energyopt import load_scenario, run_scenario
-from energyopt.plant_kpis import PROCESSES
-from energyopt.results import balance_residuals
+from energyopt.outputs.plant_kpis import PROCESSES
+from energyopt.outputs.results import balance_residuals
 from tests.conftest import SCENARIOS
 
 CELLS_KWH_PER_DAY = 54_800

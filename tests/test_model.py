@@ -16,10 +16,10 @@ from energyopt import InfeasibleError, load_scenario, run_scenario
 from energyopt.assets.chiller import chiller_cop
 from energyopt.assets.heat_pump import carnot_cop
 from energyopt.errors import ModelBuildError
+from energyopt.inputs.weather import pv_power_kw
 from energyopt.model import build_model
-from energyopt.results import balance_residuals
-from energyopt.solve import solve
-from energyopt.weather import pv_power_kw
+from energyopt.model.solve import solve
+from energyopt.outputs.results import balance_residuals
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "scenarios" / "example.yaml"
 #: energy closes to this at every step [kWh per interval]
@@ -331,18 +331,18 @@ def test_frankfurt_variant_solves_with_closed_balances():
 
 
 def test_absolute_gap_and_feasibility_jump_reach_highs_and_are_validated(monkeypatch):
-    import energyopt.solve as solve_module
-    from energyopt.config import SolverOptions
+    import energyopt.model.solve as solve_module
+    from energyopt.inputs.config import SolverOptions
 
     made = []
-    original = solve_module._new_highs
+    original = solve_module.new_highs
 
     def recording():
         highs = original()
         made.append(highs)
         return highs
 
-    monkeypatch.setattr(solve_module, "_new_highs", recording)
+    monkeypatch.setattr(solve_module, "new_highs", recording)
     docs = [grid(), load(100.0)]
     ctx = context(index(4), {"price_eur_per_mwh": 50.0})
     solve(build_model(assets_from(docs), ctx), SolverOptions(mip_abs_gap_eur=100.0))

@@ -6,7 +6,7 @@ import pytest
 from pydantic import TypeAdapter
 
 from energyopt.assets import AssetParamsUnion, create_asset
-from energyopt.plant_kpis import (
+from energyopt.outputs.plant_kpis import (
     carrier_intensities,
     energy_flows,
     final_energy_by_use,

@@ -11,7 +11,7 @@ from numpy.testing import assert_array_equal
 from pydantic import ValidationError
 
 from energyopt.errors import ModelBuildError
-from energyopt.production import (
+from energyopt.inputs.production import (
     LocalDay,
     ProductionCalendar,
     daily_target_bounds,
@@ -23,7 +23,7 @@ from energyopt.production import (
     scaled_daily_targets,
     window_days,
 )
-from energyopt.timeseries import make_index
+from energyopt.inputs.timeseries import make_index
 
 BERLIN = "Europe/Berlin"
 

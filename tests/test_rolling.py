@@ -15,9 +15,7 @@ from numpy.testing import assert_allclose
 from pandas.testing import assert_frame_equal
 from test_forecast import LookAhead, TrapSource
 
-from energyopt.config import load_scenario
-from energyopt.errors import InfeasibleError, ScenarioError, SolveError
-from energyopt.forecast import (
+from energyopt.engine.forecast import (
     ActualSource,
     ForecastOptions,
     ForecastSet,
@@ -25,13 +23,21 @@ from energyopt.forecast import (
     PerfectForecast,
     PersistenceForecast,
 )
-from energyopt.pipeline import month_weights
-from energyopt.results import balance_residuals
-from energyopt.rolling import RollingEngine, RollingOptions, plan_windows, prepare_rolling, simulate
-from energyopt.rolling import engine as engine_module
-from energyopt.rolling.simulate import load_actuals, period_of
-from energyopt.state import SystemState
-from energyopt.weather import pv_power_kw
+from energyopt.engine.pipeline import month_weights
+from energyopt.engine.rolling import (
+    RollingEngine,
+    RollingOptions,
+    plan_windows,
+    prepare_rolling,
+    simulate,
+)
+from energyopt.engine.rolling import engine as engine_module
+from energyopt.engine.rolling.simulate import load_actuals, period_of
+from energyopt.engine.state import SystemState
+from energyopt.errors import InfeasibleError, ScenarioError, SolveError
+from energyopt.inputs.config import load_scenario
+from energyopt.inputs.weather import pv_power_kw
+from energyopt.outputs.results import balance_residuals
 from tests.conftest import SCENARIOS
 
 PARIS = "Europe/Paris"
@@ -282,12 +288,12 @@ def test_rolling_with_perfect_forecasts_trips_the_trap(example):
 
 
 def test_model_is_built_once_and_updated_with_one_log_line_per_window(example, caplog):
-    caplog.set_level(logging.INFO, logger="energyopt.rolling.engine")
+    caplog.set_level(logging.INFO, logger="energyopt.engine.rolling.engine")
     engine, windows = prepare_rolling(example, JUNE_5, JUNE_5 + dt.timedelta(days=3), "1h")
     engine.overlap = False
     reports = engine.run(windows).windows
     assert [r.action for r in reports] == ["build", "update", "update", "build"]
-    lines = [r.getMessage() for r in caplog.records if r.name == "energyopt.rolling.engine"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "energyopt.engine.rolling.engine"]
     assert [line.split(") ")[0].split("(")[-1] for line in lines] == ["1/4", "2/4", "3/4", "4/4"]
     assert all(r.build_s > 0 and r.solve_s > 0 for r in reports)
 
@@ -503,7 +509,7 @@ def test_formation_batch_across_midnight_continues_and_finishes(tmp_path):
 
 
 def test_peak_price_factor_is_the_share_of_the_months_remaining_hours():
-    from energyopt.rolling.windows import peak_price_factor
+    from energyopt.engine.rolling.windows import peak_price_factor
 
     utc = pd.date_range("2023-06-10", periods=48, freq="1h", tz="UTC")
     end = pd.Timestamp("2023-08-01", tz="UTC")
@@ -646,7 +652,7 @@ def test_simulate_command_names_a_bad_mode(tmp_path):
 
 
 def test_a_failed_full_period_solve_names_the_mode_and_period(example, monkeypatch):
-    simulate_module = importlib.import_module("energyopt.rolling.simulate")
+    simulate_module = importlib.import_module("energyopt.engine.rolling.simulate")
 
     def no_plan(*args, **kwargs):
         raise SolveError("HiGHS stopped without a plan: maxTimeLimit after 120.0 s")
@@ -658,12 +664,12 @@ def test_a_failed_full_period_solve_names_the_mode_and_period(example, monkeypat
 
 
 def test_replay_of_a_plan_off_the_period_is_refused(noisy, example):
+    from energyopt.engine.rolling import replay
     from energyopt.errors import DataError
-    from energyopt.rolling import replay
 
     period = period_of(example, JUNE_5, JUNE_5 + dt.timedelta(days=3), "1h")
     frame = load_actuals(example, period, pd.Timedelta(0))
-    from energyopt.pipeline import make_context
+    from energyopt.engine.pipeline import make_context
 
     ctx = make_context(example, period, frame)
     with pytest.raises(DataError, match=r"plan \(72 steps from 2023-06-04T22:00Z\) does not cover"):

@@ -17,9 +17,14 @@ import numpy as np
 import pytest
 from helpers import grid, load, tiny_scenario
 
+from energyopt.engine.rolling import RollingOptions, simulate
+from energyopt.engine.rolling.gate import (
+    PeriodCheck,
+    check_periods,
+    gate_failures,
+    overall_regret_pct,
+)
 from energyopt.errors import ScenarioError
-from energyopt.rolling import RollingOptions, simulate
-from energyopt.rolling.gate import PeriodCheck, check_periods, gate_failures, overall_regret_pct
 from tests.conftest import SCENARIOS
 
 JUNE_1 = dt.date(2023, 6, 1)
@@ -144,7 +149,7 @@ def test_a_lossy_store_need_only_keep_what_idling_would_keep(tmp_path):
 
 def test_gate_on_short_periods_of_the_default_plant():
     """The July 2023 weekend of negative prices (to -500 EUR/MWh) and 8 August 2023."""
-    from energyopt.config import load_scenario
+    from energyopt.inputs.config import load_scenario
 
     scenario = load_scenario(SCENARIOS / "gigafactory.yaml")
     periods = [
@@ -257,7 +262,7 @@ def test_simulate_names_a_bad_demand_charge_rule_in_one_line(tmp_path):
 
 
 def test_planning_options_take_the_rule_and_name_a_bad_one():
-    from energyopt.planning import PlanningOptions
+    from energyopt.service.planning import PlanningOptions
 
     assert PlanningOptions.parse({}).demand_charge == "full"
     assert PlanningOptions.parse({}).peak_floor == "window"
@@ -272,11 +277,11 @@ def test_a_service_plan_solves_the_baseline_once_and_compares_as_billed(monkeypa
     """With ``peak_floor: window`` the expected peak's baseline is also the comparison's."""
     import pandas as pd
 
-    import energyopt.planning as planning
-    from energyopt.config import load_scenario
-    from energyopt.pipeline import load_inputs
-    from energyopt.rolling import engine as engine_module
-    from energyopt.timeseries import make_index
+    import energyopt.service.planning as planning
+    from energyopt.engine.pipeline import load_inputs
+    from energyopt.engine.rolling import engine as engine_module
+    from energyopt.inputs.config import load_scenario
+    from energyopt.inputs.timeseries import make_index
 
     scenario = load_scenario(SCENARIOS / "example.yaml")
     index = make_index(dt.date(2023, 6, 6), 2, "1h", scenario.site.timezone)

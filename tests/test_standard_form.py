@@ -10,15 +10,15 @@ import pyomo.environ as pyo
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from energyopt.config import load_scenario
-from energyopt.evaluation import LinearValues
-from energyopt.model import PlantModel
-from energyopt.param_items import ParamItems, affine_in_params
-from energyopt.results import dispatch_table
-from energyopt.rolling import RollingEngine, prepare_rolling
-from energyopt.solve import solve
-from energyopt.standard_form import StandardForm, compile_model
-from energyopt.state import SystemState
+from energyopt.engine.rolling import RollingEngine, prepare_rolling
+from energyopt.engine.state import SystemState
+from energyopt.inputs.config import load_scenario
+from energyopt.model import PlantSession
+from energyopt.model.evaluation import LinearValues
+from energyopt.model.param_items import ParamItems, affine_in_params
+from energyopt.model.read import dispatch_table
+from energyopt.model.solve import solve
+from energyopt.model.standard_form import StandardForm, compile_model
 from tests.conftest import SCENARIOS
 
 JAN_9 = dt.date(2023, 1, 9)
@@ -140,7 +140,7 @@ def test_a_model_the_refresh_cannot_follow_is_compiled_and_not_refreshed_again()
     assert not form.refresh()
     assert_array_equal(form.matrix.toarray(), [[1.0]])  # left as compiled
     m.p = 0.0
-    plant = PlantModel(model=m, assets={}, ctx=None, terms={}, carriers=[], build_s=0.0)
+    plant = PlantSession(model=m, assets={}, ctx=None, terms={}, carriers=[], build_s=0.0)
     first = plant.standard_form()
     m.p = 2.0
     plant.params_updated = True  # what update() does

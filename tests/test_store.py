@@ -16,21 +16,21 @@ from alembic.migration import MigrationContext
 from sqlalchemy.exc import IntegrityError
 from store_backends import BACKENDS, backend_store
 
-from energyopt.store import ConflictError, NotFoundError, QueryError, Store, StoreError
-from energyopt.store import keys as key_store
-from energyopt.store import measurements as measurement_store
-from energyopt.store import plants as plant_store
-from energyopt.store import runs as run_store
-from energyopt.store import scenarios as scenario_store
-from energyopt.store import schedules as schedule_store
-from energyopt.store.db import head_revision
-from energyopt.store.documents import (
+from energyopt.service.store import ConflictError, NotFoundError, QueryError, Store, StoreError
+from energyopt.service.store import keys as key_store
+from energyopt.service.store import measurements as measurement_store
+from energyopt.service.store import plants as plant_store
+from energyopt.service.store import runs as run_store
+from energyopt.service.store import scenarios as scenario_store
+from energyopt.service.store import schedules as schedule_store
+from energyopt.service.store.db import head_revision
+from energyopt.service.store.documents import (
     DocumentError,
     document_from_file,
     to_document,
     validate_document,
 )
-from energyopt.store.tables import Base, RunDispatchRow, ScheduleRow
+from energyopt.service.store.tables import Base, RunDispatchRow, ScheduleRow
 
 UTC = dt.UTC
 DOC = {"name": "tiny", "plant": {"assets": []}}

@@ -12,7 +12,7 @@ from helpers import index, write_series
 from numpy.testing import assert_allclose
 
 from energyopt.errors import DataError, ScenarioError
-from energyopt.timeseries import dt_h, fmt_time, make_index, read_series_file, to_model_grid
+from energyopt.inputs.timeseries import dt_h, fmt_time, make_index, read_series_file, to_model_grid
 
 # ------------------------------------------------------------------------- time grid
 

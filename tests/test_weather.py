@@ -12,9 +12,9 @@ import pytest
 from helpers import index, write_series
 from numpy.testing import assert_allclose
 
-from energyopt.config import load_scenario
 from energyopt.errors import DataError
-from energyopt.weather import (
+from energyopt.inputs.config import load_scenario
+from energyopt.inputs.weather import (
     humidity_ratio_at_dew_point,
     humidity_ratio_at_dew_points,
     humidity_ratio_kg_per_kg,
@@ -141,7 +141,7 @@ def test_load_weather_renames_and_converts_columns(tmp_path):
 
 
 def test_pv_without_wind_in_the_weather_assumes_a_light_breeze_for_cooling():
-    from energyopt.weather import PV_DEFAULT_WIND_SPEED_M_PER_S, pv_power_kw
+    from energyopt.inputs.weather import PV_DEFAULT_WIND_SPEED_M_PER_S, pv_power_kw
 
     idx = pd.date_range("2023-06-21T10:00Z", periods=3, freq="1h")
     sunny = {"ghi_w_per_m2": 800.0, "dni_w_per_m2": 700.0, "dhi_w_per_m2": 120.0}

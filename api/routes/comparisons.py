@@ -14,10 +14,10 @@ from fastapi.responses import HTMLResponse
 
 from api.deps import StoreDep, require_role
 from api.schemas import ComparedRun, ComparisonCreate, ComparisonOut, ErrorOut, KpiRow
-from energyopt.comparison import comparison_figure, deltas, kpi_table, missing_kpis
-from energyopt.store import ComparisonRecord, ConflictError, QueryError, RunRecord, Store
-from energyopt.store import comparisons as comparison_store
-from energyopt.store import runs as run_store
+from energyopt.outputs.comparison import comparison_figure, deltas, kpi_table, missing_kpis
+from energyopt.service.store import ComparisonRecord, ConflictError, QueryError, RunRecord, Store
+from energyopt.service.store import comparisons as comparison_store
+from energyopt.service.store import runs as run_store
 
 router = APIRouter(prefix="/comparisons", tags=["comparisons"])
 VIEWER = [Depends(require_role("viewer"))]

@@ -8,7 +8,7 @@ clients may send the ``X-API-Key`` header instead.
 
 The page works offline: plotly.js is served from the installed plotly
 package at ``/static/plotly.min.js`` (no CDN). Charts are the dispatch
-figure of :func:`energyopt.plots.dispatch_figure` (supply and draw per
+figure of :func:`energyopt.outputs.plots.dispatch_figure` (supply and draw per
 carrier, storage levels, import price) for the delivery day.
 """
 
@@ -26,12 +26,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.deps import ROLE_RANK
 from api.routes.plants import get_scheduler
-from energyopt.control import documents
-from energyopt.plots import dispatch_figure
-from energyopt.store import ApiKeyRecord, PlantRecord, Store
-from energyopt.store import keys as key_store
-from energyopt.store import plants as plant_store
-from energyopt.store import runs as run_store
+from energyopt.outputs.plots import dispatch_figure
+from energyopt.service.control import documents
+from energyopt.service.store import ApiKeyRecord, PlantRecord, Store
+from energyopt.service.store import keys as key_store
+from energyopt.service.store import plants as plant_store
+from energyopt.service.store import runs as run_store
 
 router = APIRouter(include_in_schema=False)
 COOKIE = "energyopt_key"

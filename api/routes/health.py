@@ -14,8 +14,8 @@ from fastapi import APIRouter, Request, Response, status
 
 from api.schemas import ComponentHealth, HealthOut
 from energyopt import __version__
-from energyopt.solve import solver_available
-from energyopt.store.db import head_revision
+from energyopt.model.solve import solver_available
+from energyopt.service.store.db import head_revision
 
 router = APIRouter(tags=["health"])
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Response, status
 
 from api.deps import StoreDep, require_role
 from api.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, ErrorOut
-from energyopt.store import keys as key_store
+from energyopt.service.store import keys as key_store
 
 router = APIRouter(prefix="/keys", tags=["keys"], dependencies=[Depends(require_role("admin"))])
 

@@ -6,7 +6,7 @@ range or a stale (or future) time stamp answers 422 with the field path
 (``measurements[2].value: soc_frac 1.4 outside [0, 1] for asset 'bess'``) and
 stores nothing; a valid batch is stored in one transaction. The next planning
 run takes the latest readings as the plant's initial state
-(:mod:`energyopt.measurements` lists the quantities and how each maps).
+(:mod:`energyopt.service.measurements` lists the quantities and how each maps).
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import SettingsDep, StoreDep, require_role
 from api.routes.plants import PlantDep
 from api.schemas import ErrorOut
-from energyopt.measurements import Reading, check_readings, quantities_for
-from energyopt.planning import PlanningOptions
-from energyopt.store import MeasurementRecord
-from energyopt.store import measurements as measurement_store
-from energyopt.store import scenarios as scenario_store
-from energyopt.store.documents import validate_document
+from energyopt.service.measurements import Reading, check_readings, quantities_for
+from energyopt.service.planning import PlanningOptions
+from energyopt.service.store import MeasurementRecord
+from energyopt.service.store import measurements as measurement_store
+from energyopt.service.store import scenarios as scenario_store
+from energyopt.service.store.documents import validate_document
 
 router = APIRouter(prefix="/plants/{plant_id}/measurements", tags=["measurements"])
 #: most readings accepted in one request [-]

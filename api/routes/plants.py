@@ -20,15 +20,15 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from api.deps import SettingsDep, StoreDep, require_role
 from api.schedule_cache import ScheduleCache
 from api.schemas import ErrorOut
-from energyopt.config import check_timezone
-from energyopt.planning import DataPaths, PlanningOptions, PlanningOutcome, plan_plant
-from energyopt.scheduler import PlanningScheduler
-from energyopt.settings import Settings
-from energyopt.store import ConflictError, PlantRecord, Store
-from energyopt.store import plants as plant_store
-from energyopt.store import scenarios as scenario_store
-from energyopt.store import schedules as schedule_store
-from energyopt.store.documents import (
+from energyopt.inputs.config import check_timezone
+from energyopt.service.planning import DataPaths, PlanningOptions, PlanningOutcome, plan_plant
+from energyopt.service.scheduler import PlanningScheduler
+from energyopt.service.settings import Settings
+from energyopt.service.store import ConflictError, PlantRecord, Store
+from energyopt.service.store import plants as plant_store
+from energyopt.service.store import scenarios as scenario_store
+from energyopt.service.store import schedules as schedule_store
+from energyopt.service.store.documents import (
     DocumentError,
     document_from_file,
     to_document,

@@ -32,15 +32,15 @@ from api.schemas import (
     RunLinks,
     RunOut,
 )
-from energyopt.config import Period, Scenario, format_location
 from energyopt.errors import ScenarioError
-from energyopt.jobs import rolling_options
-from energyopt.plots import dispatch_figure
-from energyopt.settings import Settings
-from energyopt.store import ConflictError, RunRecord, Store
-from energyopt.store import runs as run_store
-from energyopt.store import scenarios as scenario_store
-from energyopt.store.documents import DocumentError, to_document, validate_document
+from energyopt.inputs.config import Period, Scenario, format_location
+from energyopt.outputs.plots import dispatch_figure
+from energyopt.service.jobs import rolling_options
+from energyopt.service.settings import Settings
+from energyopt.service.store import ConflictError, RunRecord, Store
+from energyopt.service.store import runs as run_store
+from energyopt.service.store import scenarios as scenario_store
+from energyopt.service.store.documents import DocumentError, to_document, validate_document
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 VIEWER = [Depends(require_role("viewer"))]

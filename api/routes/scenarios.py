@@ -11,11 +11,11 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from api.deps import SettingsDep, StoreDep, require_role
 from api.schemas import ErrorOut, ScenarioCreate, ScenarioOut, ScenarioSummary
-from energyopt.config import Scenario
-from energyopt.settings import Settings
-from energyopt.store import ScenarioRecord
-from energyopt.store import scenarios as scenario_store
-from energyopt.store.documents import (
+from energyopt.inputs.config import Scenario
+from energyopt.service.settings import Settings
+from energyopt.service.store import ScenarioRecord
+from energyopt.service.store import scenarios as scenario_store
+from energyopt.service.store.documents import (
     check_inputs,
     document_from_file,
     to_document,

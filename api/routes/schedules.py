@@ -22,9 +22,9 @@ from api.deps import StoreDep, require_role
 from api.routes.plants import CacheDep, PlantDep
 from api.schedule_cache import CachedSchedule, schedule_meta
 from api.schemas import ErrorOut
-from energyopt.control import documents
-from energyopt.store import NotFoundError
-from energyopt.store import schedules as schedule_store
+from energyopt.service.control import documents
+from energyopt.service.store import NotFoundError
+from energyopt.service.store import schedules as schedule_store
 
 router = APIRouter(
     prefix="/plants/{plant_id}/schedules",
@@ -132,7 +132,7 @@ def diff_versions(
 ) -> dict:
     """Per quantity and interval ``to - from``, with totals (energy [kWh] for powers).
 
-    See :mod:`energyopt.control.documents` for how quantities are totalled.
+    See :mod:`energyopt.service.control.documents` for how quantities are totalled.
     """
     entries = []
     for number in (from_version, to_version):

@@ -4,7 +4,7 @@ system its own viewer key).
 ``GET /plants/{id}/setpoints/current`` answers the interval that contains the
 current time and the next ``intervals`` ones, from the newest published
 version of each local delivery day they fall in, in the control-system
-convention of :mod:`energyopt.control.setpoints` (storage ``power_kw``
+convention of :mod:`energyopt.service.control.setpoints` (storage ``power_kw``
 positive = discharge, kW; ``soc_target_frac`` at the interval end; ...). Each
 interval carries ``valid_from``/``valid_to`` (UTC), the schedule version and
 whether that version is a fallback. Intervals no published schedule covers
@@ -26,9 +26,9 @@ from api.deps import require_role
 from api.routes.plants import CacheDep, PlantDep
 from api.schedule_cache import CachedSchedule, ScheduleCache
 from api.schemas import ErrorOut
-from energyopt.control.setpoints import CONVENTION
-from energyopt.store import NotFoundError, PlantRecord
-from energyopt.store.db import dumps
+from energyopt.service.control.setpoints import CONVENTION
+from energyopt.service.store import NotFoundError, PlantRecord
+from energyopt.service.store.db import dumps
 
 router = APIRouter(
     prefix="/plants/{plant_id}/setpoints",

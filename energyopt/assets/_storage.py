@@ -37,7 +37,7 @@ from energyopt.assets.declarations import (
     difference_setpoint,
     fixed_bounds,
 )
-from energyopt.flat import linear_sum
+from energyopt.model.flat import linear_sum
 
 
 class StorageParams(AssetParams):

@@ -38,12 +38,19 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from energyopt.assets.declarations import QuantitySpec, SetpointRule
 from energyopt.errors import ModelBuildError
-from energyopt.evaluation import cached_values
+from energyopt.model.evaluation import cached_values
 
 if TYPE_CHECKING:
-    from energyopt.config import Site, Tariffs
+    from energyopt.inputs.config import Site, Tariffs
 
 CARRIERS = ("electricity", "heat_ht", "heat_lt", "cooling")
+
+
+def flow_unit(carrier: str) -> str:
+    """Unit suffix of a carrier's flows: ``kw`` for energy, ``kg_per_h`` for materials."""
+    return "kw" if carrier in CARRIERS else "kg_per_h"
+
+
 #: nominal temperature range (low, high) of the heat carriers [degC]: process heat
 #: for oven air and desiccant regeneration, low-temperature heat for space and
 #: district heat (plant reference, recommended heat levels; oven air 80-180 degC,
@@ -233,7 +240,7 @@ class Asset:
     def structure_key(self, ctx: BuildContext) -> Hashable:
         """What the block's *structure* depends on besides the window length.
 
-        :meth:`~energyopt.model.PlantModel.update` re-fills mutable parameters
+        :meth:`~energyopt.model.PlantSession.update` re-fills mutable parameters
         only; when this key differs between the built window and a new one
         (e.g. a different number of batches), the model must be rebuilt.
         """
@@ -242,7 +249,7 @@ class Asset:
     def apply_baseline(self, b: pyo.Block, ctx: BuildContext) -> Any:
         """Fix this asset's flexible decisions to rule-based operation.
 
-        Used by the baseline (``energyopt/baseline.py``): what the plant does
+        Used by the baseline (``energyopt/engine/baseline.py``): what the plant does
         without optimisation. Default: nothing to fix (no flexibility).
         May return a Pyomo expression [EUR] that the baseline adds to its
         objective, for a rule that fixing cannot express (e.g. PV is curtailed
@@ -254,7 +261,7 @@ class Asset:
 
         Maps dispatch columns (this asset's, no prefix) to the block's
         variables over time that hold them. When a committed plan is replayed
-        on actual inputs (``energyopt/rolling.py``), these variables follow
+        on actual inputs (``energyopt/engine/rolling.py``), these variables follow
         their planned values and deviate only where actual conditions require
         it; everything else balances freely. Default: every dispatch column
         that is also a variable over time of the block. Assets that balance
@@ -338,7 +345,7 @@ def register(cls: type[Asset]) -> type[Asset]:
 def values(component: Any, n_steps: int) -> np.ndarray:
     """Solved values of an indexed Pyomo component or expression mapping.
 
-    Expressions go through the linear-form cache of :mod:`energyopt.evaluation`
+    Expressions go through the linear-form cache of :mod:`energyopt.model.evaluation`
     when one is active (a model read after every rolling window).
     """
     if isinstance(component, pyo.Var | pyo.Param) and component.is_indexed():

@@ -5,7 +5,7 @@ needs to know about its kind, so that no table elsewhere names asset kinds:
 
 * ``setpoints``: the commands a control system receives, each a
   :data:`SetpointRule` on the asset's dispatch columns (control convention:
-  see :mod:`energyopt.control.setpoints`);
+  see :mod:`energyopt.service.control.setpoints`);
 * ``quantities``: what a control system may report for it, each a
   :class:`QuantitySpec` with its range and the state it sets;
 * ``carries_state``: whether it hands state from one plan to the next (the

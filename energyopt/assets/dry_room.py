@@ -141,17 +141,17 @@ from energyopt.assets.declarations import (
     fixed_bounds,
 )
 from energyopt.errors import ModelBuildError
-from energyopt.flat import linear_sum
-from energyopt.production import ProductionCalendar, in_production
-from energyopt.timeseries import fmt_time
-from energyopt.units import J_PER_KWH
-from energyopt.weather import (
+from energyopt.inputs.production import ProductionCalendar, in_production
+from energyopt.inputs.timeseries import fmt_time
+from energyopt.inputs.weather import (
     dew_point_degc,
     humidity_ratio_at_dew_point,
     humidity_ratio_at_dew_points,
     humidity_ratio_kg_per_kg,
     moist_air_enthalpy_j_per_kg,
 )
+from energyopt.model.flat import linear_sum
+from energyopt.units import J_PER_KWH
 
 #: room dry-bulb temperature used only to bound dew points on display [degC]
 ROOM_TEMP_DEGC = 20.0

@@ -148,8 +148,7 @@ from energyopt.assets.declarations import (
     local_time,
 )
 from energyopt.errors import ModelBuildError
-from energyopt.flat import linear_sum
-from energyopt.production import (
+from energyopt.inputs.production import (
     LocalDay,
     ProductionCalendar,
     daily_target_bounds,
@@ -159,6 +158,7 @@ from energyopt.production import (
     scaled_daily_targets,
     window_days,
 )
+from energyopt.model.flat import linear_sum
 
 #: tolerance on areas [m2]
 AREA_TOL_M2 = 1e-6

@@ -85,7 +85,7 @@ from energyopt.assets.base import (
     values,
 )
 from energyopt.errors import ModelBuildError
-from energyopt.production import day_index, window_days
+from energyopt.inputs.production import day_index, window_days
 from energyopt.units import KWH_PER_MWH
 
 _ENERGY_FIELDS = (

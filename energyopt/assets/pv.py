@@ -1,7 +1,7 @@
 """Photovoltaic array; available power from pvlib, curtailable (``_generator.py``).
 
 Available AC power ``available_kw[t]`` comes from the site weather through
-the PVWatts chain in :func:`energyopt.weather.pv_power_kw`. The dispatched
+the PVWatts chain in :func:`energyopt.inputs.weather.pv_power_kw`. The dispatched
 power is ``power_kw[t] <= available_kw[t]`` (curtailable) or equal to it.
 
 Defaults: 14 % system losses (PVWatts default), 0.96 inverter efficiency,
@@ -20,7 +20,7 @@ from energyopt.assets.base import (
     BuildContext,
     register,
 )
-from energyopt.weather import pv_power_kw
+from energyopt.inputs.weather import pv_power_kw
 
 
 class PvParams(AssetParams):

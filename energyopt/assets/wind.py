@@ -21,7 +21,7 @@ Weather: the 10 m wind speed is the package weather column
 10 m wind of Open-Meteo; its height is ``wind_measurement_height_m``), air
 temperature ``temp_air_degc`` at 2 m (WMO screen height) and surface pressure
 ``pressure_pa`` (the file's, or the standard atmosphere at the site altitude,
-see :mod:`energyopt.weather`). Humidity is neglected in the density (moist air
+see :mod:`energyopt.inputs.weather`). Humidity is neglected in the density (moist air
 is lighter by under 1 % in a temperate climate).
 
 Turbine types and their power curves are read from the turbine library that
@@ -82,7 +82,7 @@ STANDARD_AIR_DENSITY_KG_PER_M3 = 1.225
 TEMPERATURE_HEIGHT_M = 2.0
 #: height of the weather's pressure above ground (surface pressure) [m]
 PRESSURE_HEIGHT_M = 0.0
-#: weather columns the chain reads (package names, see ``energyopt.weather``)
+#: weather columns the chain reads (package names, see ``energyopt.inputs.weather``)
 WIND_SPEED_COLUMN = "wind_speed_m_per_s"
 TEMPERATURE_COLUMN = "temp_air_degc"
 PRESSURE_COLUMN = "pressure_pa"

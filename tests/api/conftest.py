@@ -15,7 +15,7 @@ import pytest
 from service_helpers import ApiClient, make_settings, open_client
 from store_backends import new_schema, postgres_unavailable, postgres_url
 
-from energyopt.jobs import RunExecutor
+from energyopt.service.jobs import RunExecutor
 
 
 @pytest.fixture(scope="session")

@@ -15,10 +15,10 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from energyopt.planning import DataPaths, PlanningOutcome, plan_plant
-from energyopt.scheduler import SchedulerConfig
-from energyopt.settings import Settings
-from energyopt.store import keys as key_store
+from energyopt.service.planning import DataPaths, PlanningOutcome, plan_plant
+from energyopt.service.scheduler import SchedulerConfig
+from energyopt.service.settings import Settings
+from energyopt.service.store import keys as key_store
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 ROLES = ("viewer", "planner", "admin")

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from api.main import create_app
-from energyopt.jobs import RunExecutor
-from energyopt.settings import Settings
-from energyopt.store import keys as key_store
+from energyopt.service.jobs import RunExecutor
+from energyopt.service.settings import Settings
+from energyopt.service.store import keys as key_store
 
 with warnings.catch_warnings():
     # Starlette 1.x prefers the package httpx2 for its test client; httpx works the same.

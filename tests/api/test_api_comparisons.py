@@ -7,8 +7,8 @@ import pytest
 import sqlalchemy as sa
 from service_helpers import tiny_document
 
-from energyopt.comparison import comparison_figure, deltas, kpi_table, missing_kpis
-from energyopt.store.tables import ComparisonRow
+from energyopt.outputs.comparison import comparison_figure, deltas, kpi_table, missing_kpis
+from energyopt.service.store.tables import ComparisonRow
 
 
 def _done_run(api, **kw) -> str:

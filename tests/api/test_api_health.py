@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from energyopt.solve import solver_available
-from energyopt.store.db import head_revision
+from energyopt.model.solve import solver_available
+from energyopt.service.store.db import head_revision
 
 
 def _health_with_scheduler(api, scheduler):

@@ -8,7 +8,7 @@ from service_helpers import make_settings, open_client
 from typer.testing import CliRunner
 
 from energyopt.cli import app as cli
-from energyopt.store import keys as key_store
+from energyopt.service.store import keys as key_store
 
 
 def test_created_key_works_with_its_role_and_is_listed_without_token(api):

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from service_helpers import SCENARIOS, make_settings, open_client, tiny_document
 
-from energyopt.jobs import RunExecutor
-from energyopt.store import runs as run_store
+from energyopt.service.jobs import RunExecutor
+from energyopt.service.store import runs as run_store
 
 FEE_EUR_PER_MWH = 30.0
 

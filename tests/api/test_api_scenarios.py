@@ -6,7 +6,7 @@ import datetime as dt
 
 from service_helpers import tiny_document
 
-from energyopt.store import plants as plant_store
+from energyopt.service.store import plants as plant_store
 
 
 def test_create_from_document_and_read_back(api):

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from pydantic import ValidationError
 
-from energyopt.settings import SQLITE_FILE, Settings, get_settings
+from energyopt.service.settings import SQLITE_FILE, Settings, get_settings
 
 
 def test_settings_come_from_prefixed_environment_variables(monkeypatch, tmp_path):

@@ -20,12 +20,12 @@ import uvicorn
 from planning_support import SUMMER_NOW, make_settings
 
 from api.main import create_app
-from energyopt.planning import DataPaths, plan_plant
-from energyopt.scheduler import SchedulerConfig
-from energyopt.store import keys as key_store
-from energyopt.store import plants as plant_store
-from energyopt.store import scenarios as scenario_store
-from energyopt.store.documents import document_from_file
+from energyopt.service.planning import DataPaths, plan_plant
+from energyopt.service.scheduler import SchedulerConfig
+from energyopt.service.store import keys as key_store
+from energyopt.service.store import plants as plant_store
+from energyopt.service.store import scenarios as scenario_store
+from energyopt.service.store.documents import document_from_file
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
 BROWSER_TIMEOUT_S = 90

@@ -8,9 +8,9 @@ import datetime as dt
 import pytest
 from planning_support import make_settings, planning_client
 
-from energyopt.config import load_scenario
-from energyopt.measurements import Reading, StateContext, state_from_readings
-from energyopt.store import measurements as measurement_store
+from energyopt.inputs.config import load_scenario
+from energyopt.service.measurements import Reading, StateContext, state_from_readings
+from energyopt.service.store import measurements as measurement_store
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from planning_support import make_settings, planning_client
 
-from energyopt.scheduler import job_id
+from energyopt.service.scheduler import job_id
 
 #: lowest role of every plant, schedule, measurement and setpoint operation
 EXPECTED = {
@@ -132,8 +132,8 @@ def test_replan_publishes_a_new_version_each_time(papi):
 
 
 def test_service_start_registers_the_example_once_and_prints_one_admin_key(tmp_path):
-    from energyopt.service_setup import ensure_admin_key, ensure_plant
-    from energyopt.store import keys as key_store
+    from energyopt.service.setup import ensure_admin_key, ensure_plant
+    from energyopt.service.store import keys as key_store
 
     settings = make_settings(tmp_path)
     store = settings.open_store()

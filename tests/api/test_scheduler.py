@@ -12,11 +12,11 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from planning_support import make_settings, planning_client
 
-from energyopt.planning import delivery_date, planning_instant
-from energyopt.scheduler import SchedulerConfig, job_id, run_planning_job
-from energyopt.store import plants as plant_store
-from energyopt.store import schedules as schedule_store
-from energyopt.store.tables import PlantRow
+from energyopt.service.planning import delivery_date, planning_instant
+from energyopt.service.scheduler import SchedulerConfig, job_id, run_planning_job
+from energyopt.service.store import plants as plant_store
+from energyopt.service.store import schedules as schedule_store
+from energyopt.service.store.tables import PlantRow
 
 WAIT_S = 60
 

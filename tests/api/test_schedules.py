@@ -21,14 +21,14 @@ from planning_support import (
 )
 from store_backends import BACKENDS, backend_store
 
-import energyopt.rolling.engine as engine_module
+import energyopt.engine.rolling.engine as engine_module
 from energyopt.errors import SolveError
-from energyopt.planning import DataPaths, plan_plant
-from energyopt.store import measurements as measurement_store
-from energyopt.store import plants as plant_store
-from energyopt.store import scenarios as scenario_store
-from energyopt.store import schedules as schedule_store
-from energyopt.store.documents import document_from_file
+from energyopt.service.planning import DataPaths, plan_plant
+from energyopt.service.store import measurements as measurement_store
+from energyopt.service.store import plants as plant_store
+from energyopt.service.store import scenarios as scenario_store
+from energyopt.service.store import schedules as schedule_store
+from energyopt.service.store.documents import document_from_file
 
 DAY = "2026-06-11"
 
@@ -283,8 +283,8 @@ def test_daylight_saving_day_has_92_quarter_hours(papi):
 
 
 def test_the_next_plan_updates_the_previous_plans_model_to_the_same_schedule(papi):
-    from energyopt.model_cache import WARM_MODELS
-    from energyopt.store import runs as run_store
+    from energyopt.model.cache import WARM_MODELS
+    from energyopt.service.store import runs as run_store
 
     WARM_MODELS.clear()
     plant = papi.register()

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from planning_support import make_settings, planning_client
 
-from energyopt.control.setpoints import setpoint_rows
-from energyopt.planning import planning_instant
+from energyopt.service.control.setpoints import setpoint_rows
+from energyopt.service.planning import planning_instant
 
 
 @pytest.fixture

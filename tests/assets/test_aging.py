@@ -11,10 +11,10 @@ from helpers import assets_from, context, grid, index, scenario_doc, solve_asset
 from numpy.testing import assert_allclose
 
 from energyopt.assets.aging import room_coefficients
-from energyopt.config import scenario_from_dict
 from energyopt.errors import ModelBuildError, ScenarioError
+from energyopt.inputs.config import scenario_from_dict
 from energyopt.model import build_model
-from energyopt.results import compute_kpis
+from energyopt.outputs.results import compute_kpis
 
 HEATER = {
     "type": "electric_boiler",
@@ -42,7 +42,7 @@ def test_without_band_supply_equals_demand_and_counts_as_aging():
     assert_allclose(d["ht_aging.supply_kw"], 100.0)
     assert_allclose(d["ht_aging.net_heat_lt_kw"], -100.0)
     assert_allclose(d["ht_aging.temp_room_degc"], 45.0)
-    kpis = compute_kpis(solved.plant, d)
+    kpis = compute_kpis(solved.plant.read())
     assert kpis["final_energy_aging_kwh"] == pytest.approx(300.0)
 
 

@@ -7,8 +7,8 @@ import pytest
 from helpers import context, grid, index, load, scenario_doc, solve_assets
 from numpy.testing import assert_allclose
 
-from energyopt.config import scenario_from_dict
 from energyopt.errors import InfeasibleError, ScenarioError
+from energyopt.inputs.config import scenario_from_dict
 
 
 def gas_boiler(**extra) -> dict:

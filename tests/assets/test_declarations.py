@@ -14,8 +14,8 @@ from energyopt.assets.declarations import (
     curtailment_limit_setpoint,
     difference_setpoint,
 )
-from energyopt.config import load_scenario
-from energyopt.pipeline import run_scenario
+from energyopt.engine.pipeline import run_scenario
+from energyopt.inputs.config import load_scenario
 from tests.conftest import SCENARIOS
 
 ROOT = Path(__file__).resolve().parents[2]

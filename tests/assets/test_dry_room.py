@@ -9,14 +9,14 @@ from helpers import EXACT, assets_from, context, grid, index, scenario_doc, solv
 from numpy.testing import assert_allclose
 
 from energyopt.assets.dry_room import DryRoom, DryRoomParams, dry_room_profile
-from energyopt.baseline import apply_baseline_rules
-from energyopt.config import Site, scenario_from_dict
+from energyopt.engine.baseline import apply_baseline_rules
 from energyopt.errors import ModelBuildError, ScenarioError
+from energyopt.inputs.config import Site, scenario_from_dict
+from energyopt.inputs.production import ProductionCalendar
+from energyopt.inputs.timeseries import fmt_time
 from energyopt.model import build_model
-from energyopt.production import ProductionCalendar
-from energyopt.results import dispatch_table
-from energyopt.solve import solve
-from energyopt.timeseries import fmt_time
+from energyopt.model.read import dispatch_table
+from energyopt.model.solve import solve
 
 psychrolib.SetUnitSystem(psychrolib.SI)
 

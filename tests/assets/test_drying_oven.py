@@ -21,13 +21,14 @@ from helpers import (
 from numpy.testing import assert_allclose
 from pyomo.repn import generate_standard_repn
 
-from energyopt.config import Site, SolverOptions, scenario_from_dict
+from energyopt.engine.pipeline import run_scenario
 from energyopt.errors import InfeasibleError, ModelBuildError, ScenarioError
+from energyopt.inputs.config import Site, SolverOptions, scenario_from_dict
+from energyopt.inputs.timeseries import make_index
 from energyopt.model import build_model
-from energyopt.pipeline import run_scenario
-from energyopt.results import balance_residuals, compute_kpis, cost_breakdown, dispatch_table
-from energyopt.solve import solve
-from energyopt.timeseries import make_index
+from energyopt.model.read import dispatch_table
+from energyopt.model.solve import solve
+from energyopt.outputs.results import balance_residuals, compute_kpis
 
 BERLIN = Site(name="b", latitude=52.5, longitude=13.4, timezone="Europe/Berlin")
 BOILER = {"type": "electric_boiler", "name": "boiler", "heat_max_kw": 50_000.0, "efficiency": 1.0}
@@ -115,11 +116,11 @@ def test_nmp_recovered_is_area_times_solvent_times_recovery_and_credited():
     d = solved.dispatch
     recovered_kg = d["ov.nmp_recovered_kg_per_h"].sum()
     assert recovered_kg == pytest.approx(50_000.0 * 0.3 * 0.9)
-    costs = cost_breakdown(solved.plant)
+    costs = solved.plant.read().costs_eur
     assert costs["revenue"] == pytest.approx(-2.5 * recovered_kg)
     energy = (d["grid.import_kw"] * d["grid.price_import_eur_per_kwh"]).sum()
     assert solved.report.objective_eur == pytest.approx(energy - 2.5 * recovered_kg, rel=1e-9)
-    kpis = compute_kpis(solved.plant, d)
+    kpis = compute_kpis(solved.plant.read())
     assert kpis["ov.nmp_recovered_kg"] == pytest.approx(recovered_kg)
     assert kpis["ov.area_m2"] == pytest.approx(50_000.0)
 
@@ -137,7 +138,7 @@ def test_nmp_to_a_carrier_is_supplied_in_kg_per_h_and_not_credited():
     }
     solved = solve_oven(ctx, taker, **extra)
     assert_allclose(solved.dispatch["ov.net_nmp_kg_per_h"], 425.0, rtol=1e-9)
-    assert cost_breakdown(solved.plant)["revenue"] == 0.0
+    assert solved.plant.read().costs_eur["revenue"] == 0.0
 
 
 def test_nmp_to_a_carrier_without_a_taker_is_diagnosed():

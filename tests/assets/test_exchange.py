@@ -8,11 +8,11 @@ import pytest
 from helpers import assets_from, context, grid, index, load, scenario_doc, solve_assets
 from numpy.testing import assert_allclose
 
-from energyopt.config import scenario_from_dict
 from energyopt.errors import InfeasibleError, ModelBuildError, ScenarioError
+from energyopt.inputs.config import scenario_from_dict
 from energyopt.model import build_model
-from energyopt.plant_kpis import energy_flows
-from energyopt.results import compute_kpis
+from energyopt.outputs.plant_kpis import energy_flows
+from energyopt.outputs.results import compute_kpis
 
 GAS = {"gas_price_eur_per_mwh": 40.0}
 
@@ -97,7 +97,7 @@ def test_export_revenue_adds_up():
     assert costs(solved) == {"revenue": pytest.approx(-400.0)}
     fuel = 8000 / 0.93 * 0.040
     assert solved.report.objective_eur == pytest.approx(fuel - 400.0)
-    kpis = compute_kpis(solved.plant, d)
+    kpis = compute_kpis(solved.plant.read())
     assert kpis["revenue_eur"] == pytest.approx(400.0)
     assert kpis["total_cost_eur"] == pytest.approx(fuel - 400.0)
 
@@ -118,7 +118,7 @@ def test_exported_heat_counts_as_export_in_the_plant_kpis():
     hp = {"type": "heat_pump", "name": "hp", "carrier": "heat_lt", "heat_max_kw": 3000, "cop": 4}
     doc = contract(direction="export", price_eur_per_mwh=30.0)
     solved = solve_assets([grid(), hp, doc], ctx)
-    kpis = compute_kpis(solved.plant, solved.dispatch)
+    kpis = compute_kpis(solved.plant.read())
     assert kpis["final_energy_export_kwh"] == pytest.approx(2 * 2000 / 4)
 
 

@@ -6,8 +6,8 @@ import pytest
 from helpers import assets_from, context, grid, index, scenario_doc, solve_assets
 from numpy.testing import assert_allclose
 
-from energyopt.config import scenario_from_dict
 from energyopt.errors import ModelBuildError, ScenarioError
+from energyopt.inputs.config import scenario_from_dict
 from energyopt.model import build_model
 
 

@@ -22,12 +22,13 @@ from energyopt.assets.formation import (
     release_times,
     window_batches,
 )
-from energyopt.baseline import apply_baseline_rules
-from energyopt.config import Site, scenario_from_dict
+from energyopt.engine.baseline import apply_baseline_rules
 from energyopt.errors import ModelBuildError, ScenarioError
+from energyopt.inputs.config import Site, scenario_from_dict
 from energyopt.model import build_model
-from energyopt.results import compute_kpis, dispatch_table
-from energyopt.solve import solve
+from energyopt.model.read import dispatch_table
+from energyopt.model.solve import solve
+from energyopt.outputs.results import compute_kpis
 
 #: three-hour recipe: 2 h charge (1.05 kWh/kWh), 1 h grading discharge (0.65 kWh/kWh)
 SHORT_PHASES = [
@@ -313,7 +314,7 @@ def test_default_recipe_uses_0_58_kwh_per_kwh_of_cells_in_steady_operation():
     d = dispatch_table(plant)
     assert d["form.power_el_kw"].sum() / 54_800.0 == pytest.approx(1.05 / 0.9 - 0.65 * 0.9)
     assert (d["form.batches_started"] == d["form.batches_released"]).all()  # start at release
-    assert compute_kpis(plant, d)["cells_produced_kwh"] == pytest.approx(54_800.0)
+    assert compute_kpis(plant.read())["cells_produced_kwh"] == pytest.approx(54_800.0)
 
 
 def test_without_regeneration_the_discharge_becomes_heat():

@@ -17,10 +17,10 @@ from helpers import (
 )
 from numpy.testing import assert_allclose
 
-from energyopt.config import scenario_from_dict
+from energyopt.engine.pipeline import run_scenario
 from energyopt.errors import InfeasibleError, ScenarioError
+from energyopt.inputs.config import scenario_from_dict
 from energyopt.model import build_model
-from energyopt.pipeline import run_scenario
 
 
 def battery(**extra) -> dict:

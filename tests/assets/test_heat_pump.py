@@ -9,8 +9,8 @@ from helpers import assets_from, context, grid, index, load, scenario_doc, solve
 from numpy.testing import assert_allclose
 
 from energyopt.assets.heat_pump import carnot_cop
-from energyopt.config import scenario_from_dict
 from energyopt.errors import InfeasibleError, ModelBuildError, ScenarioError
+from energyopt.inputs.config import scenario_from_dict
 from energyopt.model import build_model
 
 

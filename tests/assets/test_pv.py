@@ -9,7 +9,7 @@ from helpers import SITE, context, grid, index, load, solve_assets
 from numpy.testing import assert_allclose
 
 from energyopt.errors import InfeasibleError
-from energyopt.weather import pv_power_kw
+from energyopt.inputs.weather import pv_power_kw
 
 PV = {"type": "pv", "name": "pv", "peak_power_kwp": 100.0, "tilt_deg": 30.0}
 

@@ -8,8 +8,8 @@ from helpers import context, grid, index, load, scenario_doc, solve_assets
 from numpy.testing import assert_allclose
 
 from energyopt.assets.thermal_storage import ThermalStorageParams
-from energyopt.config import scenario_from_dict
 from energyopt.errors import ScenarioError
+from energyopt.inputs.config import scenario_from_dict
 
 HP = {"type": "heat_pump", "name": "hp", "carrier": "heat_ht", "heat_max_kw": 400.0, "cop": 2.0}
 

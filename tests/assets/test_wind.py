@@ -18,12 +18,13 @@ from energyopt.assets.wind import (
     library_power_curve,
     wind_power_kw,
 )
-from energyopt.baseline import apply_baseline_rules
-from energyopt.config import scenario_from_dict
+from energyopt.engine.baseline import apply_baseline_rules
 from energyopt.errors import InfeasibleError, ModelBuildError, ScenarioError
+from energyopt.inputs.config import scenario_from_dict
 from energyopt.model import build_model
-from energyopt.results import dispatch_table, generation_kpis
-from energyopt.solve import solve
+from energyopt.model.read import dispatch_table
+from energyopt.model.solve import solve
+from energyopt.outputs.results import generation_kpis
 
 #: a simple explicit curve: cut-in 3 m/s, linear to 2 MW at 12 m/s, cut-out after 25 m/s
 CURVE = {

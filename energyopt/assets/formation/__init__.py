@@ -119,7 +119,7 @@ from energyopt.assets.formation.recipe import (
 )
 from energyopt.assets.formation.window import BatchWindow, running_entry, window_batches
 from energyopt.errors import ModelBuildError
-from energyopt.flat import linear_sum
+from energyopt.model.flat import linear_sum
 
 __all__ = [
     "DEFAULT_PHASES",

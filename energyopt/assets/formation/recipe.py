@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from energyopt.assets.base import AssetParams
 from energyopt.errors import ModelBuildError
-from energyopt.production import ProductionCalendar, in_production
+from energyopt.inputs.production import ProductionCalendar, in_production
 
 #: tolerance when comparing times on the model grid [steps]
 GRID_TOL = 1e-6

@@ -31,7 +31,7 @@ from energyopt.assets.formation.recipe import (
     release_times,
 )
 from energyopt.errors import ModelBuildError
-from energyopt.timeseries import fmt_time
+from energyopt.inputs.timeseries import fmt_time
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,7 +1,0 @@
-"""Plant-control integration: published schedules as the control system reads them.
-
-* :mod:`~energyopt.control.setpoints` -- setpoints per interval in the control
-  system's convention (signs, units, validity);
-* :mod:`~energyopt.control.documents` -- schedule documents as tables, CSV and
-  version differences.
-"""

@@ -1,0 +1,260 @@
+"""Assemble the Pyomo model of a plant from its asset blocks.
+
+``model.py`` knows carriers, not assets: every asset block reports its net
+injection per carrier and time step [kW, or kg/h for materials], its costs by
+category [EUR] and its emissions [kg CO2]. The model adds one balance per
+carrier and interval::
+
+    sum over assets of injection[carrier][t] (+ slack_in - slack_out) == 0
+
+and minimises ``sum(costs) + co2_price * sum(co2)`` (+ a penalty on balance
+slack, used only to diagnose an infeasible plant).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pyomo.environ as pyo
+from pyomo.common.gc_manager import PauseGC
+
+from energyopt.assets import Asset, AssetTerms, BuildContext
+from energyopt.assets.base import CARRIERS
+from energyopt.errors import ModelBuildError
+from energyopt.model import rules
+from energyopt.model.flat import flat_sum
+from energyopt.model.read import Reading, read
+from energyopt.model.standard_form import StandardForm, compile_model
+from energyopt.units import eur_per_t_to_eur_per_kg
+
+if TYPE_CHECKING:
+    from energyopt.inputs.config import SolverOptions
+    from energyopt.model.solve import SolveReport
+
+#: penalty on balance slack in diagnosis runs [EUR per kWh or kg]
+SLACK_PENALTY_EUR = 1_000.0
+
+
+@dataclasses.dataclass
+class PlantSession:
+    """The plant's Pyomo model and everything done with it: the one Pyomo boundary.
+
+    Build it once (:func:`build_model`), then per window :meth:`update` the
+    parameters, :meth:`solve`, :meth:`read` the plan as tables and take
+    :meth:`final_states` for the next window. The baseline and the replay
+    change what it optimises through :meth:`apply_baseline`, :meth:`track`,
+    :meth:`hold_discrete_states` and :meth:`release`. The engine and the
+    service hold sessions but never reach into :attr:`model`.
+    """
+
+    model: pyo.ConcreteModel
+    assets: dict[str, Asset]
+    ctx: BuildContext
+    terms: dict[str, AssetTerms]
+    carriers: list[str]
+    build_s: float
+    balance_slack: bool = False
+    #: the compiled matrices of the last solve, and whether only parameter values
+    #: changed since (then they are refreshed instead of compiled again)
+    compiled: StandardForm | None = dataclasses.field(default=None, repr=False)
+    params_updated: bool = False
+    #: False once a refresh could not follow this model (it is then always compiled)
+    refreshable: bool = True
+    _size: dict[str, int] | None = dataclasses.field(default=None, repr=False)
+    #: parameter updates so far, and the linear forms of expressions read after
+    #: each solve of an updated model (see :mod:`energyopt.model.evaluation`)
+    n_updates: int = 0
+    value_cache: dict = dataclasses.field(default_factory=dict, repr=False)
+
+    def block(self, name: str) -> pyo.Block:
+        """The Pyomo block of asset ``name``."""
+        return self.model.asset[name]
+
+    def can_update(self, ctx: BuildContext) -> bool:
+        """True if ``ctx`` fits this model's structure (else rebuild it)."""
+        return len(ctx.index) == len(self.ctx.index) and all(
+            asset.structure_key(ctx) == asset.structure_key(self.ctx)
+            for asset in self.assets.values()
+        )
+
+    def update(self, ctx: BuildContext) -> float:
+        """Re-fill all mutable parameters for a new window; returns seconds spent."""
+        if len(ctx.index) != len(self.ctx.index):
+            msg = (
+                f"window has {len(ctx.index)} steps, the model was built for {len(self.ctx.index)}"
+            )
+            raise ModelBuildError(msg)
+        started = time.perf_counter()
+        for name, asset in self.assets.items():
+            asset.refresh(self.block(name), ctx)
+        self.model.co2_price_eur_per_kg.set_value(_co2_price(ctx))
+        self.ctx = ctx
+        self.params_updated = True
+        self.n_updates += 1
+        return time.perf_counter() - started
+
+    def standard_form(self) -> StandardForm:
+        """The model as matrices for the solver.
+
+        Compiled on the first call; after :meth:`update` (parameter values only)
+        the parameter-dependent entries of the last compile are refreshed. A
+        model changed in any other way since the last solve (variables fixed,
+        components added or deactivated) is compiled afresh, as long as
+        :meth:`update` was not called as well: do not combine the two.
+        """
+        refresh = self.compiled is not None and self.params_updated and self.refreshable
+        if refresh and not self.compiled.refresh():
+            self.refreshable = refresh = False
+        if not refresh:
+            self.compiled = compile_model(self.model)
+            self._size = None
+        self.params_updated = False
+        return self.compiled
+
+    def solve(self, options: SolverOptions, **kwargs: Any) -> SolveReport:
+        """Solve with HiGHS; see :func:`energyopt.model.solve.solve` for ``kwargs``."""
+        from energyopt.model.solve import solve  # solve builds diagnosis sessions from here
+
+        return solve(self, options, **kwargs)
+
+    def read(self) -> Reading:
+        """The solved plan as tables: dispatch, costs by category, emissions."""
+        return read(self)
+
+    def apply_baseline(
+        self, ranked: Mapping[str, Sequence[str]], penalty_eur_per_kwh: float
+    ) -> None:
+        """Rule-based operation with a converter merit order (:func:`rules.apply_baseline`)."""
+        rules.apply_baseline(self, ranked, penalty_eur_per_kwh)
+
+    def track(self, plan: pd.DataFrame, penalty_eur_per_kwh: float) -> None:
+        """Hold setpoints to ``plan`` with penalised deviation (:func:`rules.track`)."""
+        rules.track(self, plan, penalty_eur_per_kwh)
+
+    def deviation_kwh(self) -> dict[str, float]:
+        """Energy each tracked asset's setpoints moved [kWh] (after :meth:`track`)."""
+        return rules.deviation_kwh(self)
+
+    def penalty_eur(self) -> float:
+        """The baseline-rule or tracking penalty of the solved plan [EUR]."""
+        return rules.penalty_eur(self)
+
+    def discrete_states(self, steps: int) -> pd.DataFrame:
+        """Binary decisions of the first ``steps`` intervals, ``<asset>.<variable>`` columns."""
+        return rules.discrete_states(self, steps)
+
+    def hold_discrete_states(self, plan: pd.DataFrame) -> list[str]:
+        """Fix plan-following assets' binaries to ``plan``; returns what was fixed."""
+        return rules.hold_discrete_states(self, plan)
+
+    def release(self, held: Sequence[str]) -> None:
+        """Free what :meth:`hold_discrete_states` fixed."""
+        rules.release(self, held)
+
+    def final_states(self, steps: int) -> dict[str, dict]:
+        """Every asset's state after the first ``steps`` intervals (for the next window)."""
+        return {
+            name: asset.final_state(self.block(name), self.ctx, steps)
+            for name, asset in self.assets.items()
+        }
+
+    def size(self) -> dict[str, int]:
+        """Counts of variables, constraints and binaries (kept while only parameters change)."""
+        if self._size is None:
+            m = self.model
+            binaries = sum(1 for v in m.component_data_objects(pyo.Var) if v.is_binary())
+            self._size = {
+                "n_variables": m.nvariables(),
+                "n_constraints": m.nconstraints(),
+                "n_binaries": binaries,
+            }
+        return dict(self._size)
+
+
+def _co2_price(ctx: BuildContext) -> float:
+    return eur_per_t_to_eur_per_kg(ctx.tariffs.co2_price_eur_per_t)
+
+
+def build_model(
+    assets: Iterable[Asset], ctx: BuildContext, *, balance_slack: bool = False
+) -> PlantSession:
+    """Build the plant model for one window.
+
+    Parameters
+    ----------
+    assets : iterable of Asset
+        One instance per asset (fresh: an instance belongs to one model).
+    ctx : BuildContext
+        Window index, input series, tariffs and initial state.
+    balance_slack : bool
+        Add penalised slack to every balance (diagnosis of infeasible plans).
+    """
+    started = time.perf_counter()
+    with PauseGC():  # the cyclic collector would walk the growing model again and again
+        return _build(assets, ctx, balance_slack, started)
+
+
+def _build(
+    assets: Iterable[Asset], ctx: BuildContext, balance_slack: bool, started: float
+) -> PlantSession:
+    assets = {a.name: a for a in assets}
+    m = pyo.ConcreteModel(name="plant")
+    m.T = pyo.RangeSet(0, ctx.n_steps - 1)
+    m.ASSETS = pyo.Set(initialize=list(assets), ordered=True)
+    m.co2_price_eur_per_kg = pyo.Param(mutable=True, initialize=_co2_price(ctx))
+    terms: dict[str, AssetTerms] = {}
+
+    def build_asset(b: pyo.Block, name: str) -> None:
+        terms[name] = assets[name].build(b, ctx)
+
+    m.asset = pyo.Block(m.ASSETS, rule=build_asset)
+    carriers = _carriers(terms)
+    _add_balances(m, terms, carriers, balance_slack)
+    _add_objective(m, terms, balance_slack)
+    return PlantSession(
+        model=m,
+        assets=assets,
+        ctx=ctx,
+        terms=terms,
+        carriers=carriers,
+        build_s=time.perf_counter() - started,
+        balance_slack=balance_slack,
+    )
+
+
+def _carriers(terms: dict[str, AssetTerms]) -> list[str]:
+    found = {c for t in terms.values() for c in t.injections}
+    return [c for c in CARRIERS if c in found] + sorted(found - set(CARRIERS))
+
+
+def _add_balances(
+    m: pyo.ConcreteModel, terms: dict[str, AssetTerms], carriers: list[str], slack: bool
+) -> None:
+    flows = {c: [t.injections[c] for t in terms.values() if c in t.injections] for c in carriers}
+    m.CARRIERS = pyo.Set(initialize=carriers, ordered=True)
+    if slack:
+        m.slack_in = pyo.Var(m.CARRIERS, m.T, domain=pyo.NonNegativeReals)
+        m.slack_out = pyo.Var(m.CARRIERS, m.T, domain=pyo.NonNegativeReals)
+
+    @m.Constraint(m.CARRIERS, m.T)
+    def balance(m, c, t):
+        terms = [flow[t] for flow in flows[c]]
+        if slack:
+            terms += [m.slack_in[c, t], -m.slack_out[c, t]]
+        return flat_sum(terms) == 0
+
+
+def _add_objective(m: pyo.ConcreteModel, terms: dict[str, AssetTerms], slack: bool) -> None:
+    cost = sum(v for t in terms.values() for v in t.costs_eur.values())
+    co2 = sum(t.co2_kg for t in terms.values())
+    m.total_cost_eur = pyo.Expression(expr=cost + m.co2_price_eur_per_kg * co2)
+    objective = m.total_cost_eur
+    if slack:
+        objective = objective + SLACK_PENALTY_EUR * sum(
+            m.slack_in[c, t] + m.slack_out[c, t] for c in m.CARRIERS for t in m.T
+        )
+    m.objective = pyo.Objective(expr=objective, sense=pyo.minimize)

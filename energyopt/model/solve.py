@@ -1,0 +1,297 @@
+"""Solve a plant model with HiGHS.
+
+The Pyomo model is compiled to matrices (``energyopt/model/standard_form.py``) and
+handed to HiGHS through ``highspy`` in one call. A model whose mutable
+parameters were updated for the next window is not compiled again: only the
+matrix entries, right-hand sides, costs and bounds that depend on parameters
+are re-evaluated (:meth:`~energyopt.model.PlantSession.standard_form`).
+
+:func:`start_solve` compiles and starts HiGHS, optionally in a worker thread
+(HiGHS releases the interpreter lock, so the caller can read another model
+meanwhile); :meth:`PendingSolve.finish` waits and reports. :func:`solve` does
+both in one call.
+
+:func:`solve` returns a :class:`SolveReport` when HiGHS found a plan (optimal,
+or the incumbent when the time limit was hit) and raises otherwise:
+:class:`~energyopt.errors.InfeasibleError` with a diagnosis that names the
+carrier and the time stamps where the plan breaks, or
+:class:`~energyopt.errors.SolveError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import threading
+import time
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.common.errors import InfeasibleConstraintException
+
+from energyopt.assets.base import flow_unit
+from energyopt.errors import InfeasibleError, SolveError
+from energyopt.inputs.config import SolverOptions
+from energyopt.inputs.highs_options import new_highs
+from energyopt.inputs.timeseries import fmt_time
+from energyopt.model.plant import PlantSession, build_model
+from energyopt.model.standard_form import StandardForm
+
+logger = logging.getLogger(__name__)
+
+_Status = highspy.HighsModelStatus
+_ACCEPTED = {
+    _Status.kOptimal: "optimal",
+    _Status.kModelEmpty: "optimal",
+    _Status.kTimeLimit: "time_limit",
+    _Status.kIterationLimit: "iteration_limit",
+    _Status.kSolutionLimit: "solution_limit",
+    _Status.kInterrupt: "interrupted",
+}
+_INFEASIBLE = {_Status.kInfeasible, _Status.kUnboundedOrInfeasible}
+_FEASIBLE_SOLUTION = 2  # HiGHS kSolutionStatusFeasible
+SLACK_TOL = 1e-6
+#: flow units as written in messages
+_UNIT_TEXT = {"kw": "kW", "kg_per_h": "kg/h"}
+
+
+@dataclasses.dataclass(frozen=True)
+class SolveReport:
+    """What a solve did.
+
+    ``status`` is ``optimal`` or ``time_limit`` (an incumbent, see ``mip_gap``);
+    ``mip_gap`` is the relative gap between incumbent and bound [frac].
+    """
+
+    status: str
+    objective_eur: float
+    bound_eur: float | None
+    mip_gap: float
+    build_s: float
+    solve_s: float
+    n_variables: int
+    n_constraints: int
+    n_binaries: int
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain dict for JSON."""
+        return dataclasses.asdict(self)
+
+
+def solver_available() -> bool:
+    """True if HiGHS can be loaded."""
+    try:
+        new_highs()
+    except Exception:  # noqa: BLE001 - any failure to load means "not available"
+        return False
+    return True
+
+
+@dataclasses.dataclass(frozen=True)
+class _Outcome:
+    """What HiGHS returned for one run."""
+
+    status: object
+    objective: float | None
+    bound: float | None
+
+
+def _highs_lp(form: StandardForm) -> highspy.HighsLp:
+    """A compiled model as a HiGHS problem (columns in the compiler's order)."""
+    matrix = form.matrix
+    lp = highspy.HighsLp()  # HiGHS reads +-inf (highspy.kHighsInf) as no bound
+    lp.num_col_ = len(form.columns)
+    lp.num_row_ = matrix.shape[0]
+    lp.col_cost_ = form.cost
+    lp.offset_ = form.offset
+    lp.col_lower_ = form.col_lower
+    lp.col_upper_ = form.col_upper
+    lp.row_lower_ = form.row_lower
+    lp.row_upper_ = form.row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = matrix.indptr
+    lp.a_matrix_.index_ = matrix.indices
+    lp.a_matrix_.value_ = matrix.data
+    if form.is_integer.any():
+        kind = highspy.HighsVarType
+        lp.integrality_ = [kind.kInteger if i else kind.kContinuous for i in form.is_integer]
+    return lp
+
+
+class PendingSolve:
+    """A HiGHS run on a compiled plant model, started and not yet collected.
+
+    :func:`start_solve` compiles the model and hands it to HiGHS; with
+    ``background=True`` HiGHS runs in a worker thread (it releases the
+    interpreter lock), so the caller can do other work, on other models,
+    until :meth:`finish`. Only HiGHS runs in the thread: compiling and loading
+    the plan into the Pyomo variables happen in the calling thread.
+    """
+
+    def __init__(self, plant: PlantSession, options: SolverOptions, *, background: bool) -> None:
+        self.plant, self.options = plant, options
+        self.started = time.perf_counter()
+        self._outcome: _Outcome | None = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        try:
+            form = plant.standard_form()
+        except InfeasibleConstraintException:
+            self._outcome = _Outcome(_Status.kInfeasible, None, None)
+            return
+        self._columns = form.columns
+        self._lp = _highs_lp(form)
+        self._highs = _configured_highs(options)
+        self._highs.passModel(self._lp)
+        if background:
+            self._thread = threading.Thread(target=self._run, name="highs", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._highs.run()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller in finish()
+            self._error = exc
+
+    def outcome(self) -> _Outcome:
+        """Wait for HiGHS; load the values of a found plan into the variables."""
+        if self._outcome is not None:
+            return self._outcome
+        if self._thread is None:
+            self._highs.run()
+        else:
+            self._thread.join()
+            if self._error is not None:
+                raise self._error
+        self._outcome = _collect(self._highs, self._lp, self._columns)
+        return self._outcome
+
+    def finish(self, *, diagnose: bool = True) -> SolveReport:
+        """The solve's report (see :func:`solve`)."""
+        return _report(self.plant, self.options, self.outcome(), self.started, diagnose)
+
+
+def start_solve(
+    plant: PlantSession, options: SolverOptions, *, background: bool = False
+) -> PendingSolve:
+    """Compile ``plant`` and start HiGHS on it (in a worker thread if ``background``)."""
+    return PendingSolve(plant, options, background=background)
+
+
+#: HiGHS options that ``highs_options`` may not set: the field that does, or why not
+def _configured_highs(options: SolverOptions) -> highspy.Highs:
+    highs = new_highs()
+    highs.setOptionValue("time_limit", float(options.time_limit_s))
+    highs.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
+    if options.mip_abs_gap_eur is not None:
+        highs.setOptionValue("mip_abs_gap", float(options.mip_abs_gap_eur))
+    if options.threads:
+        highs.setOptionValue("threads", int(options.threads))
+    highs.setOptionValue("mip_heuristic_run_feasibility_jump", bool(options.mip_feasibility_jump))
+    for name, value in options.highs_options.items():  # checked when the options were made
+        highs.setOptionValue(name, value)
+    return highs
+
+
+def _collect(highs: highspy.Highs, lp: highspy.HighsLp, columns: list) -> _Outcome:
+    """Status, objective and bound of a finished run; the plan goes into the variables."""
+    status = highs.getModelStatus()
+    info = highs.getInfo()
+    if info.primal_solution_status != _FEASIBLE_SOLUTION and status != _Status.kModelEmpty:
+        return _Outcome(status, None, None)
+    for var, value in zip(columns, highs.getSolution().col_value, strict=True):
+        var.set_value(value, skip_validation=True)
+    objective = float(info.objective_function_value)
+    is_mip = lp.integrality_ and any(k == highspy.HighsVarType.kInteger for k in lp.integrality_)
+    bound = float(info.mip_dual_bound) if is_mip else objective
+    return _Outcome(status, objective, bound)
+
+
+def solve(plant: PlantSession, options: SolverOptions, *, diagnose: bool = True) -> SolveReport:
+    """Solve ``plant`` and load the plan into its variables.
+
+    Raises
+    ------
+    InfeasibleError
+        No plan meets every constraint; the message says where (``diagnose``).
+    SolveError
+        HiGHS stopped without any plan (error, unbounded, time limit with no
+        incumbent).
+    """
+    return start_solve(plant, options).finish(diagnose=diagnose)
+
+
+def _report(
+    plant: PlantSession, options: SolverOptions, outcome: _Outcome, started: float, diagnose: bool
+) -> SolveReport:
+    solve_s = time.perf_counter() - started
+    size = plant.size()
+    if outcome.status in _INFEASIBLE:
+        reason = diagnose_infeasibility(plant, options) if diagnose else "no feasible plan"
+        raise InfeasibleError(reason)
+    objective = outcome.objective
+    if outcome.status not in _ACCEPTED or objective is None or not math.isfinite(objective):
+        msg = f"HiGHS stopped without a plan: {outcome.status.name} after {solve_s:.1f} s"
+        raise SolveError(msg)
+    bound = outcome.bound
+    report = SolveReport(
+        status=_ACCEPTED[outcome.status],
+        objective_eur=objective,
+        bound_eur=None if bound is None or not math.isfinite(bound) else bound,
+        mip_gap=_gap(objective, bound) if size["n_binaries"] else 0.0,
+        build_s=plant.build_s,
+        solve_s=solve_s,
+        **size,
+    )
+    logger.debug("solved: %s", report)
+    return report
+
+
+def _gap(objective: float, bound: float | None) -> float:
+    if bound is None or not math.isfinite(bound):
+        return float("nan")
+    return abs(objective - bound) / max(abs(objective), 1e-9)
+
+
+def diagnose_infeasibility(plant: PlantSession, options: SolverOptions) -> str:
+    """Explain an infeasible plan: which balance breaks, where and by how much.
+
+    Rebuilds the model with penalised slack on every carrier balance and
+    reports the slack the cheapest relaxed plan needs.
+    """
+    fresh = [type(a)(a.params) for a in plant.assets.values()]
+    relaxed = build_model(fresh, plant.ctx, balance_slack=True)
+    outcome = start_solve(relaxed, options).outcome()
+    if outcome.status not in _ACCEPTED or outcome.objective is None:
+        return (
+            "no feasible plan, even with every carrier balance relaxed: an asset's own "
+            "limits conflict (check initial and terminal levels, targets and run times)"
+        )
+    lines = _slack_lines(relaxed)
+    if not lines:
+        return "no feasible plan, but every carrier balance can close: the solver hit a limit"
+    return "no feasible plan: " + "; ".join(lines)
+
+
+def _slack_lines(relaxed: PlantSession) -> list[str]:
+    m = relaxed.model
+    index = relaxed.ctx.index
+    lines = []
+    for carrier in relaxed.carriers:
+        for var, word in (
+            (m.slack_in, "short of supply"),
+            (m.slack_out, "has surplus it cannot use"),
+        ):
+            amounts = np.array([pyo.value(var[carrier, t]) for t in m.T])
+            bad = np.flatnonzero(amounts > SLACK_TOL)
+            if bad.size:
+                first = int(bad[0])
+                unit = _UNIT_TEXT[flow_unit(carrier)]
+                lines.append(
+                    f"{carrier} balance {word} by {amounts[first]:.1f} {unit} at "
+                    f"{fmt_time(index[first])} ({bad.size} intervals, up to "
+                    f"{amounts.max():.1f} {unit})"
+                )
+    return lines

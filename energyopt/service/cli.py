@@ -1,0 +1,143 @@
+"""Service commands of ``energyopt``: ``serve`` and ``keys create|list|revoke``.
+
+They read the service settings from the environment (``ENERGYOPT_*``, see
+:mod:`energyopt.service.settings`); ``--data-dir`` and ``--database-url`` override them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from energyopt.errors import EnergyOptError
+
+keys_app = typer.Typer(no_args_is_help=True, help="API keys of the service.")
+console = Console()
+err_console = Console(stderr=True)
+
+#: modules of the ``service`` extra the service commands need
+SERVICE_MODULES = (
+    "fastapi",
+    "uvicorn",
+    "sqlalchemy",
+    "alembic",
+    "pydantic_settings",
+    "apscheduler",
+)
+DataDirOption = typer.Option(None, "--data-dir", help="service data directory")
+DatabaseOption = typer.Option(None, "--database-url", help="SQLAlchemy URL (default: SQLite)")
+
+
+def require_service_stack() -> None:
+    """Exit with a one-line reason when the ``service`` extra is not installed."""
+    import importlib.util
+
+    missing = [m for m in SERVICE_MODULES if importlib.util.find_spec(m) is None]
+    if missing:
+        reason = f"the service needs {', '.join(missing)}: pip install 'energyopt[service]'"
+        err_console.print(f"[bold red]error:[/] {escape(reason)}", highlight=False)
+        raise typer.Exit(code=2)
+
+
+def _apply_overrides(data_dir: Path | None, database_url: str | None):
+    """Settings with command-line overrides (also exported for the server process)."""
+    require_service_stack()
+    from energyopt.service.settings import get_settings
+
+    if data_dir is not None:
+        os.environ["ENERGYOPT_DATA_DIR"] = str(data_dir)
+    if database_url is not None:
+        os.environ["ENERGYOPT_DATABASE_URL"] = database_url
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def _open_store(data_dir: Path | None, database_url: str | None):
+    settings = _apply_overrides(data_dir, database_url)
+    store = settings.open_store()
+    store.migrate()
+    return store
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", help="address to listen on (0.0.0.0: all)"),
+    port: int = typer.Option(8000, min=1, max=65535, help="TCP port"),
+    data_dir: Path | None = DataDirOption,
+    database_url: str | None = DatabaseOption,
+    log_level: str = typer.Option("info", help="uvicorn log level"),
+) -> None:
+    """Run the HTTP service (API under /api/v1, health at /health, docs at /docs)."""
+    require_service_stack()
+    import logging
+
+    import uvicorn
+
+    settings = _apply_overrides(data_dir, database_url)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    console.print(
+        f"energyopt service on http://{host}:{port} (docs /docs), "
+        f"database {settings.db_url.split('@')[-1]}"
+    )
+    uvicorn.run("api.main:create_app", factory=True, host=host, port=port, log_level=log_level)
+
+
+@keys_app.command("create")
+def create_key(
+    role: str = typer.Option(..., help="viewer, planner or admin"),
+    name: str = typer.Option(..., help="who or what uses the key"),
+    data_dir: Path | None = DataDirOption,
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Create an API key and print its token (shown once; only its hash is stored)."""
+    from energyopt.service.store import keys
+
+    try:
+        store = _open_store(data_dir, database_url)
+        record, token = keys.create_key(store, name=name, role=role)
+    except EnergyOptError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(code=2) from None
+    err_console.print(f"created key {record.id} {record.name!r} ({record.role}); token:")
+    typer.echo(token)
+
+
+@keys_app.command("list")
+def list_keys(
+    data_dir: Path | None = DataDirOption, database_url: str | None = DatabaseOption
+) -> None:
+    """List API keys (without tokens)."""
+    from energyopt.service.store import keys
+
+    table = Table(show_header=True, header_style="bold")
+    for column in ("id", "name", "role", "prefix", "created (UTC)", "revoked (UTC)"):
+        table.add_column(column)
+    for key in keys.list_keys(_open_store(data_dir, database_url)):
+        revoked = f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else ""
+        table.add_row(
+            str(key.id), key.name, key.role, key.prefix, f"{key.created_at:%Y-%m-%d %H:%M}", revoked
+        )
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def revoke_key(
+    key_id: int = typer.Argument(..., help="key id (see `energyopt keys list`)"),
+    data_dir: Path | None = DataDirOption,
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Revoke an API key."""
+    from energyopt.service.store import keys
+
+    try:
+        record = keys.revoke_key(_open_store(data_dir, database_url), key_id=key_id)
+    except EnergyOptError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(code=2) from None
+    console.print(f"revoked key {record.id} {record.name!r}")

@@ -1,0 +1,310 @@
+"""The daily-planning scheduler: one APScheduler job per plant, kept in the store.
+
+* Jobs live in the service's own database (APScheduler's ``SQLAlchemyJobStore``
+  on the store's engine, table ``apscheduler_jobs``), so they survive restarts.
+* One job per active plant with the id ``plan-plant-<id>`` and a cron trigger
+  at the plant's local planning time in the plant's time zone (daylight saving
+  handled by the trigger).
+* A planning time missed while the service was down runs at start-up, once:
+  the job's next run time stays in the past in the job store, APScheduler
+  finds it due when the scheduler starts, ``coalesce`` folds every missed run
+  into one and ``misfire_grace_time`` (default: no limit) decides how late is
+  still worth planning. A double trigger cannot publish twice: a run for a
+  planning instant already published returns that version
+  (:func:`energyopt.service.planning.plan_plant`).
+* At start-up, an active plant without any schedule is planned at once, so a
+  newly registered plant has a schedule without waiting for its first
+  planning time.
+* The solve runs in a separate worker process (``spawn``), so the API keeps
+  answering while a plan is made; ``in_process=True`` runs it in the
+  scheduler's thread (tests).
+
+The job function is :func:`run_planning_job`, referenced by name in the job
+store; it hands the plant id to the scheduler running in this process.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import datetime as dt
+import logging
+import multiprocessing
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from energyopt.service.planning import DataPaths, PlanningOutcome, plan_plant
+from energyopt.service.store import PlantRecord, Store, StoreConfig
+from energyopt.service.store import plants as plant_store
+from energyopt.service.store import schedules as schedule_store
+
+logger = logging.getLogger(__name__)
+
+JOB_PREFIX = "plan-plant-"
+#: the scheduler of this process that :func:`run_planning_job` hands work to
+_ACTIVE: PlanningScheduler | None = None
+
+
+def job_id(plant_id: int) -> str:
+    """Deterministic id of a plant's daily-planning job."""
+    return f"{JOB_PREFIX}{plant_id}"
+
+
+def plant_trigger(plant: PlantRecord) -> CronTrigger:
+    """Every day at the plant's local planning time, in the plant's time zone."""
+    return CronTrigger(
+        hour=plant.planning_time.hour,
+        minute=plant.planning_time.minute,
+        second=0,
+        timezone=plant.timezone,
+    )
+
+
+def _trigger_key(trigger: CronTrigger) -> tuple[str, str]:
+    return str(trigger), str(trigger.timezone)
+
+
+def run_planning_job(plant_id: int) -> dict[str, Any] | None:
+    """The scheduled job: plan ``plant_id`` with this process's scheduler."""
+    scheduler = _ACTIVE
+    if scheduler is None:
+        logger.error("planning job for plant %d fired without a running scheduler", plant_id)
+        return None
+    return scheduler.run_plant(plant_id).as_dict()
+
+
+# ----------------------------------------------------------------- worker process side
+
+_WORKER_STORES: dict[StoreConfig, Store] = {}
+
+
+def _plan_in_worker(
+    config: StoreConfig,
+    plant_id: int,
+    paths: DataPaths,
+    now: dt.datetime | None,
+    issued_at: dt.datetime | None,
+) -> PlanningOutcome:
+    if config not in _WORKER_STORES:
+        _WORKER_STORES[config] = config.open()
+    return plan_plant(_WORKER_STORES[config], plant_id, paths, now=now, issued_at=issued_at)
+
+
+def _init_worker(level: int) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+
+# ----------------------------------------------------------------- service side
+
+
+@dataclasses.dataclass(frozen=True)
+class SchedulerConfig:
+    """How the service runs its daily planning.
+
+    Attributes
+    ----------
+    enabled : bool
+        Start the scheduler with the service.
+    in_process : bool
+        Solve in the scheduler's thread instead of a worker process.
+    plan_missing_at_start : bool
+        Plan active plants that have no schedule yet right after start-up.
+    misfire_grace_time_s : int or None
+        How late a missed planning time still runs [s]; None: always.
+    """
+
+    enabled: bool = True
+    in_process: bool = False
+    plan_missing_at_start: bool = True
+    misfire_grace_time_s: int | None = None
+
+
+class PlanningScheduler:
+    """APScheduler wiring of the daily planning of every active plant."""
+
+    def __init__(
+        self, store: Store, paths: DataPaths, config: SchedulerConfig | None = None
+    ) -> None:
+        self.store = store
+        self.paths = paths
+        self.config = config or SchedulerConfig()
+        self.listeners: list[Callable[[PlanningOutcome], None]] = []
+        self.last: dict[int, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self._pool: cf.ProcessPoolExecutor | None = None
+        self.scheduler = BackgroundScheduler(
+            jobstores={"default": SQLAlchemyJobStore(engine=store.engine)},
+            executors={"default": ThreadPoolExecutor(max_workers=2)},
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": self.config.misfire_grace_time_s,
+            },
+            timezone="UTC",
+        )
+
+    @property
+    def running(self) -> bool:
+        """True while the scheduler runs."""
+        return bool(self.scheduler.running)
+
+    # ---- life cycle -------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start: reconcile one job per active plant, catch up missed runs, plan new plants."""
+        global _ACTIVE
+        _ACTIVE = self
+        self.scheduler.start(paused=True)
+        plants = plant_store.list_plants(self.store, active_only=True)
+        for plant in plants:
+            self.sync_plant(plant)
+        self.scheduler.resume()  # due jobs (missed planning times) run now, once each
+        if self.config.plan_missing_at_start:
+            for plant in plants:
+                if schedule_store.latest_ids(self.store, plant_id=plant.id) is None:
+                    self.plan_soon(plant.id)
+        logger.info("planning scheduler started with %d plant job(s)", len(plants))
+
+    def shutdown(self) -> None:
+        """Stop the scheduler (running plans are waited for) and the worker process."""
+        global _ACTIVE
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        if _ACTIVE is self:
+            _ACTIVE = None
+
+    # ---- jobs -------------------------------------------------------------------------
+
+    def sync_plant(self, plant: PlantRecord) -> None:
+        """Make the plant's job match its planning time and zone (kept if it already does).
+
+        An unchanged job keeps its next run time, also one in the past: that is
+        what makes a missed planning time run at start-up.
+        """
+        trigger = plant_trigger(plant)
+        existing = self.scheduler.get_job(job_id(plant.id))
+        if not plant.is_active:
+            if existing is not None:
+                existing.remove()
+            return
+        if existing is None:
+            self.scheduler.add_job(
+                run_planning_job,
+                trigger,
+                args=[plant.id],
+                id=job_id(plant.id),
+                name=f"daily planning of {plant.name}",
+                replace_existing=True,
+            )
+        elif _trigger_key(existing.trigger) != _trigger_key(trigger):
+            existing.reschedule(trigger)
+
+    def plan_soon(self, plant_id: int) -> None:
+        """Plan a plant once in the background now (e.g. a plant without any schedule)."""
+        self.scheduler.add_job(
+            run_planning_job,
+            "date",
+            run_date=dt.datetime.now(dt.UTC),
+            args=[plant_id],
+            id=f"initial-{job_id(plant_id)}",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
+
+    def next_run_time(self, plant_id: int) -> dt.datetime | None:
+        """When the plant is planned next (UTC), or None without a job."""
+        job = self.scheduler.get_job(job_id(plant_id))
+        return None if job is None or job.next_run_time is None else job.next_run_time
+
+    # ---- running a plan -----------------------------------------------------------------
+
+    def run_plant(
+        self,
+        plant_id: int,
+        now: dt.datetime | None = None,
+        issued_at: dt.datetime | None = None,
+    ) -> PlanningOutcome:
+        """Plan one plant (in a worker process unless ``in_process``) and tell listeners.
+
+        ``now`` defaults to the current time, ``issued_at`` to the planning
+        instant (see :func:`energyopt.service.planning.plan_plant`).
+        """
+        if self.config.in_process:
+            outcome = plan_plant(self.store, plant_id, self.paths, now=now, issued_at=issued_at)
+        else:
+            future = self._worker().submit(
+                _plan_in_worker, self.store.config(), plant_id, self.paths, now, issued_at
+            )
+            outcome = future.result()
+        with self._lock:
+            self.last[plant_id] = outcome.as_dict()
+        for listener in self.listeners:
+            listener(outcome)
+        logger.info("plant %d: %s", plant_id, outcome.as_dict())
+        return outcome
+
+    def _worker(self) -> cf.ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = cf.ProcessPoolExecutor(
+                    max_workers=1,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_init_worker,
+                    initargs=(logging.getLogger().getEffectiveLevel(),),
+                )
+            return self._pool
+
+    # ---- health -------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        """Scheduler state for ``/health``: jobs, and each plant's latest schedule and run.
+
+        ``ok`` follows the scheduler thread; fallback and incumbent schedules
+        and failed planning runs are listed (they need attention but the
+        service itself works).
+        """
+        plants = {}
+        for plant in plant_store.list_plants(self.store, active_only=True):
+            latest = schedule_store.list_schedules(self.store, plant_id=plant.id, limit=1)
+            entry: dict[str, Any] = {"name": plant.name, "latest_schedule": None}
+            if latest:
+                row = latest[0]
+                entry["latest_schedule"] = {
+                    "delivery_date": row["delivery_date"].isoformat(),
+                    "version": row["version"],
+                    "solve_status": row["solve_status"],
+                    "is_fallback": row["is_fallback"],
+                    "fallback_reason": row["fallback_reason"],
+                    "is_incumbent": row["is_incumbent"],
+                    "mip_gap": row["mip_gap"],
+                }
+            next_run = self.next_run_time(plant.id) if self.running else None
+            entry["next_planning_at"] = None if next_run is None else next_run.isoformat()
+            with self._lock:
+                entry["last_planning_run"] = self.last.get(plant.id)
+            plants[str(plant.id)] = entry
+        return {
+            "ok": self.running,
+            "state": "running" if self.running else "stopped",
+            "plants": plants,
+            "fallback_plants": [
+                p["name"]
+                for p in plants.values()
+                if p["latest_schedule"] and p["latest_schedule"]["is_fallback"]
+            ],
+            "failed_plants": [
+                p["name"]
+                for p in plants.values()
+                if p["last_planning_run"] and p["last_planning_run"]["status"] == "failed"
+            ],
+        }

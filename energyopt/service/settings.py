@@ -1,0 +1,113 @@
+"""Service settings: how a deployment of the energyopt service is configured.
+
+Every field is read from an environment variable with the ``ENERGYOPT_``
+prefix (``ENERGYOPT_DATABASE_URL``, ``ENERGYOPT_DATA_DIR``, ...). Scenario
+content (plants, tariffs, assets) is *not* here: that is the scenario
+document. There is no module-level settings object: call :func:`get_settings`
+(cached) or build :class:`Settings` explicitly, e.g. in tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from energyopt.service.store import Store
+
+#: file name of the embedded SQLite database inside the data directory
+SQLITE_FILE = "energyopt.sqlite3"
+#: shortest accepted bootstrap admin token [characters]
+MIN_TOKEN_CHARS = 32
+
+
+class Settings(BaseSettings):
+    """Deployment settings of the service (environment prefix ``ENERGYOPT_``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ENERGYOPT_", env_file=None, extra="ignore", frozen=True
+    )
+
+    data_dir: Path = Field(
+        Path("energyopt-data"),
+        description="service data: the SQLite database and data files scenarios may name",
+    )
+    scenarios_dir: Path = Field(
+        Path("scenarios"),
+        description="scenario YAML files and their data; relative 'file:' paths of stored "
+        "scenario documents resolve against it",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db; "
+        "default: SQLite file in the data directory",
+    )
+    database_schema: str | None = Field(
+        None,
+        description="PostgreSQL only: keep the service's tables in this schema "
+        "(created if missing); default: the server's search path",
+    )
+    sqlite_busy_timeout_s: float = Field(
+        30.0, gt=0, description="how long SQLite waits for a lock [s]"
+    )
+    worker_count: int = Field(1, ge=1, le=64, description="worker processes that execute runs [-]")
+    planning_time: dt.time = Field(
+        dt.time(11, 0), description="default local time of the daily planning run"
+    )
+    max_run_days: int = Field(366, ge=1, description="longest period one run may cover [d]")
+    retry_after_s: int = Field(
+        2, ge=1, description="poll interval suggested to clients of queued runs [s]"
+    )
+    admin_token: SecretStr | None = Field(
+        None,
+        description="if set, an admin API key with this token exists after start-up "
+        f"(at least {MIN_TOKEN_CHARS} characters)",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="origins allowed to call the API from a browser"
+    )
+    log_level: str = Field("INFO", description="logging level of the service")
+
+    @field_validator("data_dir", "scenarios_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @field_validator("admin_token")
+    @classmethod
+    def _long_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_TOKEN_CHARS:
+            msg = f"admin_token must have at least {MIN_TOKEN_CHARS} characters"
+            raise ValueError(msg)
+        return value
+
+    @property
+    def db_url(self) -> str:
+        """Database URL in use: ``database_url`` or the SQLite file in ``data_dir``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / SQLITE_FILE}"
+
+    def open_store(self) -> Store:
+        """A :class:`~energyopt.service.store.Store` on the configured database (not migrated)."""
+        from energyopt.service.store import Store
+
+        return Store(
+            self.db_url, schema=self.database_schema, busy_timeout_s=self.sqlite_busy_timeout_s
+        )
+
+    @property
+    def allowed_data_roots(self) -> tuple[Path, ...]:
+        """Directories whose files scenario documents may name."""
+        return (self.scenarios_dir, self.data_dir)
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings from the environment, read once per process."""
+    return Settings()
