@@ -24,9 +24,9 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from energyopt.service.control.setpoints import setpoint_rows
+from energyopt.service.schedule import interval_starts
 from energyopt.service.store import PlantRecord, ScheduleRecord, Store
 from energyopt.service.store import plants as plant_store
 from energyopt.service.store import schedules as schedule_store
@@ -98,7 +98,7 @@ class CachedSchedule:
         payload = self.payload
         with self._lock:
             if self._starts_ns is None:
-                stamps = pd.to_datetime(payload["time"], utc=True)
+                stamps = interval_starts(payload)
                 self._starts_ns = np.asarray(stamps.as_unit("ns").asi8, dtype=np.int64)
             return self._starts_ns
 

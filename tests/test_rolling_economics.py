@@ -282,13 +282,14 @@ def test_a_service_plan_solves_the_baseline_once_and_compares_as_billed(monkeypa
     from energyopt.engine.rolling import engine as engine_module
     from energyopt.inputs.config import load_scenario
     from energyopt.inputs.timeseries import make_index
+    from energyopt.service.planning import window as planning_window
 
     scenario = load_scenario(SCENARIOS / "example.yaml")
     index = make_index(dt.date(2023, 6, 6), 2, "1h", scenario.site.timezone)
     frame = load_inputs(scenario, index)
     issued_at = index[0] - pd.Timedelta("13h")
     calls = []
-    for module in (engine_module, planning):
+    for module in (engine_module, planning_window):
         real = module.solve_baseline
 
         def counted(*args, _real=real, **kwargs):

@@ -27,7 +27,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from api.deps import ROLE_RANK
 from api.routes.plants import get_scheduler
 from energyopt.outputs.plots import dispatch_figure
-from energyopt.service.control import documents
+from energyopt.service import schedule
 from energyopt.service.store import ApiKeyRecord, PlantRecord, Store
 from energyopt.service.store import keys as key_store
 from energyopt.service.store import plants as plant_store
@@ -151,7 +151,7 @@ def plant_view(plant: PlantRecord, cache, scheduler) -> dict[str, Any]:
 def schedule_view(entry) -> dict[str, Any]:
     """Figure, flags and KPI tables of a schedule version."""
     record, payload = entry.record, entry.payload
-    frame = documents.to_frame(payload)
+    frame = schedule.to_frame(payload)
     zone = payload["plant"]["timezone"]
     title = f"{payload['plant']['name']}: {record.delivery_date} (version {record.version})"
     figure = dispatch_figure(frame, title=title, timezone=zone)

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from energyopt.assets.base import flow_unit
-from energyopt.outputs.results import carriers_in, injection_columns
+from energyopt.outputs.results import carriers_in, grid_energy_cost_eur, injection_columns
 from energyopt.units import KWH_PER_MWH
 
 
@@ -209,10 +209,10 @@ def comparison_figure(
 
 
 def _grid_energy_cost_eur(dispatch: pd.DataFrame, dt_h: float) -> pd.Series:
-    """Grid energy cost per interval [EUR]: import * price - export * export price."""
+    """Grid energy cost per interval over every grid connection [EUR]."""
     total = pd.Series(0.0, index=dispatch.index)
     for column in dispatch.filter(regex=r"\.import_kw$").columns:
-        grid = column.removesuffix(".import_kw")
-        total += dispatch[column] * dispatch[f"{grid}.price_import_eur_per_kwh"] * dt_h
-        total -= dispatch[f"{grid}.export_kw"] * dispatch[f"{grid}.price_export_eur_per_kwh"] * dt_h
+        cost = grid_energy_cost_eur(dispatch, column.removesuffix(".import_kw"), dt_h)
+        if cost is not None:
+            total += cost
     return total

@@ -65,6 +65,23 @@ def grid_columns(assets: Mapping[str, Asset]) -> list[tuple[str, str]]:
     ]
 
 
+def grid_energy_cost_eur(dispatch: pd.DataFrame, grid: str, dt_h: float) -> pd.Series | None:
+    """Energy cost of grid connection ``grid`` per interval [EUR], from its dispatch columns.
+
+    ``import_kw * price_import_eur_per_kwh - export_kw * price_export_eur_per_kwh``,
+    times ``dt_h``; None when the table lacks the price columns.
+    """
+    imports, exports = dispatch.get(f"{grid}.import_kw"), dispatch.get(f"{grid}.export_kw")
+    price_in = dispatch.get(f"{grid}.price_import_eur_per_kwh")
+    price_out = dispatch.get(f"{grid}.price_export_eur_per_kwh")
+    if imports is None or price_in is None:
+        return None
+    cost = imports * price_in
+    if exports is not None and price_out is not None:
+        cost = cost - exports * price_out
+    return cost * dt_h
+
+
 def generation_kpis(
     assets: Mapping[str, Asset], dispatch: pd.DataFrame, exports: pd.Series, dt_h: float
 ) -> dict[str, float]:

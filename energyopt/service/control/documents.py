@@ -1,6 +1,6 @@
 """Published schedule documents as tables: CSV export and differences between versions.
 
-A schedule document (``energyopt.schedule/1``, see :mod:`energyopt.service.planning`)
+A schedule document (``energyopt.schedule/1``, see :mod:`energyopt.service.schedule`)
 holds ``time`` (UTC interval starts), ``step_s`` and ``columns`` (dispatch
 quantities, units in the names). Differences are ``new - old`` per quantity
 and interval; totals aggregate each quantity by its unit:
@@ -16,20 +16,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
+
+from energyopt.service.schedule import to_frame
 
 #: changes smaller than this are not reported [unit of the quantity]
 DIFF_TOL = 1e-6
-
-
-def to_frame(payload: Mapping[str, Any]) -> pd.DataFrame:
-    """Dispatch part of a schedule document on its UTC index (freq set)."""
-    index = pd.DatetimeIndex(pd.to_datetime(payload["time"], utc=True), name="time")
-    if len(index):
-        index.freq = pd.Timedelta(seconds=payload["step_s"])
-    columns = {name: np.asarray(values, dtype=float) for name, values in payload["columns"].items()}
-    return pd.DataFrame(columns, index=index)
 
 
 def to_csv(payload: Mapping[str, Any]) -> str:

@@ -1,0 +1,256 @@
+"""A planning run: plan the next delivery day of a registered plant, record the
+run and publish the schedule version (see :mod:`energyopt.service.planning`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from energyopt.assets import ASSET_TYPES
+from energyopt.errors import EnergyOptError
+from energyopt.inputs.config import Scenario
+from energyopt.service import schedule
+from energyopt.service.measurements import (
+    StateSource,
+)
+from energyopt.service.planning.calendar import (
+    day_bounds,
+    delivery_date,
+    planning_instant,
+    window_index,
+)
+from energyopt.service.planning.inputs import (
+    initial_state,
+    pressure_at,
+    window_inputs,
+)
+from energyopt.service.planning.options import PlanningOptions
+from energyopt.service.planning.window import (
+    WindowPlan,
+    comparison_kpis,
+    plan_window,
+)
+from energyopt.service.store import PlantRecord, ScheduleRecord, Store
+from energyopt.service.store import plants as plant_store
+from energyopt.service.store import runs as run_store
+from energyopt.service.store import scenarios as scenario_store
+from energyopt.service.store import schedules as schedule_store
+from energyopt.service.store.db import utc_now
+from energyopt.service.store.documents import validate_document
+
+logger = logging.getLogger(__name__)
+
+RUN_MODE = "daily_plan"
+#: one model build and solve at a time per process (planning threads share it)
+_SOLVE_LOCK = threading.Lock()
+
+
+@dataclasses.dataclass(frozen=True)
+class PlanningOutcome:
+    """What a planning run did: ``published``, ``already_published`` or ``failed``."""
+
+    plant_id: int
+    delivery_date: dt.date
+    issued_at: pd.Timestamp
+    status: str
+    schedule: ScheduleRecord | None = None
+    run_id: str | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict for logs and health reports."""
+        return {
+            "plant_id": self.plant_id,
+            "delivery_date": self.delivery_date.isoformat(),
+            "issued_at": self.issued_at.isoformat(),
+            "status": self.status,
+            "version": None if self.schedule is None else self.schedule.version,
+            "is_fallback": None if self.schedule is None else self.schedule.is_fallback,
+            "is_incumbent": None if self.schedule is None else self.schedule.is_incumbent,
+            "run_id": self.run_id,
+            "error": self.error,
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class DataPaths:
+    """Where scenario documents may read files from (see ``energyopt.service.store.documents``)."""
+
+    roots: tuple[Path, ...]
+    base_dir: Path
+
+
+def plan_plant(
+    store: Store,
+    plant_id: int,
+    paths: DataPaths,
+    *,
+    now: dt.datetime | None = None,
+    issued_at: dt.datetime | None = None,
+) -> PlanningOutcome:
+    """Plan and publish the next delivery day of a plant (see the module docstring).
+
+    ``issued_at`` overrides the planning instant (a manual re-plan publishes
+    a new version under its own instant). Failures are returned, not raised:
+    the run is recorded as failed with a one-line reason.
+    """
+    now_ts = pd.Timestamp(now or utc_now()).tz_convert("UTC")
+    plant = plant_store.get_plant(store, plant_id=plant_id)
+    instant = (
+        pd.Timestamp(issued_at).tz_convert("UTC")
+        if issued_at is not None
+        else planning_instant(plant.planning_time, plant.timezone, now_ts)
+    )
+    day = delivery_date(instant, plant.timezone)
+    done = schedule_store.find_issue(
+        store, plant_id=plant.id, delivery_date=day, issued_at=instant.to_pydatetime()
+    )
+    if done is not None:
+        return PlanningOutcome(plant.id, day, instant, "already_published", done, done.run_id)
+    record = scenario_store.get_scenario(store, scenario_id=plant.scenario_id)
+    options = PlanningOptions.of(plant)
+    run = run_store.create_run(
+        store,
+        document=record.document,
+        scenario_id=record.id,
+        scenario_name=record.name,
+        mode=RUN_MODE,
+        period_start=day,
+        days=1,
+        step=options.step,
+        options={"plant_id": plant.id, "issued_at": instant.isoformat(), **options.model_dump()},
+    )
+    run_store.claim_run(store, run_id=run.id, windows_total=1)
+    try:
+        source = f"scenario {record.id}"
+        scenario = validate_document(
+            record.document, roots=paths.roots, base_dir=paths.base_dir, source=source
+        )
+        schedule = _plan_and_publish(store, plant, scenario, options, day, instant, now_ts, run.id)
+    except EnergyOptError as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # a planning bug must not kill the scheduler
+        logger.error("plant %d: planning failed\n%s", plant.id, traceback.format_exc())
+        error = f"internal error: {type(exc).__name__}: {exc}"
+    else:
+        status = "published" if schedule.run_id == run.id else "already_published"
+        return PlanningOutcome(plant.id, day, instant, status, schedule, run.id)
+    logger.warning("plant %d: planning for %s failed: %s", plant.id, day, error)
+    run_store.fail_run(store, run_id=run.id, error=error)
+    return PlanningOutcome(plant.id, day, instant, "failed", None, run.id, error)
+
+
+def _plan_and_publish(
+    store: Store,
+    plant: PlantRecord,
+    scenario: Scenario,
+    options: PlanningOptions,
+    day: dt.date,
+    instant: pd.Timestamp,
+    now: pd.Timestamp,
+    run_id: str,
+) -> ScheduleRecord:
+    started = time.perf_counter()
+    index = window_index(now, day, plant.timezone, options)
+    history = options.forecast_options().history(pd.Timedelta(hours=options.horizon_h))
+    frame, shift = window_inputs(scenario, options, index, history)
+    pressure = pressure_at(frame, index[0])
+    max_age = pd.Timedelta(hours=options.state_max_age_h)
+    state, sources = initial_state(store, plant, scenario, now, max_age, pressure)
+    with _SOLVE_LOCK:  # Pyomo and its solver I/O are not thread-safe within one process
+        plan = plan_window(scenario, options, frame, index, now, state)
+    payload = schedule_payload(
+        plant=plant,
+        scenario=scenario,
+        day=day,
+        plan=plan,
+        issued_at=instant,
+        planned_at=now,
+        sources=sources,
+        shift=shift,
+        options=options,
+    )
+    kpis = {**plan.kpis, "wall_s": time.perf_counter() - started}
+    report = {
+        "status": plan.status,
+        "objective_eur": plan.objective_eur,
+        "mip_gap": plan.mip_gap,
+        "model": plan.model,
+    }
+    run_store.finish_run(
+        store, run_id=run_id, dispatch=plan.dispatch, kpis=kpis, solver_report=report
+    )
+    return schedule_store.publish_schedule(
+        store,
+        plant_id=plant.id,
+        delivery_date=day,
+        payload=payload,
+        solve_status=plan.status,
+        issued_at=instant.to_pydatetime(),
+        run_id=run_id,
+        is_incumbent=plan.is_incumbent,
+        mip_gap=plan.mip_gap,
+        is_fallback=plan.is_fallback,
+        fallback_reason=plan.fallback_reason,
+        kpis=payload["kpis"],
+    )
+
+
+def schedule_payload(
+    *,
+    plant: PlantRecord,
+    scenario: Scenario,
+    day: dt.date,
+    plan: WindowPlan,
+    issued_at: pd.Timestamp,
+    planned_at: pd.Timestamp,
+    sources: Sequence[StateSource],
+    shift: pd.Timedelta | None,
+    options: PlanningOptions,
+) -> dict[str, Any]:
+    """The published document: the delivery day's dispatch and how it was made."""
+    start, end = day_bounds(day, plant.timezone)
+    part = plan.dispatch[(plan.dispatch.index >= start) & (plan.dispatch.index < end)]
+    part.index.freq = plan.dispatch.index.freq
+    measured = {s.asset for s in sources}
+    stateful = [a.name for a in scenario.plant.assets if ASSET_TYPES[a.type].carries_state]
+    return {
+        "format": schedule.FORMAT,
+        "plant": {"id": plant.id, "name": plant.name, "timezone": plant.timezone},
+        "delivery_date": day.isoformat(),
+        "issued_at": issued_at.isoformat(),
+        "planned_at": planned_at.isoformat(),
+        "is_complete_day": bool(len(part) and part.index[0] == start),
+        "assets": {a.name: a.type for a in scenario.plant.assets},
+        **schedule.dispatch_fields(part, pd.Timedelta(options.step)),
+        "solve": {
+            "status": plan.status,
+            "objective_eur": plan.objective_eur,
+            "mip_gap": plan.mip_gap,
+            "is_incumbent": plan.is_incumbent,
+            "is_fallback": plan.is_fallback,
+            "fallback_reason": plan.fallback_reason,
+            "solve_s": plan.solve_s,
+        },
+        "kpis": {"delivery_day": schedule.day_kpis(part), **comparison_kpis(plan)},
+        "state": {
+            "at": plan.dispatch.index[0].isoformat(),
+            "measured": [dataclasses.asdict(s) for s in sources],
+            "configured_initial": [name for name in stateful if name not in measured],
+        },
+        "inputs": {
+            "forecast": options.forecast_options().describe(),
+            "replay_shift_days": None if shift is None else int(shift / pd.Timedelta("1D")),
+            "window_start": plan.dispatch.index[0].isoformat(),
+            "window_end": (plan.dispatch.index[-1] + pd.Timedelta(options.step)).isoformat(),
+        },
+    }
