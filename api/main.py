@@ -40,6 +40,7 @@ from energyopt.service.scheduler import PlanningScheduler, SchedulerConfig
 from energyopt.service.settings import Settings, get_settings
 from energyopt.service.store import keys as key_store
 from energyopt.service.store import runs as run_store
+from energyopt.service.workers import WorkerPool
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +76,11 @@ def create_app(settings: Settings | None = None, *, executor: RunExecutor | None
     app.state.settings = settings
     app.state.own_executor = executor is None
     app.state.executor = executor or RunExecutor(
-        workers=settings.worker_count, log_level=logging.getLevelName(settings.log_level.upper())
+        pool=WorkerPool(
+            workers=settings.worker_count,
+            reserved=1,
+            log_level=logging.getLevelName(settings.log_level.upper()),
+        )
     )
     app.state.store = None
     app.state.scheduler = None
@@ -148,7 +153,7 @@ def _start_planning(app: FastAPI, store, settings: Settings) -> None:
     if not config.enabled:
         return
     paths = DataPaths(settings.allowed_data_roots, settings.scenarios_dir)
-    scheduler = PlanningScheduler(store, paths, config)
+    scheduler = PlanningScheduler(store, paths, config, pool=app.state.executor.pool)
     scheduler.listeners.append(lambda outcome: cache.invalidate(outcome.plant_id))
     scheduler.start()
     app.state.scheduler = scheduler

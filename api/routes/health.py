@@ -51,7 +51,12 @@ def _solver() -> ComponentHealth:
 def _workers(request: Request) -> ComponentHealth:
     executor = request.app.state.executor
     return ComponentHealth(
-        ok=True, detail={"processes": executor.workers, "active_runs": len(executor.active_runs)}
+        ok=True,
+        detail={
+            "processes": executor.pool.size,
+            "reserved_for_plans": executor.pool.reserved,
+            "active_runs": len(executor.active_runs),
+        },
     )
 
 

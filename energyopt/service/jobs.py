@@ -1,8 +1,8 @@
 """Runs as jobs: execution in a pool of worker processes.
 
 The API queues a run in the store and hands its id to a :class:`RunExecutor`;
-a worker process (``spawn`` start method: a clean interpreter, no inherited
-locks or database connections) claims the run, solves it and writes progress
+a worker process of the service's pool (:mod:`energyopt.service.workers`,
+shared with the daily planning) claims the run, solves it and writes progress
 and results to the store. The solver never runs in a request thread, and a
 crash of a worker process marks its run failed instead of leaving it
 ``running``.
@@ -21,7 +21,6 @@ import concurrent.futures as cf
 import dataclasses
 import datetime as dt
 import logging
-import multiprocessing
 import threading
 import time
 import traceback
@@ -38,6 +37,7 @@ from energyopt.service.store import runs as run_store
 from energyopt.service.store.db import Store, StoreConfig
 from energyopt.service.store.documents import validate_document
 from energyopt.service.store.records import RunRecord
+from energyopt.service.workers import WorkerPool, worker_store
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +45,6 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 #: shortest time between two progress writes of one run [s]
 PROGRESS_INTERVAL_S = 0.5
-#: runs one worker process executes before it is replaced (bounds memory growth)
-TASKS_PER_WORKER = 50
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,27 +159,6 @@ def scenario_for_run(run: RunRecord, context: JobContext) -> Scenario:
 
 # ----------------------------------------------------------------- worker process side
 
-_WORKER_STORES: dict[StoreConfig, Store] = {}
-
-
-def _worker_store(config: StoreConfig) -> Store:
-    if config not in _WORKER_STORES:
-        _WORKER_STORES[config] = config.open()
-    return _WORKER_STORES[config]
-
-
-def _init_worker(log_level: int) -> None:
-    logging.basicConfig(level=log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-
-
-def warm_up() -> int:
-    """Import the solver stack in a fresh worker (first runs start faster)."""
-    import os
-
-    import energyopt.engine.pipeline  # noqa: F401
-
-    return os.getpid()
-
 
 def execute_run(context: JobContext, run_id: str) -> str:
     """Claim and execute one run; returns its final status (``skipped`` if not queued).
@@ -190,7 +167,7 @@ def execute_run(context: JobContext, run_id: str) -> str:
     (bad data, infeasible plant) with their own message, anything else as an
     internal error whose traceback goes to the log.
     """
-    store = _worker_store(context.store)
+    store = worker_store(context.store)
     if not run_store.claim_run(store, run_id=run_id):
         return "skipped"
     logger.info("run %s: started", run_id)
@@ -238,41 +215,37 @@ def _progress_writer(store: Store, run_id: str) -> Progress:
 
 
 class RunExecutor:
-    """A pool of worker processes executing runs.
+    """Runs executed in the service's worker pool, each failure recorded on its run.
 
     Parameters
     ----------
     workers : int
-        Number of worker processes [-].
+        Number of worker processes of the pool it makes when none is given [-].
     log_level : int
         Logging level inside the workers.
+    pool : WorkerPool, optional
+        The pool to use (the service shares one with the planning scheduler);
+        default: its own, with no slot reserved for plans.
     """
 
-    def __init__(self, *, workers: int = 1, log_level: int = logging.INFO) -> None:
-        self.workers = workers
-        self.log_level = log_level
-        self._pool: cf.ProcessPoolExecutor | None = None
+    def __init__(
+        self,
+        *,
+        workers: int = 1,
+        log_level: int = logging.INFO,
+        pool: WorkerPool | None = None,
+    ) -> None:
+        self.pool = pool or WorkerPool(workers=workers, reserved=0, log_level=log_level)
         self._lock = threading.Lock()
         self._active: dict[str, cf.Future] = {}
         self._stores: dict[StoreConfig, Store] = {}
         self._closing = False
 
     def start(self) -> None:
-        """Start the pool and warm one worker up (idempotent)."""
+        """Start the pool (idempotent)."""
         with self._lock:
             self._closing = False
-            if self._pool is None:
-                self._pool = self._new_pool()
-                self._pool.submit(warm_up)
-
-    def _new_pool(self) -> cf.ProcessPoolExecutor:
-        return cf.ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(self.log_level,),
-            max_tasks_per_child=TASKS_PER_WORKER,
-        )
+        self.pool.start()
 
     @property
     def active_runs(self) -> list[str]:
@@ -283,21 +256,13 @@ class RunExecutor:
     def submit(self, context: JobContext, run_id: str) -> cf.Future:
         """Hand a queued run to the pool."""
         self.start()
+        future = self.pool.submit(execute_run, context, run_id)
         with self._lock:
-            try:
-                pool = self._pool
-                future = pool.submit(execute_run, context, run_id)
-            except BrokenProcessPool:
-                logger.warning("worker pool was broken; starting a new one")
-                pool = self._pool = self._new_pool()
-                future = pool.submit(execute_run, context, run_id)
             self._active[run_id] = future
-        future.add_done_callback(lambda f: self._finished(context, run_id, f, pool))
+        future.add_done_callback(lambda f: self._finished(context, run_id, f))
         return future
 
-    def _finished(
-        self, context: JobContext, run_id: str, future: cf.Future, pool: cf.ProcessPoolExecutor
-    ) -> None:
+    def _finished(self, context: JobContext, run_id: str, future: cf.Future) -> None:
         with self._lock:
             if self._active.get(run_id) is future:
                 del self._active[run_id]
@@ -308,18 +273,13 @@ class RunExecutor:
         if error is None:
             return
         store = self._store(context.store)
-        if isinstance(error, BrokenProcessPool):
-            with self._lock:
-                if self._pool is pool:  # the first callback of a broken pool replaces it
-                    self._pool = self._new_pool()
-            if run_store.get_run(store, run_id=run_id).status == "queued":
-                logger.warning(
-                    "run %s: its worker pool broke before it started; resubmitting", run_id
-                )
-                self.submit(context, run_id)
-                return
+        broken = isinstance(error, BrokenProcessPool)
+        if broken and run_store.get_run(store, run_id=run_id).status == "queued":
+            logger.warning("run %s: its worker pool broke before it started; resubmitting", run_id)
+            self.submit(context, run_id)
+            return
         logger.error("run %s: worker process failed: %r", run_id, error)
-        reason = "worker process died" if isinstance(error, BrokenProcessPool) else repr(error)
+        reason = "worker process died" if broken else repr(error)
         run_store.fail_run(store, run_id=run_id, error=f"internal error: {reason}")
 
     def _store(self, config: StoreConfig) -> Store:
@@ -344,16 +304,8 @@ class RunExecutor:
         start), worker processes are terminated; returns the runs that were executing."""
         with self._lock:
             self._closing = True
-            pool, self._pool = self._pool, None
             interrupted = [rid for rid, f in self._active.items() if f.running()]
-        if pool is not None:
-            processes = list(getattr(pool, "_processes", {}).values())
-            pool.shutdown(wait=False, cancel_futures=True)
-            for process in processes:
-                if process.is_alive():
-                    process.terminate()
-            for process in processes:
-                process.join(timeout=5)
+        self.pool.shutdown()
         for store in self._stores.values():
             store.close()
         self._stores.clear()

@@ -25,11 +25,9 @@ store; it hands the plant id to the scheduler running in this process.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import dataclasses
 import datetime as dt
 import logging
-import multiprocessing
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -43,6 +41,7 @@ from energyopt.service.planning import DataPaths, PlanningOutcome, plan_plant
 from energyopt.service.store import PlantRecord, Store, StoreConfig
 from energyopt.service.store import plants as plant_store
 from energyopt.service.store import schedules as schedule_store
+from energyopt.service.workers import WorkerPool, worker_store
 
 logger = logging.getLogger(__name__)
 
@@ -81,8 +80,6 @@ def run_planning_job(plant_id: int) -> dict[str, Any] | None:
 
 # ----------------------------------------------------------------- worker process side
 
-_WORKER_STORES: dict[StoreConfig, Store] = {}
-
 
 def _plan_in_worker(
     config: StoreConfig,
@@ -91,13 +88,7 @@ def _plan_in_worker(
     now: dt.datetime | None,
     issued_at: dt.datetime | None,
 ) -> PlanningOutcome:
-    if config not in _WORKER_STORES:
-        _WORKER_STORES[config] = config.open()
-    return plan_plant(_WORKER_STORES[config], plant_id, paths, now=now, issued_at=issued_at)
-
-
-def _init_worker(level: int) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    return plan_plant(worker_store(config), plant_id, paths, now=now, issued_at=issued_at)
 
 
 # ----------------------------------------------------------------- service side
@@ -129,7 +120,11 @@ class PlanningScheduler:
     """APScheduler wiring of the daily planning of every active plant."""
 
     def __init__(
-        self, store: Store, paths: DataPaths, config: SchedulerConfig | None = None
+        self,
+        store: Store,
+        paths: DataPaths,
+        config: SchedulerConfig | None = None,
+        pool: WorkerPool | None = None,
     ) -> None:
         self.store = store
         self.paths = paths
@@ -137,7 +132,9 @@ class PlanningScheduler:
         self.listeners: list[Callable[[PlanningOutcome], None]] = []
         self.last: dict[int, dict[str, Any]] = {}
         self._lock = threading.Lock()
-        self._pool: cf.ProcessPoolExecutor | None = None
+        #: the service's worker pool (plans are urgent there); None: its own when needed
+        self.pool = pool
+        self._own_pool: WorkerPool | None = None
         self.scheduler = BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=store.engine)},
             executors={"default": ThreadPoolExecutor(max_workers=2)},
@@ -177,9 +174,9 @@ class PlanningScheduler:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            own, self._own_pool = self._own_pool, None
+        if own is not None:
+            own.shutdown()
         if _ACTIVE is self:
             _ACTIVE = None
 
@@ -243,7 +240,13 @@ class PlanningScheduler:
             outcome = plan_plant(self.store, plant_id, self.paths, now=now, issued_at=issued_at)
         else:
             future = self._worker().submit(
-                _plan_in_worker, self.store.config(), plant_id, self.paths, now, issued_at
+                _plan_in_worker,
+                self.store.config(),
+                plant_id,
+                self.paths,
+                now,
+                issued_at,
+                urgent=True,
             )
             outcome = future.result()
         with self._lock:
@@ -253,16 +256,14 @@ class PlanningScheduler:
         logger.info("plant %d: %s", plant_id, outcome.as_dict())
         return outcome
 
-    def _worker(self) -> cf.ProcessPoolExecutor:
+    def _worker(self) -> WorkerPool:
+        if self.pool is not None:
+            return self.pool
         with self._lock:
-            if self._pool is None:
-                self._pool = cf.ProcessPoolExecutor(
-                    max_workers=1,
-                    mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_init_worker,
-                    initargs=(logging.getLogger().getEffectiveLevel(),),
-                )
-            return self._pool
+            if self._own_pool is None:
+                level = logging.getLogger().getEffectiveLevel()
+                self._own_pool = WorkerPool(workers=1, reserved=0, log_level=level)
+            return self._own_pool
 
     # ---- health -------------------------------------------------------------------------
 

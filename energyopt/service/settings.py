@@ -55,7 +55,12 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_s: float = Field(
         30.0, gt=0, description="how long SQLite waits for a lock [s]"
     )
-    worker_count: int = Field(1, ge=1, le=64, description="worker processes that execute runs [-]")
+    worker_count: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="runs' worker processes; the pool has one more for daily plans [-]",
+    )
     planning_time: dt.time = Field(
         dt.time(11, 0), description="default local time of the daily planning run"
     )

@@ -271,7 +271,7 @@ def test_worker_crash_fails_the_run_and_the_pool_recovers(tmp_path):
             while api.get(f"/api/v1/runs/{run_id}").json()["status"] == "queued":
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
-            for process in list(own._pool._processes.values()):
+            for process in own.pool.processes():
                 process.kill()
             failed = api.wait(run_id)
             assert failed["status"] == "failed"
