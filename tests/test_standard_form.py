@@ -51,9 +51,9 @@ def test_refreshed_windows_equal_a_fresh_compile(name):
     first = None
     for window in windows[:3]:
         _, state, report = engine.step(window, state)
-        first = first or snapshot(engine.plant.compiled)
+        first = first or snapshot(engine.plant.compilation.current)
     assert report.action == "update"
-    refreshed = engine.plant.compiled
+    refreshed = engine.plant.compilation.current
     assert refreshed._template is not None, "the last window was refreshed, not compiled"
     fresh = compile_model(engine.plant.model)
     assert [id(v) for v in refreshed.columns] == [id(v) for v in fresh.columns]
@@ -75,7 +75,7 @@ def test_a_refreshed_plan_solves_to_the_fresh_optimum():
     assert [r.action for r in reports] == ["build", "update"]
     plant = engine.plant
     refreshed_objective = reports[-1].objective_eur
-    plant.compiled = None  # force a fresh compile of the same (updated) model
+    plant.compilation.structure_changed()  # force a fresh compile of the same (updated) model
     fresh = solve(plant, engine.scenario.solver)
     gap = engine.scenario.solver.mip_rel_gap
     assert refreshed_objective == pytest.approx(fresh.objective_eur, rel=2 * gap)
@@ -85,7 +85,7 @@ def test_fixed_variables_after_a_solve_are_compiled_afresh():
     engine, windows = rolling_engine("example.yaml", 1, "1h")
     engine.step(windows[0], SystemState())
     plant = engine.plant
-    before = plant.compiled
+    before = plant.compilation.current
     battery = next(n for n, a in plant.assets.items() if a.kind == "battery")
     charge = plant.block(battery).charge_kw
     charge.fix(0.0)
@@ -143,13 +143,13 @@ def test_a_model_the_refresh_cannot_follow_is_compiled_and_not_refreshed_again()
     plant = PlantSession(model=m, assets={}, ctx=None, terms={}, carriers=[], build_s=0.0)
     first = plant.standard_form()
     m.p = 2.0
-    plant.params_updated = True  # what update() does
+    plant.compilation.parameters_changed()  # what update() does
     second = plant.standard_form()
     assert second is not first
-    assert not plant.refreshable
+    assert not plant.compilation.refreshable
     assert [v.name for v in second.columns] == ["x", "y"]
     assert_array_equal(second.matrix.toarray(), [[1.0, 2.0]])
-    plant.params_updated = True
+    plant.compilation.parameters_changed()
     assert plant.standard_form() is not second  # compiled again, no refresh tried
 
 
@@ -186,7 +186,7 @@ def test_affinity_check_restores_the_parameters():
     assert (pyo.value(m.p), pyo.value(m.q)) == (2.0, -1.0)
 
 
-def test_affine_forms_read_from_the_tree_equal_the_numeric_probe():
+def test_affine_forms_read_from_the_tree_match_their_values():
     m = pyo.ConcreteModel()
     m.p = pyo.Param([0, 1], mutable=True, initialize={0: 1.5, 1: -2.0})
     m.q = pyo.Param(mutable=True, initialize=2.0)

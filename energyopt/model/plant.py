@@ -28,7 +28,7 @@ from energyopt.errors import ModelBuildError
 from energyopt.model import rules
 from energyopt.model.flat import flat_sum
 from energyopt.model.read import Reading, read
-from energyopt.model.standard_form import StandardForm, compile_model
+from energyopt.model.standard_form import Compilation, StandardForm
 from energyopt.units import eur_per_t_to_eur_per_kg
 
 if TYPE_CHECKING:
@@ -58,17 +58,15 @@ class PlantSession:
     carriers: list[str]
     build_s: float
     balance_slack: bool = False
-    #: the compiled matrices of the last solve, and whether only parameter values
-    #: changed since (then they are refreshed instead of compiled again)
-    compiled: StandardForm | None = dataclasses.field(default=None, repr=False)
-    params_updated: bool = False
-    #: False once a refresh could not follow this model (it is then always compiled)
-    refreshable: bool = True
-    _size: dict[str, int] | None = dataclasses.field(default=None, repr=False)
     #: parameter updates so far, and the linear forms of expressions read after
     #: each solve of an updated model (see :mod:`energyopt.model.evaluation`)
     n_updates: int = 0
     value_cache: dict = dataclasses.field(default_factory=dict, repr=False)
+    #: the matrices for HiGHS: compiled once, refreshed after parameter updates
+    compilation: Compilation = dataclasses.field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.compilation = Compilation(self.model)
 
     def block(self, name: str) -> pyo.Block:
         """The Pyomo block of asset ``name``."""
@@ -93,27 +91,14 @@ class PlantSession:
             asset.refresh(self.block(name), ctx)
         self.model.co2_price_eur_per_kg.set_value(_co2_price(ctx))
         self.ctx = ctx
-        self.params_updated = True
+        self.compilation.parameters_changed()
         self.n_updates += 1
         return time.perf_counter() - started
 
     def standard_form(self) -> StandardForm:
-        """The model as matrices for the solver.
-
-        Compiled on the first call; after :meth:`update` (parameter values only)
-        the parameter-dependent entries of the last compile are refreshed. A
-        model changed in any other way since the last solve (variables fixed,
-        components added or deactivated) is compiled afresh, as long as
-        :meth:`update` was not called as well: do not combine the two.
-        """
-        refresh = self.compiled is not None and self.params_updated and self.refreshable
-        if refresh and not self.compiled.refresh():
-            self.refreshable = refresh = False
-        if not refresh:
-            self.compiled = compile_model(self.model)
-            self._size = None
-        self.params_updated = False
-        return self.compiled
+        """The model as matrices for the solver (see :class:`Compilation` for when
+        they are refreshed rather than compiled)."""
+        return self.compilation.form()
 
     def solve(self, options: SolverOptions, **kwargs: Any) -> SolveReport:
         """Solve with HiGHS; see :func:`energyopt.model.solve.solve` for ``kwargs``."""
@@ -130,10 +115,12 @@ class PlantSession:
     ) -> None:
         """Rule-based operation with a converter merit order (:func:`rules.apply_baseline`)."""
         rules.apply_baseline(self, ranked, penalty_eur_per_kwh)
+        self.compilation.structure_changed()
 
     def track(self, plan: pd.DataFrame, penalty_eur_per_kwh: float) -> None:
         """Hold setpoints to ``plan`` with penalised deviation (:func:`rules.track`)."""
         rules.track(self, plan, penalty_eur_per_kwh)
+        self.compilation.structure_changed()
 
     def deviation_kwh(self) -> dict[str, float]:
         """Energy each tracked asset's setpoints moved [kWh] (after :meth:`track`)."""
@@ -149,11 +136,14 @@ class PlantSession:
 
     def hold_discrete_states(self, plan: pd.DataFrame) -> list[str]:
         """Fix plan-following assets' binaries to ``plan``; returns what was fixed."""
-        return rules.hold_discrete_states(self, plan)
+        held = rules.hold_discrete_states(self, plan)
+        self.compilation.structure_changed()
+        return held
 
     def release(self, held: Sequence[str]) -> None:
         """Free what :meth:`hold_discrete_states` fixed."""
         rules.release(self, held)
+        self.compilation.structure_changed()
 
     def final_states(self, steps: int) -> dict[str, dict]:
         """Every asset's state after the first ``steps`` intervals (for the next window)."""
@@ -163,16 +153,8 @@ class PlantSession:
         }
 
     def size(self) -> dict[str, int]:
-        """Counts of variables, constraints and binaries (kept while only parameters change)."""
-        if self._size is None:
-            m = self.model
-            binaries = sum(1 for v in m.component_data_objects(pyo.Var) if v.is_binary())
-            self._size = {
-                "n_variables": m.nvariables(),
-                "n_constraints": m.nconstraints(),
-                "n_binaries": binaries,
-            }
-        return dict(self._size)
+        """Counts of variables, constraints and binaries."""
+        return self.compilation.size()
 
 
 def _co2_price(ctx: BuildContext) -> float:

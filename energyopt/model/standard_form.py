@@ -19,8 +19,8 @@ compile.
 
 ``refresh`` is only valid while the model's structure is unchanged: no new or
 deactivated components, no fixed or unfixed variables, parameters changed in
-value only. :class:`~energyopt.model.PlantSession` tracks that and compiles
-again otherwise.
+value only. :class:`Compilation` is the one object that decides between the
+two, under the contract in its docstring; the session reports changes to it.
 """
 
 from __future__ import annotations
@@ -98,6 +98,80 @@ class StandardForm:
                 return False
         self._template.apply(self)
         return True
+
+
+class Compilation:
+    """The compile-and-refresh path of one model: the only owner of its matrices.
+
+    Contract
+    --------
+    :meth:`form` returns the standard form of the model as it is now. Between
+    two calls the owner of the model reports what it changed:
+
+    * :meth:`parameters_changed` -- only values of mutable parameters changed
+      (a new window's prices, forecasts, initial state). :meth:`form` then
+      refreshes the parameter-dependent entries in place: the same object,
+      the same sparsity, rows and columns in the same order.
+    * :meth:`structure_changed` -- anything else: components added, removed,
+      activated or deactivated, variables fixed or unfixed, the objective
+      replaced. :meth:`form` compiles afresh.
+    * nothing reported, or both -- compiled afresh (a model changed by hand
+      is never refreshed on trust).
+
+    A model whose parameters enter in a form the refresh cannot follow (a
+    coefficient that was zero at the compile, so its variable is no column)
+    is compiled on every call from then on (:attr:`refreshable` is False).
+    """
+
+    def __init__(self, model: pyo.ConcreteModel) -> None:
+        self.model = model
+        self.current: StandardForm | None = None
+        self.refreshable = True
+        self._params_only = False
+        self._structure = False
+        self._size: dict[str, int] | None = None
+
+    def parameters_changed(self) -> None:
+        """Report that mutable parameter values changed (and nothing else)."""
+        self._params_only = True
+
+    def structure_changed(self) -> None:
+        """Report any other change of the model."""
+        self._structure = True
+
+    def form(self) -> StandardForm:
+        """The model's standard form now (refreshed or compiled, see the contract).
+
+        Raises
+        ------
+        InfeasibleConstraintException
+            A constraint without variables cannot hold.
+        """
+        refresh = (
+            self.current is not None
+            and self._params_only
+            and not self._structure
+            and self.refreshable
+        )
+        if refresh and not self.current.refresh():
+            self.refreshable = refresh = False
+        if not refresh:
+            self.current = compile_model(self.model)
+            self._size = None
+        self._params_only = self._structure = False
+        return self.current
+
+    def size(self) -> dict[str, int]:
+        """Counts of variables, constraints and binaries (kept while only parameters change)."""
+        if self._size is None:
+            m = self.model
+            binaries = sum(1 for v in m.component_data_objects(pyo.Var) if v.is_binary())
+            self._size = {
+                "n_variables": m.nvariables(),
+                "n_constraints": m.nconstraints(),
+                "n_binaries": binaries,
+            }
+        return dict(self._size)
 
 
 def compile_model(model: pyo.ConcreteModel) -> StandardForm:
