@@ -183,15 +183,15 @@ def build_model(
 def _build(
     assets: Iterable[Asset], ctx: BuildContext, balance_slack: bool, started: float
 ) -> PlantSession:
-    assets = {a.name: a for a in assets}
+    by_name = {a.name: a for a in assets}
     m = pyo.ConcreteModel(name="plant")
     m.T = pyo.RangeSet(0, ctx.n_steps - 1)
-    m.ASSETS = pyo.Set(initialize=list(assets), ordered=True)
+    m.ASSETS = pyo.Set(initialize=list(by_name), ordered=True)
     m.co2_price_eur_per_kg = pyo.Param(mutable=True, initialize=_co2_price(ctx))
     terms: dict[str, AssetTerms] = {}
 
     def build_asset(b: pyo.Block, name: str) -> None:
-        terms[name] = assets[name].build(b, ctx)
+        terms[name] = by_name[name].build(b, ctx)
 
     m.asset = pyo.Block(m.ASSETS, rule=build_asset)
     carriers = _carriers(terms)
@@ -199,7 +199,7 @@ def _build(
     _add_objective(m, terms, balance_slack)
     return PlantSession(
         model=m,
-        assets=assets,
+        assets=by_name,
         ctx=ctx,
         terms=terms,
         carriers=carriers,

@@ -93,7 +93,7 @@ def solver_available() -> bool:
 class _Outcome:
     """What HiGHS returned for one run."""
 
-    status: object
+    status: highspy.HighsModelStatus
     objective: float | None
     bound: float | None
 

@@ -147,19 +147,17 @@ class Compilation:
         InfeasibleConstraintException
             A constraint without variables cannot hold.
         """
-        refresh = (
-            self.current is not None
-            and self._params_only
-            and not self._structure
-            and self.refreshable
-        )
-        if refresh and not self.current.refresh():
-            self.refreshable = refresh = False
-        if not refresh:
-            self.current = compile_model(self.model)
-            self._size = None
+        form = self.current
+        refresh = form is not None and self._params_only and not self._structure
+        if form is not None and refresh and self.refreshable and form.refresh():
+            self._params_only = False
+            return form
+        if refresh:  # a refresh was due and could not follow the model
+            self.refreshable = False
+        form = self.current = compile_model(self.model)
+        self._size = None
         self._params_only = self._structure = False
-        return self.current
+        return form
 
     def size(self) -> dict[str, int]:
         """Counts of variables, constraints and binaries (kept while only parameters change)."""
