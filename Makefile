@@ -32,6 +32,7 @@ lint: $(TSTAMP)
 	$(BIN)/ruff check energyopt api tests benchmarks
 	$(BIN)/ruff format --check energyopt api tests benchmarks
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

@@ -159,6 +159,7 @@ class ScheduleCache:
         if cached is not None and now - cached[0] < self.ttl_s:
             schedule_id = cached[1]
         else:
+            found: tuple[int, dt.date, int] | tuple[int, int] | None
             if day is None:
                 found = schedule_store.latest_ids(self.store, plant_id=plant_id)
             else:

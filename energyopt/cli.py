@@ -6,12 +6,16 @@ import datetime as dt
 import json
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from energyopt.errors import EnergyOptError
+
+if TYPE_CHECKING:
+    from energyopt.engine.rolling.windows import DemandChargeRule, PeakFloor
 
 app = typer.Typer(
     add_completion=False,
@@ -160,8 +164,9 @@ def simulate(
             horizon=horizon,
             commit=commit,
             plan_time_local=None if plan_time.lower() == "none" else plan_time,
-            demand_charge=demand_charge,
-            peak_floor=peak_floor,
+            # checked by RollingOptions
+            demand_charge=cast("DemandChargeRule", demand_charge),
+            peak_floor=cast("PeakFloor", peak_floor),
         )
         loaded = load_scenario(scenario)
         with progress:

@@ -53,3 +53,12 @@ def test_the_docker_constraints_pin_every_dependency_within_its_range():
     for name, requirement in _declared("service").items():
         assert name in pins, name
         assert requirement.specifier.contains(pins[name]), (name, pins[name])
+
+
+def test_mypy_checks_the_library_and_the_service_and_the_package_ships_its_types():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    mypy = pyproject["tool"]["mypy"]
+    checked = set(mypy.get("packages", [])) | set(mypy.get("files", []))
+    assert {"energyopt", "api"} <= checked
+    assert "py.typed" in pyproject["tool"]["setuptools"]["package-data"]["energyopt"]
+    assert (ROOT / "energyopt" / "py.typed").is_file()

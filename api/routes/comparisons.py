@@ -7,7 +7,7 @@ chart. Read: viewer; create: planner.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import HTMLResponse
@@ -22,7 +22,7 @@ from energyopt.service.store import runs as run_store
 router = APIRouter(prefix="/comparisons", tags=["comparisons"])
 VIEWER = [Depends(require_role("viewer"))]
 PLANNER = [Depends(require_role("planner"))]
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut, "description": "no such comparison or run"},
     409: {"model": ErrorOut, "description": "a run is not done"},
     422: {"model": ErrorOut, "description": "a KPI is missing from a run"},

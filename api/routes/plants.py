@@ -39,7 +39,9 @@ router = APIRouter(prefix="/plants", tags=["plants"])
 VIEWER = [Depends(require_role("viewer"))]
 PLANNER = [Depends(require_role("planner"))]
 ADMIN = [Depends(require_role("admin"))]
-NOT_FOUND = {404: {"model": ErrorOut, "description": "no such plant"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorOut, "description": "no such plant"}
+}
 
 
 # ----------------------------------------------------------------- dependencies
@@ -143,6 +145,7 @@ def _scenario_id(body: PlantCreate, store: Store, settings: Settings) -> tuple[i
         document = document_from_file(body.scenario_path, scenarios_dir=settings.scenarios_dir)
         source = "scenario_path"
     else:
+        assert body.scenario is not None  # exactly one of the three (the body's validator)
         document, source = body.scenario, "scenario"
     scenario = validate_document(
         document, roots=settings.allowed_data_roots, base_dir=settings.scenarios_dir, source=source

@@ -8,7 +8,7 @@ status is ``done`` (409 before). Read: viewer; submit: planner.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -45,8 +45,13 @@ from energyopt.service.store.documents import DocumentError, to_document, valida
 router = APIRouter(prefix="/runs", tags=["runs"])
 VIEWER = [Depends(require_role("viewer"))]
 PLANNER = [Depends(require_role("planner"))]
-NOT_FOUND = {404: {"model": ErrorOut, "description": "no such run"}}
-RESULTS = {**NOT_FOUND, 409: {"model": ErrorOut, "description": "the run is not done"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorOut, "description": "no such run"}
+}
+RESULTS: dict[int | str, dict[str, Any]] = {
+    **NOT_FOUND,
+    409: {"model": ErrorOut, "description": "the run is not done"},
+}
 RunStatus = Literal["queued", "running", "done", "failed"]
 TimeParam = Annotated[
     dt.datetime | None,
@@ -114,6 +119,7 @@ def _submitted_scenario(body: RunCreate, store: Store, settings: Settings) -> Sc
         record = scenario_store.get_scenario(store, scenario_id=body.scenario_id)
         document, source = record.document, f"scenario {record.id}"
     else:
+        assert body.scenario is not None  # exactly one of the two (the body's validator)
         document, source = body.scenario, "scenario"
     return validate_document(
         document, roots=settings.allowed_data_roots, base_dir=settings.scenarios_dir, source=source

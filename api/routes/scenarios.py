@@ -5,7 +5,7 @@ Read: viewer. Create, replace, delete: planner.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
@@ -25,7 +25,7 @@ from energyopt.service.store.documents import (
 router = APIRouter(prefix="/scenarios", tags=["scenarios"])
 VIEWER = [Depends(require_role("viewer"))]
 PLANNER = [Depends(require_role("planner"))]
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut, "description": "no such scenario"},
     422: {"model": ErrorOut, "description": "invalid document or input data"},
 }
@@ -36,6 +36,7 @@ def validated(body: ScenarioCreate, settings: Settings) -> tuple[Scenario, dict]
     if body.path is not None:
         document = document_from_file(body.path, scenarios_dir=settings.scenarios_dir)
     else:
+        assert body.document is not None  # exactly one of the two (the body's validator)
         document = body.document
     scenario = validate_document(
         document, roots=settings.allowed_data_roots, base_dir=settings.scenarios_dir

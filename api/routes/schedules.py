@@ -13,7 +13,7 @@ with units in their names, ``solve``, ``kpis``, ``state``, ``inputs``); CSV
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import PlainTextResponse
@@ -31,8 +31,10 @@ router = APIRouter(
     tags=["schedules"],
     dependencies=[Depends(require_role("viewer"))],
 )
-NOT_FOUND = {404: {"model": ErrorOut, "description": "no such plant, day or version"}}
-SCHEDULE = {
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorOut, "description": "no such plant, day or version"}
+}
+SCHEDULE: dict[int | str, dict[str, Any]] = {
     **NOT_FOUND,
     200: {
         "description": "the version's metadata and its schedule document, or CSV",

@@ -6,7 +6,7 @@ scenario schema (``AssetParamsUnion``) is built from the registry.
 
 from __future__ import annotations
 
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
 from energyopt.assets import (  # noqa: F401  (imports register the kinds)
     aging,
@@ -34,7 +34,11 @@ from energyopt.assets.base import (
     BuildContext,
 )
 
-AssetParamsUnion = Union[tuple(cls.Params for cls in ASSET_TYPES.values())]  # noqa: UP007
+if TYPE_CHECKING:
+    # built from the registry at import time; to a type checker, any kind's params
+    AssetParamsUnion = AssetParams
+else:
+    AssetParamsUnion = Union[tuple(cls.Params for cls in ASSET_TYPES.values())]  # noqa: UP007
 
 
 def create_asset(params: AssetParams) -> Asset:

@@ -10,7 +10,7 @@ Used by heat pumps and chillers (ratio = COP), electric and gas boilers
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import pandas as pd
 import pyomo.environ as pyo
@@ -18,10 +18,17 @@ from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpressio
 
 from energyopt.assets.base import Asset, BuildContext, ValueFn, values
 
+if TYPE_CHECKING:
+    from energyopt.assets.chiller import ChillerParams
+    from energyopt.assets.electric_boiler import ElectricBoilerParams
+    from energyopt.assets.gas_boiler import GasBoilerParams
+    from energyopt.assets.heat_pump import HeatPumpParams
+
 
 class ConversionAsset(Asset):
     """Base of converters; subclasses name the columns and supply the ratio."""
 
+    params: ChillerParams | ElectricBoilerParams | GasBoilerParams | HeatPumpParams
     #: dispatch column names for input, output and ratio
     columns: ClassVar[tuple[str, str, str]] = ("input_kw", "output_kw", "ratio")
 

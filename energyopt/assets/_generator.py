@@ -16,12 +16,18 @@ cannot take a surplus.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
 from energyopt.assets.base import Asset, AssetTerms, BuildContext, values
 from energyopt.assets.declarations import curtailment_limit_setpoint
+
+if TYPE_CHECKING:
+    from energyopt.assets.pv import PvParams
+    from energyopt.assets.wind import WindParams
 
 #: baseline penalty on curtailed energy, far above any energy price [EUR/kWh]
 BASELINE_CURTAIL_PENALTY_EUR_PER_KWH = 10.0
@@ -30,6 +36,7 @@ BASELINE_CURTAIL_PENALTY_EUR_PER_KWH = 10.0
 class CurtailableGenerator(Asset):
     """Base of generators whose available power comes from the site weather."""
 
+    params: PvParams | WindParams
     boundary_column = "power_kw"
     setpoints = {"power_limit_kw": curtailment_limit_setpoint()}
 

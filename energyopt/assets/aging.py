@@ -161,6 +161,7 @@ class Aging(Asset):
     def _add_room(self, b: pyo.Block, ctx: BuildContext, demand: pyo.Param) -> None:
         p = self.params
         T = b.model().T
+        assert p.heat_capacity_kwh_per_k is not None  # a band needs it (the params' validator)
         a, g = room_coefficients(p.heat_capacity_kwh_per_k, p.ua_kw_per_k, ctx.dt_h)
         b.temp_deviation_k = pyo.Var(T, bounds=(-p.temp_band_k, p.temp_band_k))
         initial = self.scalar_param(b, "temp_deviation_initial_k", ctx, self._initial)

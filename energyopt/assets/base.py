@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from energyopt.assets.declarations import QuantitySpec, SetpointRule
 from energyopt.errors import ModelBuildError
+from energyopt.inputs.timeseries import index_step
 from energyopt.model.evaluation import cached_values
 
 if TYPE_CHECKING:
@@ -75,6 +76,10 @@ class AssetParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$", description="unique asset name")
+
+    if TYPE_CHECKING:
+        # every kind declares ``type: Literal["<kind>"]``, its discriminator
+        type: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,7 +133,7 @@ class BuildContext:
     @property
     def dt_h(self) -> float:
         """Interval length [h]."""
-        return pd.Timedelta(self.index.freq) / pd.Timedelta("1h")
+        return index_step(self.index) / pd.Timedelta("1h")
 
     def column(self, name: str, asset: str) -> np.ndarray:
         """Values of input series ``name`` for the window, as floats."""
@@ -195,11 +200,11 @@ class Asset:
     Params: ClassVar[type[AssetParams]]
     #: process group for per-process KPIs (dry_room, ovens, formation, aging, other);
     #: a ``process`` field in the params overrides it
-    process: ClassVar[str] = "other"
+    process: str = "other"
     #: dispatch column with the final energy this asset brings across the plant
     #: boundary [kW] (grid import, PV output, boiler fuel, bought heat); None if none.
     #: Its draws from carriers then count as exports, not as conversion inputs.
-    boundary_column: ClassVar[str | None] = None
+    boundary_column: str | None = None
     # ---- what the kind declares about itself (see ``assets/declarations.py``) ------
     #: commands a control system receives: setpoint name -> rule on the dispatch columns
     setpoints: ClassVar[Mapping[str, SetpointRule]] = {}

@@ -158,6 +158,7 @@ from energyopt.inputs.production import (
     scaled_daily_targets,
     window_days,
 )
+from energyopt.inputs.timeseries import index_step
 from energyopt.model.flat import linear_sum
 
 #: tolerance on areas [m2]
@@ -427,10 +428,11 @@ class DryingOven(ProcessAsset):
         """Area target of every local day the window touches [m2]."""
         p = self.params
         if p.area_per_day_m2 is not None:
-            step = pd.Timedelta(ctx.index.freq)
+            step = index_step(ctx.index)
             return scaled_daily_targets(
                 days, ctx.site.timezone, p.calendar, step, p.area_per_day_m2
             )
+        assert p.area_per_day_series is not None  # exactly one of the two (the params' validator)
         what = f"asset {self.name!r}: series {p.area_per_day_series!r}"
         targets = daily_values(ctx.column(p.area_per_day_series, self.name), days, ctx.index, what)
         negative = [day for day, value in targets.items() if value < 0]

@@ -86,6 +86,7 @@ from energyopt.assets.base import (
 )
 from energyopt.errors import ModelBuildError
 from energyopt.inputs.production import day_index, window_days
+from energyopt.inputs.timeseries import index_step
 from energyopt.units import KWH_PER_MWH
 
 _ENERGY_FIELDS = (
@@ -325,6 +326,7 @@ class Exchange(Asset):
         return table
 
     def _required(self, ctx: BuildContext) -> dict[int, float]:
+        assert self.params.daily_min is not None  # only contracts with a daily minimum
         minimum = float(self.params.daily_min)
         required = dict.fromkeys(range(day_slots(ctx.n_steps * ctx.dt_h)), 0.0)
         for d, day in enumerate(window_days(ctx.index, ctx.site.timezone)):
@@ -345,8 +347,9 @@ class Exchange(Asset):
                 f"the window starts on {day.date.isoformat()}"
             )
             raise ModelBuildError(msg)
-        full = day_index(day.date, ctx.site.timezone, pd.Timedelta(ctx.index.freq))
+        full = day_index(day.date, ctx.site.timezone, index_step(ctx.index))
         elapsed = int((full < ctx.index[0]).sum())
+        assert self.params.daily_min is not None  # only contracts with a daily minimum
         return float(self.params.daily_min) * elapsed / len(full)
 
     # ---- results ------------------------------------------------------------------
@@ -382,7 +385,7 @@ class Exchange(Asset):
         p = self.params
         if p.daily_min is None:
             return {}
-        step = pd.Timedelta(ctx.index.freq)
+        step = index_step(ctx.index)
         next_start = ctx.index[0] + steps * step
         date = next_start.tz_convert(ctx.site.timezone).date()
         flow = values(b.flow, ctx.n_steps)[:steps]

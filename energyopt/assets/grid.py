@@ -36,7 +36,7 @@ CO2 = import * grid intensity.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -92,7 +92,7 @@ def month_keys(ctx: BuildContext) -> np.ndarray:
 
 def monthly_peaks_kw(import_kw: pd.Series, timezone: str) -> dict[str, float]:
     """Highest import of each billing month (``YYYY-MM``, local time) of a series [kW]."""
-    months = import_kw.index.tz_convert(timezone).strftime("%Y-%m")
+    months = cast(pd.DatetimeIndex, import_kw.index).tz_convert(timezone).strftime("%Y-%m")
     return {str(m): float(v) for m, v in import_kw.groupby(months).max().items()}
 
 

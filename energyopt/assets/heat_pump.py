@@ -114,7 +114,7 @@ class HeatPump(ConversionAsset):
         p = self.params
         if p.cop is not None:
             return np.full(ctx.n_steps, p.cop)
-        source = p.source_temp_degc
+        source: float | np.ndarray | None = p.source_temp_degc
         if source is None:
             source = ctx.column("temp_air_degc", self.name)
         cop = carnot_cop(

@@ -365,6 +365,7 @@ class WindParams(AssetParams):
                 "(power_curve_wind_speed_m_per_s, power_curve_power_kw)"
             )
         if speeds is not None:
+            assert power is not None  # they go together (checked above)
             if len(speeds) != len(power):
                 msg = (
                     f"power_curve_wind_speed_m_per_s has {len(speeds)} points, "

@@ -66,8 +66,8 @@ def merit_order(plant: PlantSession, order: BaselineOrder | None = None) -> dict
             (n for n in names if n not in given),
             key=lambda n: (plant.assets[n].baseline_rank, names.index(n)),
         )
-    for carrier, given in (order or {}).items():
-        stray = sorted(set(given) - set(found.get(carrier, ())))
+    for carrier, listed in (order or {}).items():
+        stray = sorted(set(listed) - set(found.get(carrier, ())))
         if stray:
             msg = f"baseline order for {carrier}: {', '.join(stray)} supply no {carrier}"
             raise ScenarioError(msg)

@@ -6,13 +6,20 @@ import dataclasses
 import datetime as dt
 import logging
 import time
+from collections.abc import Hashable
 
 import pandas as pd
 
 from energyopt.assets import BuildContext, create_asset
 from energyopt.errors import DataError
 from energyopt.inputs.config import Scenario
-from energyopt.inputs.timeseries import fmt_step, make_index, read_series_file, to_model_grid
+from energyopt.inputs.timeseries import (
+    fmt_step,
+    index_step,
+    make_index,
+    read_series_file,
+    to_model_grid,
+)
 from energyopt.inputs.weather import load_weather, weather_on_grid
 from energyopt.model import PlantSession, build_model
 from energyopt.model.solve import SolveReport
@@ -57,7 +64,7 @@ def load_inputs(scenario: Scenario, index: pd.DatetimeIndex) -> pd.DataFrame:
         If a file is invalid or does not cover ``index`` (names file and time).
     """
     site = scenario.site
-    columns: dict[str, pd.Series] = {}
+    columns: dict[Hashable, pd.Series] = {}
     if site.weather is not None:
         weather = load_weather(
             site.weather.file,
@@ -100,7 +107,7 @@ def input_coverage(scenario: Scenario) -> tuple[pd.Timestamp, pd.Timestamp] | No
 def month_weights(index: pd.DatetimeIndex, timezone: str) -> dict[str, float]:
     """Share of each billing month (site local time) that ``index`` covers [0-1]."""
     local = index.tz_convert(timezone)
-    step = pd.Timedelta(index.freq)
+    step = index_step(index)
     weights = {}
     for month in sorted(set(local.strftime("%Y-%m"))):
         first = pd.Timestamp(f"{month}-01").tz_localize(timezone)
@@ -171,7 +178,7 @@ def summarize(scenario: Scenario, plant: PlantSession, report: SolveReport) -> R
         n_constraints=report.n_constraints,
         n_binaries=report.n_binaries,
         period_start=index[0].isoformat(),
-        period_end=(index[-1] + pd.Timedelta(index.freq)).isoformat(),
-        step=fmt_step(index.freq),
+        period_end=(index[-1] + index_step(index)).isoformat(),
+        step=fmt_step(index_step(index)),
     )
     return RunResult(scenario=scenario, dispatch=dispatch, kpis=kpis, report=report, plant=plant)

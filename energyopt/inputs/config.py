@@ -14,6 +14,7 @@ Every error names the file and the key path, e.g.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -336,7 +337,7 @@ def format_location(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "(document)"
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: Mapping[str, Any]) -> str:
     kind = error["type"]
     ctx = error.get("ctx", {})
     comparisons = {

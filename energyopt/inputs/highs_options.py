@@ -56,7 +56,7 @@ _RESERVED_OPTIONS = {
 }
 
 
-def check_highs_options(options: Mapping[str, object]) -> None:
+def check_highs_options(options: Mapping[str, bool | int | float | str]) -> None:
     """Raise ValueError naming the first option HiGHS does not know or refuses."""
     highs = new_highs()
     for name, value in options.items():

@@ -43,7 +43,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from energyopt.errors import ModelBuildError
-from energyopt.inputs.timeseries import fmt_time
+from energyopt.inputs.timeseries import fmt_time, index_step
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MINUTES_PER_DAY = 24 * 60
@@ -206,7 +206,7 @@ def window_days(index: pd.DatetimeIndex, timezone: str) -> list[LocalDay]:
     Remembered per regular window (first stamp, length, step, time zone): every
     line and process of a plant asks for the same window's days.
     """
-    return list(_regular_window_days(index[0], len(index), pd.Timedelta(index.freq), timezone))
+    return list(_regular_window_days(index[0], len(index), index_step(index), timezone))
 
 
 @functools.lru_cache(maxsize=64)
@@ -219,7 +219,7 @@ def _regular_window_days(
 
 def _window_days(index: pd.DatetimeIndex, timezone: str) -> list[LocalDay]:
     dates = local_dates(index, timezone)
-    step = pd.Timedelta(index.freq)
+    step = index_step(index)
     window_end = index[-1] + step
     days = []
     starts = np.flatnonzero(np.r_[True, dates[1:] != dates[:-1]])
@@ -231,7 +231,7 @@ def _window_days(index: pd.DatetimeIndex, timezone: str) -> list[LocalDay]:
                 date=dates[first],
                 first=int(first),
                 stop=int(stop),
-                starts_before=bool(index[first] > full[0]),
+                starts_before=bool(index[int(first)] > full[0]),
                 ends_after=bool(window_end < full[-1] + step),
             )
         )
@@ -360,7 +360,7 @@ def daily_target_bounds(
         hours (names the day).
     """
     n = len(index)
-    step = pd.Timedelta(index.freq)
+    step = index_step(index)
     producing = in_production(index, timezone, calendar)
     day_start, done_min, done_max, even = (np.zeros(n) for _ in range(4))
     initial = 0.0

@@ -23,11 +23,15 @@ import datetime as dt
 import functools
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
 
 from energyopt.errors import DataError, ScenarioError
+
+if TYPE_CHECKING:
+    from pandas.tseries.offsets import Tick
 
 TIME_COLUMN = "timestamp_utc"
 
@@ -92,12 +96,18 @@ def check_step(step: str) -> pd.Timedelta:
     return delta
 
 
+def index_step(index: pd.Index) -> pd.Timedelta:
+    """The step of a time index: ``pd.Timedelta(index.freq)``."""
+    # pandas-stubs type ``freq`` as any offset (or None); a model index's step is a Tick
+    return pd.Timedelta(cast("Tick", cast(pd.DatetimeIndex, index).freq))
+
+
 def dt_h(index: pd.DatetimeIndex) -> float:
     """Length of one step of a model index [h]."""
     if index.freq is None:
         msg = "time index has no fixed step (freq); build it with make_index()"
         raise DataError(msg)
-    return pd.Timedelta(index.freq) / pd.Timedelta("1h")
+    return index_step(index) / pd.Timedelta("1h")
 
 
 def fmt_step(step: pd.Timedelta | str) -> str:
@@ -146,7 +156,7 @@ def _read_and_validate(path: Path) -> pd.DataFrame:
         raise DataError(f"{path}: no '{TIME_COLUMN}' column")
     index = _parse_utc(path, raw[TIME_COLUMN])
     frame = raw.drop(columns=[TIME_COLUMN]).set_index(index)
-    _check_order(path, frame.index)
+    _check_order(path, cast(pd.DatetimeIndex, frame.index))
     for column in frame.columns:
         frame[column] = _numeric_column(path, frame[column])
     return frame
@@ -252,7 +262,7 @@ def to_model_grid(
         If the data does not cover the whole model period.
     """
     data_step = series.index[1] - series.index[0]
-    model_step = pd.Timedelta(index.freq)
+    model_step = index_step(index)
     end = index[-1] + model_step
     if index[0] < series.index[0] or end > series.index[-1] + data_step:
         msg = (
@@ -277,7 +287,7 @@ def _refine(series: pd.Series, index: pd.DatetimeIndex, method: str) -> pd.Serie
         raise ValueError(f"unknown resample method {method!r}")
     data_step = series.index[1] - series.index[0]
     points = pd.Series(series.to_numpy(dtype=float), index=series.index + data_step / 2)
-    middles = index + pd.Timedelta(index.freq) / 2
+    middles = index + index_step(index) / 2
     union = points.index.union(middles)
     filled = points.reindex(union).interpolate(method="time", limit_area="inside")
     values = filled.ffill().bfill().reindex(middles).to_numpy()

@@ -29,6 +29,8 @@ output from photovoltaic plants in the American Southwest, Renewable Energy
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 import numpy as np
 import pandas as pd
 import psychrolib
@@ -36,6 +38,9 @@ import pvlib
 
 from energyopt.errors import DataError
 from energyopt.inputs.timeseries import read_series_file, to_model_grid
+
+if TYPE_CHECKING:
+    from pandas.tseries.offsets import Tick
 
 psychrolib.SetUnitSystem(psychrolib.SI)
 
@@ -186,8 +191,10 @@ def pv_power_kw(
     inverter_efficiency : float
         DC to AC conversion efficiency. [0-1]
     """
-    step = pd.Timedelta(weather.index.freq or (weather.index[1] - weather.index[0]))
-    middle = weather.index + step / 2
+    index = cast(pd.DatetimeIndex, weather.index)
+    # pandas-stubs type ``freq`` as any offset; a weather grid's step is a Tick
+    step = pd.Timedelta(cast("Tick | None", index.freq) or (index[1] - index[0]))
+    middle = index + step / 2
     location = pvlib.location.Location(latitude, longitude, altitude=altitude_m)
     sun = location.get_solarposition(middle)
     poa = pvlib.irradiance.get_total_irradiance(

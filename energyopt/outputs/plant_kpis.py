@@ -26,7 +26,8 @@ Targets: Batteries Europe 2030 manufacturing KPIs, < 25 kWh/kWh of cell and
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -94,7 +95,8 @@ def carrier_intensities(flows: EnergyFlows) -> pd.Series:
     rhs = np.zeros(n)
     for i, carrier in enumerate(carriers):
         matrix[i, i] += flows.outputs[carrier].sum()
-        for asset, out in flows.outputs[carrier].items():
+        # the frames are indexed by asset name
+        for asset, out in cast("Iterable[tuple[str, float]]", flows.outputs[carrier].items()):
             total_out = flows.outputs.loc[asset].sum()
             if out <= 0 or total_out <= 0:
                 continue
@@ -103,7 +105,7 @@ def carrier_intensities(flows: EnergyFlows) -> pd.Series:
             if asset in flows.boundary:
                 continue
             for j, source in enumerate(carriers):
-                matrix[i, j] -= share * flows.inputs.loc[asset, source]
+                matrix[i, j] -= share * cast(float, flows.inputs.loc[asset, source])
     solution = np.linalg.lstsq(matrix, rhs, rcond=None)[0] if n else np.zeros(0)
     return pd.Series(solution, index=carriers).reindex(flows.carriers, fill_value=0.0)
 
@@ -114,7 +116,7 @@ def final_energy_by_use(flows: EnergyFlows, assets: Mapping[str, Asset]) -> dict
     uses = dict.fromkeys(PROCESSES, 0.0)
     uses["export"] = 0.0
     for name, asset in assets.items():
-        drawn = float((flows.inputs.loc[name] * intensity).sum())
+        drawn = float((cast(pd.Series, flows.inputs.loc[name]) * intensity).sum())
         if name in flows.boundary:
             uses["export"] += drawn
         elif flows.outputs.loc[name].sum() <= 1e-9:
@@ -145,7 +147,7 @@ def plant_kpis(
     dispatch: pd.DataFrame,
     assets: Mapping[str, Asset],
     dt_h: float,
-    kpis: Mapping[str, object],
+    kpis: Mapping[str, float],
     annual_capacity_gwh: float | None,
 ) -> dict[str, float | bool]:
     """Per-kWh-of-cell KPIs and the final-energy split by process."""
@@ -186,8 +188,8 @@ def sankey_links(flows: EnergyFlows, assets: Mapping[str, Asset]) -> list[tuple[
         is_consumer = name not in flows.boundary and flows.outputs.loc[name].sum() <= 1e-9
         node = f"process: {asset.process}" if is_consumer else f"{name} ({asset.kind})"
         for carrier in flows.carriers:
-            supplied = flows.outputs.loc[name, carrier]
-            drawn = flows.inputs.loc[name, carrier]
+            supplied = cast(float, flows.outputs.loc[name, carrier])
+            drawn = cast(float, flows.inputs.loc[name, carrier])
             if supplied > 1e-6:
                 links.append((node, carrier, float(supplied)))
             if drawn > 1e-6:

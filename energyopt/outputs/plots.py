@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 import plotly.colors
@@ -10,6 +11,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from energyopt.assets.base import flow_unit
+from energyopt.inputs.timeseries import index_step
 from energyopt.outputs.results import carriers_in, grid_energy_cost_eur, injection_columns
 from energyopt.units import KWH_PER_MWH
 
@@ -34,7 +36,7 @@ def dispatch_figure(dispatch: pd.DataFrame, title: str = "", timezone: str = "UT
         subplot_titles=titles,
         vertical_spacing=0.04,
     )
-    x = dispatch.index.tz_convert(timezone)
+    x = cast(pd.DatetimeIndex, dispatch.index).tz_convert(timezone)
     colors = _asset_colors(dispatch)
     for row, carrier in enumerate(carriers, start=1):
         for column in injection_columns(dispatch, carrier):
@@ -85,7 +87,7 @@ def _add_flow_traces(
     fig: go.Figure, x, flow: pd.Series, carrier: str, colors: dict[str, str], row: int
 ) -> None:
     """Supply stacked above zero, draw below; one legend entry per asset and carrier."""
-    asset = flow.name.split(".", 1)[0]
+    asset = cast(str, flow.name).split(".", 1)[0]
     shown = False
     for part, group in ((flow.clip(lower=0), "supply"), (flow.clip(upper=0), "draw")):
         if part.abs().max() <= 1e-6:
@@ -169,9 +171,9 @@ def comparison_figure(
     )
     dashes = ("solid", "dash", "dot", "dashdot")
     for number, (mode, dispatch) in enumerate(dispatches.items()):
-        x = dispatch.index.tz_convert(timezone)
+        x = cast(pd.DatetimeIndex, dispatch.index).tz_convert(timezone)
         dash = dashes[number % len(dashes)]
-        dt_h = pd.Timedelta(dispatch.index.freq) / pd.Timedelta("1h")
+        dt_h = index_step(dispatch.index) / pd.Timedelta("1h")
         imports = dispatch.filter(regex=r"\.import_kw$").sum(axis=1)
         exports = dispatch.filter(regex=r"\.export_kw$").sum(axis=1)
         line = {"shape": "hv", "dash": dash, "width": 1}

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from energyopt.inputs.timeseries import index_step
 from energyopt.outputs.plant_kpis import energy_flows, sankey_links
 from energyopt.outputs.plots import dispatch_figure, sankey_figure, write_html
 
@@ -45,7 +46,7 @@ def write_outputs(result: RunResult, out_dir: str | Path) -> list[Path]:
 def write_sankey(result: RunResult, out: Path) -> Path:
     """Energy flows from sources via conversion to processes, as ``sankey.html``."""
     assets = result.plant.assets if result.plant else {}
-    dt_h = pd.Timedelta(result.dispatch.index.freq) / pd.Timedelta("1h")
+    dt_h = index_step(result.dispatch.index) / pd.Timedelta("1h")
     flows = energy_flows(result.dispatch, assets, dt_h)
     figure = sankey_figure(
         sankey_links(flows, assets), title=f"{result.scenario.name}: energy flows"

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from energyopt.inputs.timeseries import index_step
 from energyopt.outputs.results import grid_energy_cost_eur
 
 FORMAT = "energyopt.schedule/1"
@@ -46,7 +47,8 @@ def interval_starts(payload: Mapping[str, Any]) -> pd.DatetimeIndex:
     """The document's interval starts (UTC, freq set when it has any)."""
     index = pd.DatetimeIndex(pd.to_datetime(payload["time"], utc=True), name="time")
     if len(index):
-        index.freq = pd.Timedelta(seconds=payload["step_s"])
+        # pandas-stubs type ``freq`` read-only (an offset); pandas sets it, validated
+        index.freq = pd.Timedelta(seconds=payload["step_s"])  # type: ignore[misc,assignment]
     return index
 
 
@@ -58,7 +60,7 @@ def to_frame(payload: Mapping[str, Any]) -> pd.DataFrame:
 
 def day_kpis(dispatch: pd.DataFrame) -> dict[str, float]:
     """Grid figures of the delivery day from its dispatch columns [kWh, kW, EUR, kg]."""
-    dt_h = pd.Timedelta(dispatch.index.freq) / pd.Timedelta("1h")
+    dt_h = index_step(dispatch.index) / pd.Timedelta("1h")
     out: dict[str, float] = {}
     for column in dispatch.columns:
         asset, _, quantity = column.partition(".")

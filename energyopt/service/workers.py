@@ -17,6 +17,7 @@ planner.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import functools
 import heapq
 import itertools
 import logging
@@ -141,7 +142,7 @@ class WorkerPool:
                 inner = executor.submit(fn, *args)
             self._busy[urgent] += 1
             inner.add_done_callback(
-                lambda f, o=outer, u=urgent, e=executor: self._finished(f, o, u, e)
+                functools.partial(self._finished, outer=outer, urgent=urgent, executor=executor)
             )
 
     def _finished(

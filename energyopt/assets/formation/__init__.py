@@ -97,7 +97,7 @@ Example::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -119,7 +119,11 @@ from energyopt.assets.formation.recipe import (
 )
 from energyopt.assets.formation.window import BatchWindow, running_entry, window_batches
 from energyopt.errors import ModelBuildError
+from energyopt.inputs.timeseries import index_step
 from energyopt.model.flat import linear_sum
+
+if TYPE_CHECKING:
+    from pandas.api.typing import NaTType
 
 __all__ = [
     "DEFAULT_PHASES",
@@ -309,10 +313,10 @@ class Formation(ProcessAsset):
         """
         p = self.params
         prof = batch_profile(p, ctx.dt_h)
-        step = pd.Timedelta(ctx.index.freq)
+        step = index_step(ctx.index)
         window = self._window(ctx)
         starts = self.solved_starts(b, ctx)
-        rows = [
+        rows: list[tuple[pd.Timestamp, pd.Timestamp | NaTType, str]] = [
             (pd.Timestamp(e["released_at"]), pd.Timestamp(e["started_at"]), "carried")
             for e in window.running
         ]
@@ -358,7 +362,7 @@ class Formation(ProcessAsset):
     def final_state(self, b: pyo.Block, ctx: BuildContext, steps: int) -> dict[str, Any]:
         """Running batches (remaining profiles) and waiting batches after ``steps``."""
         prof = batch_profile(self.params, ctx.dt_h)
-        step = pd.Timedelta(ctx.index.freq)
+        step = index_step(ctx.index)
         window = self._window(ctx)
         starts = self.solved_starts(b, ctx)
         running = [

@@ -31,7 +31,7 @@ from energyopt.assets.formation.recipe import (
     release_times,
 )
 from energyopt.errors import ModelBuildError
-from energyopt.inputs.timeseries import fmt_time
+from energyopt.inputs.timeseries import fmt_time, index_step
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,7 +86,7 @@ def window_batches(p: FormationParams, name: str, ctx: BuildContext) -> BatchWin
     ``running_count`` keeps only that many of them, the latest released.
     """
     prof = batch_profile(p, ctx.dt_h)
-    step = pd.Timedelta(ctx.index.freq)
+    step = index_step(ctx.index)
     start = ctx.index[0]
     releases = release_times(
         p, ctx.site.timezone, start - prof.n_steps * step, ctx.index[-1] + step
@@ -159,7 +159,7 @@ def _check_pending(
         )
         raise ModelBuildError(msg)
     if r + prof.latest < 0:
-        latest = at + prof.latest * pd.Timedelta(ctx.index.freq)
+        latest = at + prof.latest * index_step(ctx.index)
         msg = (
             f"asset {name!r}: batch released at {fmt_time(at)} had to start by "
             f"{fmt_time(latest)}, before the window start {fmt_time(ctx.index[0])}"

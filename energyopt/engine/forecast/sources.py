@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from energyopt.errors import ForecastError, ScenarioError
-from energyopt.inputs.timeseries import fmt_time
+from energyopt.inputs.timeseries import fmt_time, index_step
 
 HOUR = pd.Timedelta("1h")
 
@@ -82,7 +82,7 @@ class ActualSource:
         if not isinstance(frame.index, pd.DatetimeIndex) or frame.index.freq is None:
             raise ForecastError("actual series need a regular time index (freq)")
         self.frame = frame
-        self.step = pd.Timedelta(frame.index.freq)
+        self.step = index_step(frame.index)
         self.day_ahead = dict(day_ahead or {})
 
     @property

@@ -32,6 +32,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping
+from typing import cast
 
 import pandas as pd
 
@@ -44,7 +45,7 @@ from energyopt.engine.rolling.windows import Window, peak_price_factor
 from energyopt.engine.state import SystemState
 from energyopt.errors import DataError, ModelBuildError, SolveError
 from energyopt.inputs.config import Scenario
-from energyopt.inputs.timeseries import fmt_time
+from energyopt.inputs.timeseries import fmt_time, index_step
 from energyopt.model import PlantSession
 from energyopt.model.solve import start_solve
 
@@ -185,7 +186,9 @@ class RollingEngine:
         """Plan every window in turn; returns the committed plan and the states."""
         started = time.perf_counter()
         state = initial or SystemState()
-        states, reports, parts = [state], [], []
+        states = [state]
+        reports: list[WindowReport] = []
+        parts: list[pd.DataFrame] = []
         pending: _Planned | None = None
         for window in windows:
             if self.overlap:
@@ -205,7 +208,8 @@ class RollingEngine:
         if pending is not None:
             parts.append(self._committed(pending))
         plan = pd.concat(parts)
-        plan.index.freq = windows[0].index.freq
+        # pandas-stubs type ``freq`` read-only; pandas sets it, validated
+        cast(pd.DatetimeIndex, plan.index).freq = windows[0].index.freq  # type: ignore[misc]
         wall_s = time.perf_counter() - started
         return RollingPlan(plan=plan, windows=reports, states=states, wall_s=wall_s)
 
@@ -225,7 +229,7 @@ class RollingEngine:
         ctx = make_context(
             self.scenario, window.index, series, state.for_context(), self.month_weight
         )
-        open_end = window.index[-1] + pd.Timedelta(window.index.freq) < window.period_end
+        open_end = window.index[-1] + index_step(window.index) < window.period_end
         ctx = self._peak_pricing(window, dataclasses.replace(ctx, open_end=bool(open_end)))
         forecast_s = time.perf_counter() - started
         if self.plant is None or not self.reuse_model or not self.plant.can_update(ctx):
@@ -244,9 +248,10 @@ class RollingEngine:
             meanwhile()
         try:
             if pending is None:
+                assert failed is not None  # start_solve returned or raised
                 raise failed
-            report = pending.finish()
-            status, objective, gap = report.status, report.objective_eur, report.mip_gap
+            solved = pending.finish()
+            status, objective, gap = solved.status, solved.objective_eur, solved.mip_gap
         except SolveError as exc:
             reason = str(exc)
             logger.warning("window %d: no plan (%s); using the baseline", window.number, reason)
@@ -256,7 +261,7 @@ class RollingEngine:
         report = WindowReport(
             number=window.number,
             start=window.start,
-            end=window.index[-1] + pd.Timedelta(window.index.freq),
+            end=window.index[-1] + index_step(window.index),
             issued_at=window.issued_at,
             n_steps=len(window.index),
             commit_steps=window.commit_steps,

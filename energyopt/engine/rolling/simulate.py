@@ -50,7 +50,7 @@ from energyopt.engine.rolling.windows import RollingOptions, Window, plan_window
 from energyopt.engine.state import SystemState
 from energyopt.errors import DataError, ModelBuildError, ScenarioError, SolveError
 from energyopt.inputs.config import Scenario
-from energyopt.inputs.timeseries import make_index
+from energyopt.inputs.timeseries import index_step, make_index
 from energyopt.units import PCT_PER_FRAC
 
 logger = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def load_actuals(
     scenario: Scenario, period: pd.DatetimeIndex, history: pd.Timedelta
 ) -> pd.DataFrame:
     """Actual inputs over ``period`` plus up to ``history`` before it (as far as data go)."""
-    step = pd.Timedelta(period.freq)
+    step = index_step(period)
     first = period[0] - history
     coverage = input_coverage(scenario)
     if coverage is not None and coverage[0] > first:
@@ -302,9 +302,9 @@ def solve_period(scenario: Scenario, ctx: BuildContext) -> RunResult:
 
 def rolling_kpis(
     plan: RollingPlan, forecast: ForecastOptions, options: RollingOptions
-) -> dict[str, object]:
+) -> dict[str, float | str]:
     """Settings and per-window timing of a rolling run."""
-    kpis: dict[str, object] = {
+    kpis: dict[str, float | str] = {
         "forecast": forecast.describe(),
         "horizon": options.horizon,
         "commit": options.commit,

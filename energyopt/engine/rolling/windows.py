@@ -23,11 +23,14 @@ import pandas as pd
 
 from energyopt.engine.forecast import time_of_day
 from energyopt.errors import ScenarioError
+from energyopt.inputs.timeseries import index_step
 
 DAY = pd.Timedelta("1D")
 #: how a window prices a rise of the month's peak import
+DemandChargeRule = Literal["full", "prorated"]
 DEMAND_CHARGE_RULES = ("full", "prorated")
 #: where a window's expected monthly peak comes from
+PeakFloor = Literal["baseline", "window", "none"]
 PEAK_FLOORS = ("baseline", "window", "none")
 
 
@@ -65,8 +68,8 @@ class RollingOptions:
     commit: str = "1D"
     plan_time_local: str | None = "11:00"
     lead: str = "0h"
-    demand_charge: Literal["full", "prorated"] = "full"
-    peak_floor: Literal["baseline", "window", "none"] = "baseline"
+    demand_charge: DemandChargeRule = "full"
+    peak_floor: PeakFloor = "baseline"
 
     def __post_init__(self) -> None:
         for field, allowed in (("demand_charge", DEMAND_CHARGE_RULES), ("peak_floor", PEAK_FLOORS)):
@@ -131,12 +134,12 @@ class Window:
     @property
     def commit_end(self) -> pd.Timestamp:
         """End of the committed part (UTC)."""
-        return self.start + self.commit_steps * pd.Timedelta(self.index.freq)
+        return self.start + self.commit_steps * index_step(self.index)
 
 
 def plan_windows(period: pd.DatetimeIndex, timezone: str, options: RollingOptions) -> list[Window]:
     """Windows covering ``period`` (a model index from ``make_index``)."""
-    step = pd.Timedelta(period.freq)
+    step = index_step(period)
     horizon, commit = options.durations(step)
     end = period[-1] + step
     starts = _window_starts(period[0], end, commit, timezone)
@@ -192,7 +195,7 @@ def peak_price_factor(
     window prices it at ``rate * H / R`` (1 in the month's last window). This
     removes most of the under-investment in peak a myopic window shows.
     """
-    step = pd.Timedelta(index.freq)
+    step = index_step(index)
     months = index.tz_convert(timezone).strftime("%Y-%m")
     factors = {}
     for month in sorted(set(months)):

@@ -14,7 +14,7 @@ and interval; totals aggregate each quantity by its unit:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -27,7 +27,7 @@ DIFF_TOL = 1e-6
 def to_csv(payload: Mapping[str, Any]) -> str:
     """CSV: ``timestamp_utc``, ``timestamp_local`` (plant zone), then one column per quantity."""
     frame = to_frame(payload)
-    local = frame.index.tz_convert(payload["plant"]["timezone"])
+    local = cast(pd.DatetimeIndex, frame.index).tz_convert(payload["plant"]["timezone"])
     frame.insert(0, "timestamp_local", local.strftime("%Y-%m-%dT%H:%M:%S%z"))
     return frame.to_csv(index_label="timestamp_utc", date_format="%Y-%m-%dT%H:%M:%SZ")
 

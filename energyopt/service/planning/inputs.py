@@ -12,7 +12,7 @@ from energyopt.assets.declarations import STANDARD_PRESSURE_PA
 from energyopt.engine.pipeline import input_coverage, load_inputs
 from energyopt.errors import DataError
 from energyopt.inputs.config import Scenario
-from energyopt.inputs.timeseries import fmt_time
+from energyopt.inputs.timeseries import fmt_time, index_step
 from energyopt.service.measurements import (
     Reading,
     StateContext,
@@ -69,7 +69,7 @@ def window_inputs(
     replayed inputs come from the data year, shifted onto the window.
     Returns the frame on the real time axis and the replay shift (None: live).
     """
-    step = pd.Timedelta(index.freq)
+    step = index_step(index)
     first, end = index[0] - history, index[-1] + step
     coverage = input_coverage(scenario)
     shift = None

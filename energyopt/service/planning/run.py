@@ -11,7 +11,7 @@ import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -220,7 +220,9 @@ def schedule_payload(
     """The published document: the delivery day's dispatch and how it was made."""
     start, end = day_bounds(day, plant.timezone)
     part = plan.dispatch[(plan.dispatch.index >= start) & (plan.dispatch.index < end)]
-    part.index.freq = plan.dispatch.index.freq
+    # pandas-stubs type ``freq`` read-only; pandas sets it, validated
+    part_index = cast(pd.DatetimeIndex, part.index)
+    part_index.freq = cast(pd.DatetimeIndex, plan.dispatch.index).freq  # type: ignore[misc]
     measured = {s.asset for s in sources}
     stateful = [a.name for a in scenario.plant.assets if ASSET_TYPES[a.type].carries_state]
     return {

@@ -88,7 +88,9 @@ def plan_window(
         period_end=index[-1] + OPEN_END,
     )
     dispatch, _, report = engine.step(window, SystemState(at=index[0], values=state))
+    assert engine.plant is not None  # step() builds or updates it
     WARM_MODELS.keep(key, engine.plant)
+    baseline: dict[str, Any] | None
     if engine.window_baseline is not None:  # solved on these inputs for the expected peak
         solved = engine.window_baseline
         baseline = compute_kpis(solved.read())

@@ -17,7 +17,7 @@ import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
@@ -214,7 +214,8 @@ def head_revision() -> str:
     """Newest revision of the packaged migrations."""
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    # None only for a migrations directory without revisions (the packaged one has them)
+    return cast(str, ScriptDirectory.from_config(alembic_config()).get_current_head())
 
 
 def _make_engine(url: str, *, schema: str | None, busy_timeout_s: float) -> Engine:

@@ -49,14 +49,14 @@ def latest_measurements(
     store: Store, *, plant_id: int, at: dt.datetime | None = None
 ) -> list[MeasurementRecord]:
     """The newest value of every (asset, quantity) of a plant measured at or before ``at``."""
-    newest = sa.select(
+    newest_query = sa.select(
         MeasurementRow.asset,
         MeasurementRow.quantity,
         sa.func.max(MeasurementRow.measured_at).label("measured_at"),
     ).where(MeasurementRow.plant_id == plant_id)
     if at is not None:
-        newest = newest.where(MeasurementRow.measured_at <= at)
-    newest = newest.group_by(MeasurementRow.asset, MeasurementRow.quantity).subquery()
+        newest_query = newest_query.where(MeasurementRow.measured_at <= at)
+    newest = newest_query.group_by(MeasurementRow.asset, MeasurementRow.quantity).subquery()
     query = (
         sa.select(MeasurementRow)
         .join(

@@ -5,9 +5,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
-R = TypeVar("R")
+
+class _Dataclass(Protocol):
+    """What ``dataclasses.fields`` reads: a dataclass (``_typeshed.DataclassInstance``)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+
+R = TypeVar("R", bound=_Dataclass)
 
 
 def to_record(cls: type[R], row: Any) -> R:

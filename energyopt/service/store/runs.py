@@ -17,12 +17,13 @@ import datetime as dt
 import uuid
 import zlib
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from energyopt.inputs.timeseries import index_step
 from energyopt.service.store.db import (
     ConflictError,
     NotFoundError,
@@ -101,7 +102,7 @@ def claim_run(store: Store, *, run_id: str, windows_total: int | None = None) ->
         .values(status="running", started_at=utc_now(), windows_total=windows_total)
     )
     with store.transaction() as session:
-        return session.execute(query).rowcount == 1
+        return cast("sa.CursorResult[Any]", session.execute(query)).rowcount == 1
 
 
 def set_progress(
@@ -237,7 +238,7 @@ def encode_dispatch(dispatch: pd.DataFrame) -> tuple[list[str], int, list[dict[s
     non_numeric = [c for c in dispatch.columns if not pd.api.types.is_numeric_dtype(dispatch[c])]
     if non_numeric:
         raise StoreError(f"dispatch column(s) {', '.join(non_numeric)} are not numeric")
-    step = pd.Timedelta(index.freq)
+    step = index_step(index)
     values = dispatch.to_numpy(dtype="<f8")
     days = index.tz_convert("UTC").floor(_CHUNK)
     chunks = []
@@ -268,10 +269,14 @@ def decode_dispatch(
             pd.date_range(pd.Timestamp(chunk.chunk_start), periods=chunk.n_rows, freq=step)
         )
     if blocks:
-        index = stamps[0].append(stamps[1:]) if len(stamps) > 1 else stamps[0]
+        index = (
+            cast(pd.DatetimeIndex, stamps[0].append(stamps[1:])) if len(stamps) > 1 else stamps[0]
+        )
         data = np.vstack(blocks)
     else:
         index, data = pd.DatetimeIndex([], tz="UTC"), np.empty((0, n_cols))
     regular = len(index) < 2 or bool((index[1:] - index[:-1] == step).all())
-    index = pd.DatetimeIndex(index, name="time", freq=step if regular else None)
+    # pandas-stubs type ``freq`` as a string or offset; a Timedelta or None is fine
+    freq = step if regular else None
+    index = pd.DatetimeIndex(index, name="time", freq=freq)  # type: ignore[arg-type]
     return pd.DataFrame(data, index=index, columns=columns)
