@@ -29,6 +29,7 @@ penalties only steer; reported costs are the plain cost terms.
 from __future__ import annotations
 
 import logging
+import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
@@ -36,7 +37,7 @@ from energyopt.assets._conversion import ConversionAsset
 from energyopt.assets.base import BuildContext
 from energyopt.engine.pipeline import RunResult, build_plant, summarize
 from energyopt.errors import ScenarioError
-from energyopt.inputs.config import Scenario
+from energyopt.inputs.config import Scenario, SolverOptions
 from energyopt.model import PlantSession
 from energyopt.model.solve import SolveReport
 
@@ -93,6 +94,10 @@ def solve_baseline(
 ) -> tuple[PlantSession, SolveReport]:
     """Build a fresh plant for ``ctx``, apply the rules and solve it.
 
+    The scenario's time limit bounds the optimisation only: the baseline is
+    the plan of last resort, so it is solved without a deadline (its rules
+    leave HiGHS little to search).
+
     Raises
     ------
     SolveError
@@ -101,8 +106,13 @@ def solve_baseline(
     plant = build_plant(scenario, ctx)
     ranked = apply_baseline_rules(plant, order)
     logger.debug("baseline merit order: %s", ranked)
-    report = plant.solve(scenario.solver)
+    report = plant.solve(baseline_solver(scenario.solver))
     return plant, report
+
+
+def baseline_solver(options: SolverOptions) -> SolverOptions:
+    """``options`` without a time limit (the baseline must always exist)."""
+    return options.model_copy(update={"time_limit_s": math.inf})
 
 
 def run_baseline(

@@ -185,6 +185,19 @@ def test_solver_failure_publishes_the_baseline_flagged_as_fallback(papi, monkeyp
     assert health["plants"][str(plant["id"])]["latest_schedule"]["is_fallback"]
 
 
+def test_a_tiny_time_limit_still_publishes_the_baseline(papi):
+    """A real HiGHS time-out without a plan: the baseline has no deadline, so it is published."""
+    plant = papi.register(options={**REPLAY, "time_limit_s": 0.001})
+    outcome = papi.plan(plant["id"])
+    assert outcome.status == "published"
+    body = papi.get(f"/api/v1/plants/{plant['id']}/schedules/latest").json()
+    assert body["is_fallback"]
+    assert "kTimeLimit" in body["fallback_reason"]
+    schedule = body["schedule"]
+    assert max(schedule["columns"]["bess.charge_kw"]) == 0.0  # baseline: idle battery
+    assert balance_residual_kw(schedule, "electricity") < 1e-3
+
+
 def test_time_limit_publishes_the_incumbent_with_its_gap(papi, monkeypatch):
     real = engine_module.start_solve
 
