@@ -62,3 +62,14 @@ def test_mypy_checks_the_library_and_the_service_and_the_package_ships_its_types
     assert {"energyopt", "api"} <= checked
     assert "py.typed" in pyproject["tool"]["setuptools"]["package-data"]["energyopt"]
     assert (ROOT / "energyopt" / "py.typed").is_file()
+
+
+def test_the_lowest_tested_pyomo_is_the_lower_bound_of_the_pyomo_range():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    found = re.findall(r"^PYOMO_MIN\s*:=\s*(\S+)\s*$", makefile, flags=re.M)
+    assert len(found) == 1, found
+    specifiers = list(_declared()["pyomo"].specifier)
+    lower = [s.version for s in specifiers if s.operator == ">="]
+    upper = [s.version for s in specifiers if s.operator in ("<", "<=")]
+    assert lower == [found[0]], (lower, found[0])
+    assert len(upper) == 1, specifiers
