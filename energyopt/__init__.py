@@ -9,9 +9,9 @@ HiGHS, pvlib) loads when a scenario is first loaded or run.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from energyopt._lazy import lazy_getattr
 from energyopt.errors import (
     DataError,
     EnergyOptError,
@@ -51,9 +51,4 @@ __all__ = [
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'energyopt' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())

@@ -19,8 +19,9 @@ the expression tools without loading the session.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from energyopt._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from energyopt.model.plant import PlantSession, build_model
@@ -48,9 +49,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'energyopt.model' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
