@@ -1,5 +1,8 @@
 """GET /health: database, solver, worker pool and scheduler state (no key needed).
 
+The worker pool is unhealthy once two tasks in a row lost their worker
+(a retried task died again).
+
 The scheduler is optional: until ``app.state.scheduler`` holds one, it is
 reported as ``not configured``. A scheduler object may offer ``health() ->
 dict`` (with an ``ok`` key) to report more (jobs, last plans, fallbacks);
@@ -50,14 +53,9 @@ def _solver() -> ComponentHealth:
 
 def _workers(request: Request) -> ComponentHealth:
     executor = request.app.state.executor
-    return ComponentHealth(
-        ok=True,
-        detail={
-            "processes": executor.pool.size,
-            "reserved_for_plans": executor.pool.reserved,
-            "active_runs": len(executor.active_runs),
-        },
-    )
+    report: dict[str, Any] = dict(executor.pool.health())
+    report["active_runs"] = len(executor.active_runs)
+    return ComponentHealth(ok=bool(report.pop("ok")), detail=report)
 
 
 def _scheduler(request: Request) -> ComponentHealth:
@@ -73,10 +71,11 @@ def _scheduler(request: Request) -> ComponentHealth:
 
 @router.get("/health", response_model=HealthOut, responses={503: {"model": HealthOut}})
 def get_health(request: Request, response: Response) -> HealthOut:
-    """Service health; 503 when the database or the solver is not usable."""
+    """Service health; 503 when the database, the solver, the worker pool or the
+    scheduler is not usable."""
     database, solver = _database(request), _solver()
-    scheduler = _scheduler(request)
-    healthy = database.ok and solver.ok and scheduler.ok
+    scheduler, workers = _scheduler(request), _workers(request)
+    healthy = database.ok and solver.ok and scheduler.ok and workers.ok
     if not healthy:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     return HealthOut(
@@ -84,6 +83,6 @@ def get_health(request: Request, response: Response) -> HealthOut:
         version=__version__,
         database=database,
         solver=solver,
-        workers=_workers(request),
+        workers=workers,
         scheduler=scheduler,
     )

@@ -30,16 +30,26 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+import pandas as pd
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from energyopt.service.planning import DataPaths, PlanningOutcome, plan_plant
+from energyopt.service.planning import (
+    RUN_MODE,
+    DataPaths,
+    PlanningOutcome,
+    delivery_date,
+    plan_plant,
+    planning_instant,
+)
 from energyopt.service.store import PlantRecord, Store, StoreConfig
 from energyopt.service.store import plants as plant_store
+from energyopt.service.store import runs as run_store
 from energyopt.service.store import schedules as schedule_store
 from energyopt.service.workers import WorkerPool, worker_store
 
@@ -79,6 +89,17 @@ def run_planning_job(plant_id: int) -> dict[str, Any] | None:
 
 
 # ----------------------------------------------------------------- worker process side
+
+
+#: the error of a plan whose worker died on its first attempt and on its retry
+WORKER_DIED = "internal error: the planning worker process died twice"
+
+
+def _fail_dead_plans(store: Store, plant_id: int) -> None:
+    """Mark the plant's daily-plan runs left ``running`` by a dead worker as failed."""
+    for run in run_store.list_runs(store, status="running", limit=200):
+        if run.mode == RUN_MODE and (run.options or {}).get("plant_id") == plant_id:
+            run_store.fail_run(store, run_id=run.id, error="internal error: worker process died")
 
 
 def _plan_in_worker(
@@ -239,22 +260,37 @@ class PlanningScheduler:
         if self.config.in_process:
             outcome = plan_plant(self.store, plant_id, self.paths, now=now, issued_at=issued_at)
         else:
-            future = self._worker().submit(
-                _plan_in_worker,
-                self.store.config(),
-                plant_id,
-                self.paths,
-                now,
-                issued_at,
-                urgent=True,
-            )
-            outcome = future.result()
+            outcome = self._plan_in_pool(plant_id, now, issued_at)
         with self._lock:
             self.last[plant_id] = outcome.as_dict()
         for listener in self.listeners:
             listener(outcome)
         logger.info("plant %d: %s", plant_id, outcome.as_dict())
         return outcome
+
+    def _plan_in_pool(
+        self, plant_id: int, now: dt.datetime | None, issued_at: dt.datetime | None
+    ) -> PlanningOutcome:
+        """Plan in a worker; a plan whose worker died is retried once on a new one."""
+        config = self.store.config()
+        for attempt in (1, 2):
+            future = self._worker().submit(
+                _plan_in_worker, config, plant_id, self.paths, now, issued_at, urgent=True
+            )
+            try:
+                return future.result()
+            except BrokenProcessPool:
+                logger.warning("plant %d: the planning worker died (attempt %d)", plant_id, attempt)
+                _fail_dead_plans(self.store, plant_id)
+        plant = plant_store.get_plant(self.store, plant_id=plant_id)
+        now_ts = pd.Timestamp(now or dt.datetime.now(dt.UTC)).tz_convert("UTC")
+        instant = (
+            pd.Timestamp(issued_at).tz_convert("UTC")
+            if issued_at is not None
+            else planning_instant(plant.planning_time, plant.timezone, now_ts)
+        )
+        day = delivery_date(instant, plant.timezone)
+        return PlanningOutcome(plant_id, day, instant, "failed", error=WORKER_DIED)
 
     def _worker(self) -> WorkerPool:
         if self.pool is not None:

@@ -35,6 +35,9 @@ logger = logging.getLogger(__name__)
 #: tasks one worker process executes before it is replaced (bounds memory growth)
 TASKS_PER_WORKER = 50
 
+#: tasks in a row that lost their worker before the pool reports itself unhealthy
+DEATHS_UNHEALTHY = 2
+
 _WORKER_STORES: dict[StoreConfig, Store] = {}
 
 
@@ -80,6 +83,8 @@ class WorkerPool:
         self._waiting: list[tuple[int, int, cf.Future, Callable, tuple]] = []
         self._order = itertools.count()
         self._busy = {True: 0, False: 0}  # executing tasks by urgency
+        #: tasks in a row whose worker died (0 after any task that ended normally)
+        self.deaths_in_a_row = 0
 
     @property
     def size(self) -> int:
@@ -151,7 +156,9 @@ class WorkerPool:
         with self._lock:
             self._busy[urgent] -= 1
             error = None if inner.cancelled() else inner.exception()
-            if isinstance(error, BrokenProcessPool) and self._executor is executor:
+            died = isinstance(error, BrokenProcessPool)
+            self.deaths_in_a_row = self.deaths_in_a_row + 1 if died else 0
+            if died and self._executor is executor:
                 logger.warning("a worker process died; starting a new pool")
                 self._executor = self._new_executor()
             self._dispatch()
@@ -161,6 +168,21 @@ class WorkerPool:
             outer.set_exception(error)
         else:
             outer.set_result(inner.result())
+
+    def health(self) -> dict[str, Any]:
+        """Pool state for ``/health``; ``ok`` is False once two tasks in a row lost
+        their worker (a retried task died again: workers cannot run)."""
+        with self._lock:
+            busy = self._busy[True] + self._busy[False]
+            waiting = len(self._waiting)
+        return {
+            "ok": self.deaths_in_a_row < DEATHS_UNHEALTHY,
+            "processes": self.size,
+            "reserved_for_plans": self.reserved,
+            "executing": busy,
+            "waiting": waiting,
+            "worker_deaths_in_a_row": self.deaths_in_a_row,
+        }
 
     def processes(self) -> list[multiprocessing.Process]:
         """The live worker processes (for health reports and tests)."""

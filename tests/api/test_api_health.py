@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures.process import BrokenProcessPool
+
+import pytest
+from service_helpers import make_settings, open_client
+
 from energyopt.model.solve import solver_available
+from energyopt.service.jobs import RunExecutor
 from energyopt.service.store.db import head_revision
 
 
@@ -65,3 +72,26 @@ def test_health_is_degraded_without_solver(api, monkeypatch):
     answer = api.http.get("/health")
     assert answer.status_code == 503
     assert answer.json()["solver"]["ok"] is False
+
+
+def _die() -> None:
+    os._exit(9)
+
+
+def test_health_is_503_naming_the_pool_when_retried_tasks_lose_their_workers(tmp_path):
+    """Two tasks in a row whose worker died for real: the pool is reported unhealthy."""
+    own = RunExecutor(workers=1)
+    try:
+        for api in open_client(make_settings(tmp_path), own):
+            for _ in range(2):
+                with pytest.raises(BrokenProcessPool):
+                    own.pool.submit(_die).result(timeout=120)
+            answer = api.http.get("/health")
+            assert answer.status_code == 503
+            workers = answer.json()["workers"]
+            assert workers["ok"] is False
+            assert workers["detail"]["worker_deaths_in_a_row"] == 2
+            assert own.pool.submit(os.getpid).result(timeout=120) > 0  # a new worker answers
+            assert api.http.get("/health").status_code == 200
+    finally:
+        own.shutdown()

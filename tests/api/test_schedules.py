@@ -7,7 +7,10 @@ import csv
 import dataclasses
 import datetime as dt
 import io
+import os
+import signal
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -24,11 +27,14 @@ from store_backends import BACKENDS, backend_store
 import energyopt.engine.rolling.engine as engine_module
 from energyopt.errors import SolveError
 from energyopt.service.planning import DataPaths, plan_plant
+from energyopt.service.scheduler import PlanningScheduler, SchedulerConfig
 from energyopt.service.store import measurements as measurement_store
 from energyopt.service.store import plants as plant_store
+from energyopt.service.store import runs as run_store
 from energyopt.service.store import scenarios as scenario_store
 from energyopt.service.store import schedules as schedule_store
 from energyopt.service.store.documents import document_from_file
+from energyopt.service.workers import WorkerPool
 
 DAY = "2026-06-11"
 
@@ -294,7 +300,6 @@ def test_daylight_saving_day_has_92_quarter_hours(papi):
 
 def test_the_next_plan_updates_the_previous_plans_model_to_the_same_schedule(papi):
     from energyopt.model.cache import WARM_MODELS
-    from energyopt.service.store import runs as run_store
 
     WARM_MODELS.clear()
     plant = papi.register()
@@ -316,3 +321,37 @@ def test_the_next_plan_updates_the_previous_plans_model_to_the_same_schedule(pap
     for column in ("grid.import_kw", "bess.level_kwh"):
         planned = [np.mean(c["schedule"]["columns"][column]) for c in (warm_columns, cold_columns)]
         assert planned[0] == pytest.approx(planned[1], rel=0.05)
+
+
+# ----------------------------------------------------------------- dying workers
+
+
+def test_a_plan_whose_worker_is_killed_is_retried_on_a_new_worker(papi):
+    """SIGKILL of the worker in the middle of a plan: the retry publishes, health recovers."""
+    pool = WorkerPool(workers=1, reserved=1)
+    scheduler = PlanningScheduler(papi.store, papi.paths, SchedulerConfig(), pool=pool)
+    plant = papi.register()
+    try:
+        pool.start()
+        outcomes = []
+        thread = threading.Thread(
+            target=lambda: outcomes.append(scheduler.run_plant(plant["id"], now=SUMMER_NOW))
+        )
+        thread.start()
+        deadline = time.monotonic() + 120
+        while not run_store.list_runs(papi.store, status="running"):  # the worker is planning
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        killed = [p.pid for p in pool.processes() if p.is_alive()]
+        for pid in killed:
+            os.kill(pid, signal.SIGKILL)
+        thread.join(timeout=180)
+        assert len(outcomes) == 1
+        assert outcomes[0].status == "published", outcomes
+        assert not set(killed) & {p.pid for p in pool.processes()}
+        assert pool.health()["ok"]
+        runs = run_store.list_runs(papi.store, limit=10)
+        statuses = sorted(r.status for r in runs if r.mode == "daily_plan")
+        assert statuses == ["done", "failed"]  # the killed attempt is not left running
+    finally:
+        pool.shutdown()
