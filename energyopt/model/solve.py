@@ -130,7 +130,14 @@ class PendingSolve:
     the plan into the Pyomo variables happen in the calling thread.
     """
 
-    def __init__(self, plant: PlantSession, options: SolverOptions, *, background: bool) -> None:
+    def __init__(
+        self,
+        plant: PlantSession,
+        options: SolverOptions,
+        *,
+        background: bool,
+        start: PlantSession | None = None,
+    ) -> None:
         self.plant, self.options = plant, options
         self.started = time.perf_counter()
         self._outcome: _Outcome | None = None
@@ -145,6 +152,11 @@ class PendingSolve:
         self._lp = _highs_lp(form)
         self._highs = _configured_highs(options)
         self._highs.passModel(self._lp)
+        if start is not None and self._lp.integrality_:
+            solution = highspy.HighsSolution()
+            solution.col_value = start_values(form.columns, plant, start).tolist()
+            solution.value_valid = True
+            self._highs.setSolution(solution)
         if background:
             self._thread = threading.Thread(target=self._run, name="highs", daemon=True)
             self._thread.start()
@@ -174,13 +186,42 @@ class PendingSolve:
 
 
 def start_solve(
-    plant: PlantSession, options: SolverOptions, *, background: bool = False
+    plant: PlantSession,
+    options: SolverOptions,
+    *,
+    background: bool = False,
+    start: PlantSession | None = None,
 ) -> PendingSolve:
-    """Compile ``plant`` and start HiGHS on it (in a worker thread if ``background``)."""
-    return PendingSolve(plant, options, background=background)
+    """Compile ``plant`` and start HiGHS on it (in a worker thread if ``background``).
+
+    ``start``: a solved session of the same plant and window (the baseline)
+    whose plan HiGHS gets as its first incumbent (see :func:`start_values`).
+    """
+    return PendingSolve(plant, options, background=background, start=start)
 
 
-#: HiGHS options that ``highs_options`` may not set: the field that does, or why not
+def start_values(columns: list, plant: PlantSession, start: PlantSession) -> np.ndarray:
+    """Values of ``start``'s variables for ``plant``'s ``columns`` (0 where it has none).
+
+    Variables are matched by asset, component name and index; both sessions
+    are built from the same assets and window. HiGHS checks the start itself
+    and drops it if it is infeasible.
+    """
+    by_id: dict[int, float] = {}
+    for name in plant.assets:
+        ours, theirs = plant.block(name), start.block(name)
+        for var in ours.component_objects(pyo.Var, descend_into=True):
+            other = theirs.find_component(var.getname(relative_to=ours, fully_qualified=True))
+            if other is None:
+                continue
+            values = other.extract_values()
+            for index, data in var.items():
+                value = values.get(index)
+                if value is not None:
+                    by_id[id(data)] = value
+    return np.array([by_id.get(id(c), 0.0) for c in columns], dtype=float)
+
+
 def _configured_highs(options: SolverOptions) -> highspy.Highs:
     highs = new_highs()
     highs.setOptionValue("time_limit", float(options.time_limit_s))
@@ -209,8 +250,14 @@ def _collect(highs: highspy.Highs, lp: highspy.HighsLp, columns: list) -> _Outco
     return _Outcome(status, objective, bound)
 
 
-def solve(plant: PlantSession, options: SolverOptions, *, diagnose: bool = True) -> SolveReport:
-    """Solve ``plant`` and load the plan into its variables.
+def solve(
+    plant: PlantSession,
+    options: SolverOptions,
+    *,
+    diagnose: bool = True,
+    start: PlantSession | None = None,
+) -> SolveReport:
+    """Solve ``plant`` and load the plan into its variables (``start``: see :func:`start_solve`).
 
     Raises
     ------
@@ -220,7 +267,7 @@ def solve(plant: PlantSession, options: SolverOptions, *, diagnose: bool = True)
         HiGHS stopped without any plan (error, unbounded, time limit with no
         incumbent).
     """
-    return start_solve(plant, options).finish(diagnose=diagnose)
+    return start_solve(plant, options, start=start).finish(diagnose=diagnose)
 
 
 def _report(

@@ -226,6 +226,30 @@ def test_time_limit_publishes_the_incumbent_with_its_gap(papi, monkeypatch):
     assert body["solve_status"] == "time_limit"
 
 
+def test_a_real_time_out_publishes_the_incumbent_with_its_gap(papi):
+    """The default plant with no gap tolerance and a 2 s limit: HiGHS stops with a plan.
+
+    The window's baseline is HiGHS's first incumbent, so a time-out after
+    presolve always leaves a plan at least as good as the baseline.
+    """
+    document = document_from_file("gigafactory.yaml", scenarios_dir=papi.settings.scenarios_dir)
+    document["solver"] = {**document["solver"], "mip_rel_gap": 0.0, "mip_abs_gap_eur": 0.0}
+    options = {**REPLAY, "step": "15min", "time_limit_s": 2.0}
+    plant = papi.register(name="giga", scenario=document, scenario_path=None, options=options)
+    # at local midnight the ovens' daily areas fit the window's first day
+    midnight = dt.datetime(2026, 6, 9, 22, 0, tzinfo=dt.UTC)
+    outcome = papi.plan(plant["id"], now=midnight)
+    assert outcome.status == "published", outcome.error
+    body = papi.get(f"/api/v1/plants/{plant['id']}/schedules/latest").json()
+    assert body["solve_status"] == "time_limit"
+    assert body["is_incumbent"]
+    assert not body["is_fallback"]
+    assert 0.0 < body["mip_gap"] < 0.05
+    kpis = body["schedule"]["kpis"]
+    assert kpis["window"]["total_cost_eur"] <= kpis["baseline"]["total_cost_eur"] + 1e-6
+    assert balance_residual_kw(body["schedule"], "electricity") < 1e-3
+
+
 def test_inputs_that_cannot_be_read_fail_the_run_and_publish_nothing(papi):
     plant = papi.register(name="live", options={"inputs": "live"})
     outcome = papi.plan(plant["id"])  # 2026: the 2023 files do not reach the window

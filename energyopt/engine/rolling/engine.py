@@ -241,7 +241,12 @@ class RollingEngine:
         started = time.perf_counter()
         pending, failed = None, None
         try:
-            pending = start_solve(self.plant, self.scenario.solver, background=bool(meanwhile))
+            pending = start_solve(
+                self.plant,
+                self.scenario.solver,
+                background=bool(meanwhile),
+                start=self.window_baseline,  # a time-out then still has the baseline's plan
+            )
         except SolveError as exc:
             failed = exc
         if meanwhile is not None:  # while HiGHS runs in its thread
