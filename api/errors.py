@@ -20,8 +20,13 @@ when one is known.
 from __future__ import annotations
 
 import logging
+import math
+from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from energyopt.errors import (
@@ -32,6 +37,7 @@ from energyopt.errors import (
     ScenarioError,
     SolveError,
 )
+from energyopt.inputs.config import format_location
 from energyopt.service.store import ConflictError, NotFoundError, QueryError, StoreError
 
 logger = logging.getLogger(__name__)
@@ -68,6 +74,43 @@ async def domain_error_handler(request: Request, exc: Exception) -> JSONResponse
     return JSONResponse(status_code=code, content=body)
 
 
+def _finite(value: Any) -> Any:
+    """``value`` with non-finite floats as text, so that the answer encodes as JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def validation_body(detail: list[dict[str, Any]]) -> dict[str, Any]:
+    """FastAPI's 422 body (``detail[].loc``) plus ``type`` and the first error's ``field``."""
+    loc = detail[0].get("loc", ()) if detail else ()
+    field = format_location(tuple(loc[1:])) if len(loc) > 1 else None
+    return {"detail": detail, "type": "validation_error", "field": field}
+
+
+async def validation_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422 answer, encodable whatever the rejected input held."""
+    assert isinstance(exc, RequestValidationError)
+    detail = _finite(jsonable_encoder(exc.errors()))
+    return JSONResponse(status_code=422, content=validation_body(detail))
+
+
+async def out_of_range_handler(request: Request, exc: Exception) -> JSONResponse:
+    """A value the database or the calendar cannot hold: 422, nothing stored."""
+    logger.warning("%s %s: out of range: %s", request.method, request.url.path, exc)
+    body = {"detail": "a value is out of the supported range", "type": "out_of_range"}
+    return JSONResponse(status_code=422, content={**body, "field": None})
+
+
 def install(app: FastAPI) -> None:
-    """Register the handler for every energyopt error."""
+    """Register the handlers for energyopt errors and for rejected requests."""
     app.add_exception_handler(EnergyOptError, domain_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    # safety nets: fields are bounded where they are declared; these keep a bound
+    # missed somewhere from answering 500 (transactions roll back)
+    app.add_exception_handler(OverflowError, out_of_range_handler)
+    app.add_exception_handler(sqlalchemy.exc.DataError, out_of_range_handler)

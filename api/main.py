@@ -20,6 +20,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from api import errors
+from api.limits import RequestLimits
 from api.routes import (
     comparisons,
     dashboard,
@@ -86,6 +87,12 @@ def create_app(settings: Settings | None = None, *, executor: RunExecutor | None
     app.state.scheduler = None
     app.state.scheduler_config = SchedulerConfig()
     app.state.schedule_cache = None
+    # inside CORS, so that refusals carry its headers
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=settings.max_body_bytes,
+        max_json_depth=settings.max_json_depth,
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -7,9 +7,10 @@ Units are in field names where a field has one and in every description in
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from fastapi import Path
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from energyopt.service.jobs import MODES
 
@@ -19,10 +20,36 @@ DOCUMENT_DESCRIPTION = (
 )
 
 
-class Body(BaseModel):
-    """Request bodies reject unknown keys."""
+#: largest id the database holds (INTEGER columns on PostgreSQL) [-]
+DB_INT_MAX = 2**31 - 1
+#: years accepted in dates and times: the store and the planning calendar cover them
+YEAR_MIN, YEAR_MAX = 1900, 3000
 
-    model_config = ConfigDict(extra="forbid")
+
+_Stamp = TypeVar("_Stamp", dt.date, dt.datetime)
+
+
+def _in_calendar(value: _Stamp) -> _Stamp:
+    if not YEAR_MIN <= value.year <= YEAR_MAX:
+        msg = f"year {value.year} outside [{YEAR_MIN}, {YEAR_MAX}]"
+        raise ValueError(msg)
+    return value
+
+
+#: a stored object's id in a path (larger ones cannot exist: 422)
+IdPath = Annotated[int, Path(ge=0, le=DB_INT_MAX)]
+#: a stored object's id in a body
+DbId = Annotated[int, Field(ge=0, le=DB_INT_MAX)]
+#: a date in the supported calendar
+CalendarDate = Annotated[dt.date, AfterValidator(_in_calendar)]
+#: a time stamp in the supported calendar
+CalendarDateTime = Annotated[dt.datetime, AfterValidator(_in_calendar)]
+
+
+class Body(BaseModel):
+    """Request bodies reject unknown keys and non-finite numbers."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 # ----------------------------------------------------------------- errors
@@ -91,7 +118,7 @@ class RollingRunOptions(Body):
     forecast: Literal["perfect", "persistence", "noisy"] = Field(
         "perfect", description="forecasts the daily plans are made with"
     )
-    seed: int = Field(0, description="random seed of noisy forecasts")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="random seed of noisy forecasts")
     horizon: str = Field("48h", description="look-ahead of every plan (duration)")
     commit: str = Field("1D", description="executed part of every plan (duration)")
     plan_time_local: str | None = Field(
@@ -102,17 +129,20 @@ class RollingRunOptions(Body):
 class RunCreate(Body):
     """A run of a stored scenario (``scenario_id``) or of an inline ``scenario``."""
 
-    scenario_id: int | None = Field(None, description="id of a stored scenario")
+    scenario_id: DbId | None = Field(None, description="id of a stored scenario")
     scenario: dict[str, Any] | None = Field(None, description=DOCUMENT_DESCRIPTION)
     mode: str = Field(
         "perfect",
         description="how the period is planned: " + ", ".join(sorted(MODES)),
     )
-    start: dt.date | None = Field(
+    start: CalendarDate | None = Field(
         None, description="first local day at the site; default: the scenario's period.start"
     )
     days: int | None = Field(
-        None, ge=1, description="number of local days [d]; default: the scenario's period.days"
+        None,
+        ge=1,
+        le=DB_INT_MAX,
+        description="number of local days [d]; default: the scenario's period.days",
     )
     step: str | None = Field(
         None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Response, status
 
 from api.deps import StoreDep, require_role
-from api.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, ErrorOut
+from api.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, ErrorOut, IdPath
 from energyopt.service.store import keys as key_store
 
 router = APIRouter(prefix="/keys", tags=["keys"], dependencies=[Depends(require_role("admin"))])
@@ -32,7 +32,7 @@ def list_keys(store: StoreDep) -> list[ApiKeyOut]:
 
 
 @router.delete("/{key_id}", responses={404: {"model": ErrorOut}})
-def revoke_key(key_id: int, store: StoreDep) -> ApiKeyOut:
+def revoke_key(key_id: IdPath, store: StoreDep) -> ApiKeyOut:
     """Revoke a key: requests with it get 401 from now on."""
     return ApiKeyOut.model_validate(
         key_store.revoke_key(store, key_id=key_id), from_attributes=True

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import SettingsDep, StoreDep, require_role
 from api.routes.plants import PlantDep
-from api.schemas import ErrorOut
+from api.schemas import CalendarDateTime, ErrorOut
 from energyopt.service.measurements import Reading, check_readings, quantities_for
 from energyopt.service.planning import PlanningOptions
 from energyopt.service.store import MeasurementRecord
@@ -34,12 +34,16 @@ MAX_BATCH = 10_000
 class MeasurementIn(BaseModel):
     """One reading: ``value`` in the unit ``quantity`` names, time stamp with zone."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     asset: str = Field(description="asset name as in the plant's scenario", examples=["bess"])
     quantity: str = Field(description="e.g. soc_frac, dew_point_degc", examples=["soc_frac"])
-    value: float = Field(examples=[0.62], description="finite number; NaN and infinity are refused")
-    measured_at: dt.datetime = Field(description="when it was measured (with zone, e.g. Z)")
+    value: float = Field(
+        strict=True,
+        examples=[0.62],
+        description="a JSON number, finite; text, booleans, NaN and infinity are refused",
+    )
+    measured_at: CalendarDateTime = Field(description="when it was measured (with zone, e.g. Z)")
 
 
 class MeasurementBatch(BaseModel):
@@ -71,13 +75,18 @@ def _out(record: MeasurementRecord) -> MeasurementOut:
     dependencies=[Depends(require_role("planner"))],
     responses={
         404: {"model": ErrorOut, "description": "no such plant"},
+        409: {"model": ErrorOut, "description": "a reading was stored before with another value"},
         422: {"model": ErrorOut, "description": "a reading is invalid; field names it"},
     },
 )
 def add_measurements(
     plant: PlantDep, body: MeasurementBatch, store: StoreDep, settings: SettingsDep
 ) -> list[MeasurementOut]:
-    """Check and store a batch of readings (nothing is stored if any reading is bad)."""
+    """Check and store a batch of readings (nothing is stored if any reading is bad).
+
+    A reading sent again (same asset, quantity, time and value) is not stored
+    twice; with another value it answers 409 and nothing of the batch is stored.
+    """
     record = scenario_store.get_scenario(store, scenario_id=plant.scenario_id)
     scenario = validate_document(
         record.document, roots=settings.allowed_data_roots, base_dir=settings.scenarios_dir

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.deps import SettingsDep, StoreDep, require_role
 from api.schedule_cache import ScheduleCache
-from api.schemas import ErrorOut
+from api.schemas import DbId, ErrorOut, IdPath
 from energyopt.inputs.config import check_timezone
 from energyopt.service.planning import DataPaths, PlanningOptions, PlanningOutcome, plan_plant
 from energyopt.service.scheduler import PlanningScheduler
@@ -47,7 +47,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 # ----------------------------------------------------------------- dependencies
 
 
-def get_plant_or_404(plant_id: int, request: Request) -> PlantRecord:
+def get_plant_or_404(plant_id: IdPath, request: Request) -> PlantRecord:
     """The plant named in the path (404 via the store's NotFoundError), briefly cached."""
     return request.app.state.schedule_cache.plant(plant_id)
 
@@ -73,10 +73,10 @@ CacheDep = Annotated[ScheduleCache, Depends(get_schedule_cache)]
 class PlantCreate(BaseModel):
     """A plant to plan every day."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str = Field(min_length=1, max_length=200)
-    scenario_id: int | None = Field(None, description="a stored scenario")
+    scenario_id: DbId | None = Field(None, description="a stored scenario")
     scenario: dict[str, Any] | None = Field(None, description="an inline scenario document")
     scenario_path: str | None = Field(
         None, description="YAML file in the scenarios directory", examples=["example.yaml"]

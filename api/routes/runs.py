@@ -24,6 +24,8 @@ from api.deps import (
     require_role,
 )
 from api.schemas import (
+    DB_INT_MAX,
+    CalendarDateTime,
     DispatchOut,
     ErrorOut,
     KpisOut,
@@ -54,7 +56,7 @@ RESULTS: dict[int | str, dict[str, Any]] = {
 }
 RunStatus = Literal["queued", "running", "done", "failed"]
 TimeParam = Annotated[
-    dt.datetime | None,
+    CalendarDateTime | None,
     Query(description="UTC time stamp with zone, e.g. 2023-06-05T00:00Z (start inclusive)"),
 ]
 
@@ -173,7 +175,7 @@ def list_runs(
         RunStatus | None, Query(alias="status", description="only runs in this state")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=DB_INT_MAX)] = 0,
 ) -> list[RunOut]:
     """Runs, newest first."""
     return [

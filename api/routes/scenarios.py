@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from api.deps import SettingsDep, StoreDep, require_role
-from api.schemas import ErrorOut, ScenarioCreate, ScenarioOut, ScenarioSummary
+from api.schemas import DB_INT_MAX, ErrorOut, IdPath, ScenarioCreate, ScenarioOut, ScenarioSummary
 from energyopt.inputs.config import Scenario
 from energyopt.service.settings import Settings
 from energyopt.service.store import ScenarioRecord
@@ -70,7 +70,7 @@ def create_scenario(
 def list_scenarios(
     store: StoreDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=DB_INT_MAX)] = 0,
 ) -> list[ScenarioSummary]:
     """Stored scenarios, newest first (without documents)."""
     records = scenario_store.list_scenarios(store, limit=limit, offset=offset)
@@ -78,14 +78,14 @@ def list_scenarios(
 
 
 @router.get("/{scenario_id}", dependencies=VIEWER, responses=ERRORS)
-def get_scenario(scenario_id: int, store: StoreDep) -> ScenarioOut:
+def get_scenario(scenario_id: IdPath, store: StoreDep) -> ScenarioOut:
     """One scenario with its document."""
     return _out(scenario_store.get_scenario(store, scenario_id=scenario_id))
 
 
 @router.put("/{scenario_id}", dependencies=PLANNER, responses=ERRORS)
 def replace_scenario(
-    scenario_id: int, body: ScenarioCreate, store: StoreDep, settings: SettingsDep
+    scenario_id: IdPath, body: ScenarioCreate, store: StoreDep, settings: SettingsDep
 ) -> ScenarioOut:
     """Replace a scenario's document; an invalid one leaves the stored scenario unchanged.
 
@@ -109,7 +109,7 @@ def replace_scenario(
     dependencies=PLANNER,
     responses={**ERRORS, 409: {"model": ErrorOut, "description": "a plant uses the scenario"}},
 )
-def delete_scenario(scenario_id: int, store: StoreDep) -> Response:
+def delete_scenario(scenario_id: IdPath, store: StoreDep) -> Response:
     """Delete a scenario that no plant uses (runs keep their copy of it)."""
     scenario_store.delete_scenario(store, scenario_id=scenario_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

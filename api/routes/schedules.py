@@ -12,7 +12,6 @@ with units in their names, ``solve``, ``kpis``, ``state``, ``inputs``); CSV
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -21,7 +20,7 @@ from fastapi.responses import PlainTextResponse
 from api.deps import StoreDep, require_role
 from api.routes.plants import CacheDep, PlantDep
 from api.schedule_cache import CachedSchedule, schedule_meta
-from api.schemas import ErrorOut
+from api.schemas import DB_INT_MAX, CalendarDate, ErrorOut
 from energyopt.service.control import documents
 from energyopt.service.store import NotFoundError
 from energyopt.service.store import schedules as schedule_store
@@ -92,11 +91,13 @@ def get_latest(plant: PlantDep, cache: CacheDep, request: Request, format: Forma
 @router.get("/{delivery_date}", responses=SCHEDULE, response_class=Response)
 def get_schedule(
     plant: PlantDep,
-    delivery_date: dt.date,
+    delivery_date: CalendarDate,
     cache: CacheDep,
     store: StoreDep,
     request: Request,
-    version: Annotated[int | None, Query(ge=1, description="default: the newest")] = None,
+    version: Annotated[
+        int | None, Query(ge=1, le=DB_INT_MAX, description="default: the newest")
+    ] = None,
     format: FormatParam = None,  # noqa: A002
 ):
     """One version of a local delivery day (the newest unless ``version`` is given)."""
@@ -113,7 +114,7 @@ def get_schedule(
 
 
 @router.get("/{delivery_date}/versions", responses=NOT_FOUND)
-def list_versions(plant: PlantDep, delivery_date: dt.date, store: StoreDep) -> list[dict]:
+def list_versions(plant: PlantDep, delivery_date: CalendarDate, store: StoreDep) -> list[dict]:
     """Every version of one delivery day, oldest first (metadata, no payload)."""
     records = schedule_store.list_versions(store, plant_id=plant.id, delivery_date=delivery_date)
     if not records:
@@ -124,12 +125,15 @@ def list_versions(plant: PlantDep, delivery_date: dt.date, store: StoreDep) -> l
 @router.get("/{delivery_date}/diff", responses=NOT_FOUND)
 def diff_versions(
     plant: PlantDep,
-    delivery_date: dt.date,
+    delivery_date: CalendarDate,
     store: StoreDep,
     cache: CacheDep,
-    from_version: Annotated[int, Query(alias="from", ge=1, description="older version")],
+    from_version: Annotated[
+        int, Query(alias="from", ge=1, le=DB_INT_MAX, description="older version")
+    ],
     to_version: Annotated[
-        int | None, Query(alias="to", ge=1, description="newer version; default: the newest")
+        int | None,
+        Query(alias="to", ge=1, le=DB_INT_MAX, description="newer version; default: the newest"),
     ] = None,
 ) -> dict:
     """Per quantity and interval ``to - from``, with totals (energy [kWh] for powers).

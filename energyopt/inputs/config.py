@@ -57,9 +57,40 @@ StepText = Annotated[str, AfterValidator(_valid_step)]
 
 
 class StrictModel(BaseModel):
-    """Base of all scenario models: unknown keys are rejected, values frozen."""
+    """Base of all scenario models: unknown keys are rejected, values frozen, numbers finite."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+#: largest magnitude of a number in a scenario document: far beyond any real
+#: plant, small enough that sums and products of the model stay finite [-]
+MAX_MAGNITUDE = 1e15
+
+
+def _location(path: tuple[str | int, ...]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    return text
+
+
+def bad_number(node: Any, path: tuple[str | int, ...] = ()) -> tuple[str, str] | None:
+    """Key path and message of the first number that is not finite or too large, or None."""
+    if isinstance(node, Mapping):
+        items: Any = ((str(key), value) for key, value in node.items())
+    elif isinstance(node, list | tuple):
+        items = enumerate(node)
+    else:
+        huge = isinstance(node, int) and not isinstance(node, bool) and abs(node) > MAX_MAGNITUDE
+        if huge or (isinstance(node, float) and not abs(node) <= MAX_MAGNITUDE):  # NaN too
+            where = _location(path) or "value"
+            return where, f"{node!r} is not a finite number of magnitude <= {MAX_MAGNITUDE:g}"
+        return None
+    for key, value in items:
+        found = bad_number(value, (*path, key))
+        if found is not None:
+            return found
+    return None
 
 
 class SeriesSource(StrictModel):
@@ -197,6 +228,15 @@ class Scenario(StrictModel):
     tariffs: Tariffs = Tariffs()
     period: Period
     solver: SolverOptions = SolverOptions()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _finite_numbers(cls, data: Any) -> Any:
+        # also the asset parameters, whose models are defined elsewhere
+        found = bad_number(data)
+        if found is not None:
+            raise ValueError(": ".join(found))
+        return data
 
 
 # --------------------------------------------------------------------------- loading

@@ -77,6 +77,12 @@ class Settings(BaseSettings):
         default_factory=list, description="origins allowed to call the API from a browser"
     )
     log_level: str = Field("INFO", description="logging level of the service")
+    max_body_bytes: int = Field(
+        2_000_000, ge=1, description="longest accepted request body; longer ones answer 413 [bytes]"
+    )
+    max_json_depth: int = Field(
+        64, ge=2, description="deepest accepted nesting of a JSON body; deeper answers 422 [-]"
+    )
 
     @field_validator("data_dir", "scenarios_dir")
     @classmethod

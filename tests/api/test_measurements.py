@@ -178,3 +178,57 @@ def test_batches_running_becomes_the_formation_running_count(example_path):
     )
     assert state == {"form": {"running_count": 2}}
     assert sources[0].quantity == "batches_running"
+
+
+@pytest.mark.parametrize("value", ["0.5", True, False, None, [0.5], {"v": 0.5}])
+def test_value_must_be_a_json_number(papi, value):
+    answer = _post(papi, _item(value=0.4), _item(value=value))
+    assert answer.status_code == 422, answer.text
+    assert ["body", "measurements", 1, "value"] in [e["loc"] for e in answer.json()["detail"]]
+    assert measurement_store.latest_measurements(papi.store, plant_id=papi.plant_id) == []
+
+
+def test_integer_value_is_a_number(papi):
+    answer = _post(papi, _item("heat_store", "level_kwh", 2100))
+    assert answer.status_code == 201, answer.text
+
+
+def _rows(papi) -> int:
+    import sqlalchemy as sa
+
+    from energyopt.service.store.tables import MeasurementRow
+
+    with papi.store.reading() as session:
+        return session.scalar(sa.select(sa.func.count()).select_from(MeasurementRow))
+
+
+def test_same_reading_twice_is_stored_once(papi):
+    at = _now().isoformat()
+    first = _post(papi, _item(value=0.5, at=at))
+    assert first.status_code == 201, first.text
+    again = _post(papi, _item(value=0.5, at=at), _item(value=0.5, at=at))
+    assert again.status_code == 201, again.text
+    assert {m["id"] for m in again.json()} == {first.json()[0]["id"]}
+    assert _rows(papi) == 1
+
+
+def test_same_reading_with_another_value_is_409_and_stores_nothing(papi):
+    at = _now()
+    assert _post(papi, _item(value=0.5, at=at.isoformat())).status_code == 201
+    later = (at + dt.timedelta(seconds=1)).isoformat()
+    # the same instant written in another zone is the same reading
+    other_zone = at.astimezone(dt.timezone(dt.timedelta(hours=2))).isoformat()
+    answer = _post(papi, _item(value=0.6, at=later), _item(value=0.7, at=other_zone))
+    assert answer.status_code == 409, answer.text
+    detail = answer.json()["detail"]
+    assert "'bess'" in detail
+    assert "'soc_frac'" in detail
+    assert at.astimezone(dt.UTC).isoformat() in detail
+    assert _rows(papi) == 1
+
+
+def test_conflicting_readings_in_one_batch_are_409(papi):
+    at = _now().isoformat()
+    answer = _post(papi, _item(value=0.5, at=at), _item(value=0.6, at=at))
+    assert answer.status_code == 409, answer.text
+    assert _rows(papi) == 0

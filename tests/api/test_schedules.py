@@ -185,7 +185,8 @@ def test_solver_failure_publishes_the_baseline_flagged_as_fallback(papi, monkeyp
 
 def test_a_tiny_time_limit_still_publishes_the_baseline(papi):
     """A real HiGHS time-out without a plan: the baseline has no deadline, so it is published."""
-    plant = papi.register(options={**REPLAY, "time_limit_s": 0.001})
+    # peak_floor none: no window baseline, so HiGHS has no start to report as incumbent
+    plant = papi.register(options={**REPLAY, "time_limit_s": 0.001, "peak_floor": "none"})
     _assert_baseline_published(papi, plant, "kTimeLimit")
 
 

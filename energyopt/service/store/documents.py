@@ -29,7 +29,17 @@ from typing import Any
 from pydantic import ValidationError
 
 from energyopt.errors import DocumentError, ScenarioError
-from energyopt.inputs.config import Scenario, format_location, load_scenario, scenario_from_dict
+from energyopt.inputs.config import (
+    Scenario,
+    bad_number,
+    format_location,
+    load_scenario,
+    scenario_from_dict,
+)
+
+#: most assets, and most input series of the site, one document may list [-]
+MAX_ASSETS = 500
+MAX_SERIES = 500
 
 
 def validate_document(
@@ -61,12 +71,31 @@ def validate_document(
             "or create it from a file in the scenarios directory"
         )
         raise DocumentError(msg, field=f"{source}.extends")
+    _check_size(document, source)
+    found = bad_number(document)
+    if found is not None:
+        where, problem = found
+        raise DocumentError(f"{source}.{where}: {problem}", field=f"{source}.{where}")
     resolved = copy.deepcopy(document)
     _resolve_files(resolved, roots=roots, base_dir=base_dir, path=source)
     try:
         return scenario_from_dict(resolved, source=source)
     except ScenarioError as exc:
         raise DocumentError(str(exc), field=_field_of(exc, source)) from None
+
+
+def _check_size(document: dict[str, Any], source: str) -> None:
+    """At most :data:`MAX_ASSETS` assets and :data:`MAX_SERIES` series per document."""
+    plant = document.get("plant")
+    assets = plant.get("assets") if isinstance(plant, dict) else None
+    if isinstance(assets, list) and len(assets) > MAX_ASSETS:
+        msg = f"{source}.plant.assets: {len(assets)} assets, at most {MAX_ASSETS} are accepted"
+        raise DocumentError(msg, field=f"{source}.plant.assets")
+    site = document.get("site")
+    series = site.get("series") if isinstance(site, dict) else None
+    if isinstance(series, dict | list) and len(series) > MAX_SERIES:
+        msg = f"{source}.site.series: {len(series)} series, at most {MAX_SERIES} are accepted"
+        raise DocumentError(msg, field=f"{source}.site.series")
 
 
 def check_inputs(scenario: Scenario) -> None:

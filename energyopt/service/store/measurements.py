@@ -12,8 +12,9 @@ import dataclasses
 import datetime as dt
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
-from energyopt.service.store.db import NotFoundError, Store, utc_now
+from energyopt.service.store.db import ConflictError, NotFoundError, Store, utc_now
 from energyopt.service.store.records import MeasurementRecord, to_record
 from energyopt.service.store.tables import MeasurementRow, PlantRow
 
@@ -31,18 +32,63 @@ class Measurement:
 def add_measurements(
     store: Store, *, plant_id: int, items: list[Measurement]
 ) -> list[MeasurementRecord]:
-    """Store a batch for one plant in one transaction (all or nothing)."""
+    """Store a batch for one plant in one transaction (all or nothing).
+
+    A reading is identified by (asset, quantity, measured_at): sent again with
+    the same value it is not stored twice (the stored record is returned);
+    with another value it is a :class:`ConflictError` naming it, and nothing
+    of the batch is stored.
+    """
     received = utc_now()
     with store.transaction() as session:
         if session.get(PlantRow, plant_id) is None:
             raise NotFoundError(f"plant {plant_id} does not exist")
-        rows = [
-            MeasurementRow(plant_id=plant_id, received_at=received, **dataclasses.asdict(item))
-            for item in items
-        ]
-        session.add_all(rows)
+        known = _existing(session, plant_id, items)
+        rows: list[MeasurementRow] = []
+        for item in items:
+            key = (item.asset, item.quantity, item.measured_at)
+            row = known.get(key)
+            if row is None:
+                row = MeasurementRow(
+                    plant_id=plant_id, received_at=received, **dataclasses.asdict(item)
+                )
+                session.add(row)
+                known[key] = row
+            elif row.value != item.value:
+                msg = (
+                    f"asset {item.asset!r} quantity {item.quantity!r} at "
+                    f"{item.measured_at.isoformat()} already has value {row.value!r}, "
+                    f"not {item.value!r}"
+                )
+                raise ConflictError(msg)
+            rows.append(row)
         session.flush()
         return [to_record(MeasurementRecord, row) for row in rows]
+
+
+_Key = tuple[str, str, dt.datetime]
+
+
+def _existing(
+    session: Session, plant_id: int, items: list[Measurement]
+) -> dict[_Key, MeasurementRow]:
+    """Stored readings of the plant with the keys of ``items``."""
+    times = sorted({item.measured_at for item in items if item.measured_at.utcoffset() is not None})
+    if not times or len(times) < len({item.measured_at for item in items}):
+        return {}  # a naive time: storing it fails with the store's message
+    query = sa.select(MeasurementRow).where(
+        MeasurementRow.plant_id == plant_id,
+        MeasurementRow.measured_at >= times[0],
+        MeasurementRow.measured_at <= times[-1],
+        MeasurementRow.asset.in_({item.asset for item in items}),
+    )
+    wanted = {(item.asset, item.quantity, item.measured_at) for item in items}
+    found: dict[_Key, MeasurementRow] = {}
+    for row in session.scalars(query):
+        key = (row.asset, row.quantity, row.measured_at)
+        if key in wanted:
+            found.setdefault(key, row)
+    return found
 
 
 def latest_measurements(
