@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
-from api import errors
+from api import access_log, errors
 from api.limits import RequestLimits
 from api.routes import (
     comparisons,
@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None, *, executor: RunExecutor | None
             allow_headers=["*"],
         )
     errors.install(app)
+    access_log.install()
     app.include_router(health.router)
     for module in (scenarios, runs, comparisons, keys):
         app.include_router(module.router, prefix=API_PREFIX)
