@@ -43,10 +43,9 @@ from energyopt.service.planning import (
     RUN_MODE,
     DataPaths,
     PlanningOutcome,
-    delivery_date,
     plan_plant,
-    planning_instant,
 )
+from energyopt.service.planning.calendar import plan_issue
 from energyopt.service.store import PlantRecord, Store, StoreConfig
 from energyopt.service.store import plants as plant_store
 from energyopt.service.store import runs as run_store
@@ -284,12 +283,7 @@ class PlanningScheduler:
                 _fail_dead_plans(self.store, plant_id)
         plant = plant_store.get_plant(self.store, plant_id=plant_id)
         now_ts = pd.Timestamp(now or dt.datetime.now(dt.UTC)).tz_convert("UTC")
-        instant = (
-            pd.Timestamp(issued_at).tz_convert("UTC")
-            if issued_at is not None
-            else planning_instant(plant.planning_time, plant.timezone, now_ts)
-        )
-        day = delivery_date(instant, plant.timezone)
+        instant, day = plan_issue(plant.planning_time, plant.timezone, now_ts, issued_at)
         return PlanningOutcome(plant_id, day, instant, "failed", error=WORKER_DIED)
 
     def _worker(self) -> WorkerPool:

@@ -48,3 +48,19 @@ def window_index(
     end = max(start + pd.Timedelta(hours=options.horizon_h), day_bounds(day, timezone)[1])
     end = start + math.ceil((end - start) / step) * step
     return pd.date_range(start, end, freq=step, inclusive="left", name="time")
+
+
+def plan_issue(
+    planning_time: dt.time,
+    timezone: str,
+    now: pd.Timestamp,
+    issued_at: dt.datetime | None = None,
+) -> tuple[pd.Timestamp, dt.date]:
+    """Planning instant (``issued_at`` if given, else the latest at or before ``now``)
+    and the delivery day it is for."""
+    instant = (
+        pd.Timestamp(issued_at).tz_convert("UTC")
+        if issued_at is not None
+        else planning_instant(planning_time, timezone, now)
+    )
+    return instant, delivery_date(instant, timezone)

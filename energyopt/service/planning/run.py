@@ -22,12 +22,7 @@ from energyopt.service import schedule
 from energyopt.service.measurements import (
     StateSource,
 )
-from energyopt.service.planning.calendar import (
-    day_bounds,
-    delivery_date,
-    planning_instant,
-    window_index,
-)
+from energyopt.service.planning.calendar import day_bounds, plan_issue, window_index
 from energyopt.service.planning.inputs import (
     initial_state,
     pressure_at,
@@ -105,12 +100,7 @@ def plan_plant(
     """
     now_ts = pd.Timestamp(now or utc_now()).tz_convert("UTC")
     plant = plant_store.get_plant(store, plant_id=plant_id)
-    instant = (
-        pd.Timestamp(issued_at).tz_convert("UTC")
-        if issued_at is not None
-        else planning_instant(plant.planning_time, plant.timezone, now_ts)
-    )
-    day = delivery_date(instant, plant.timezone)
+    instant, day = plan_issue(plant.planning_time, plant.timezone, now_ts, issued_at)
     done = schedule_store.find_issue(
         store, plant_id=plant.id, delivery_date=day, issued_at=instant.to_pydatetime()
     )
