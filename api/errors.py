@@ -10,15 +10,20 @@ ConflictError (name in use, run not done)  409     conflict
 InfeasibleError                            409     infeasible
 SolveError                                 500     solve_error
 StoreError, other EnergyOptError           500     store_error ...
+no or an unknown API key                   401     unauthorized
+a key with too low a role                  403     forbidden
 =========================================  ======  =================
 
 The body is always ``{"detail": ..., "type": ..., "field": ...}``
 (:class:`api.schemas.ErrorOut`); ``field`` is the dotted path of the bad field
-when one is known.
+when one is known. A request that does not match the schema or the limits
+answers 422 with FastAPI's ``detail`` list instead of one line
+(:class:`api.schemas.ValidationErrorOut`).
 """
 
 from __future__ import annotations
 
+import http
 import logging
 import math
 from typing import Any
@@ -28,6 +33,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from energyopt.errors import (
     DataError,
@@ -57,6 +63,15 @@ ERROR_MAP: list[tuple[type[Exception], int, str]] = [
 ]
 
 
+#: ``type`` of the answers FastAPI's HTTPException gives, where the status phrase is not it
+HTTP_TYPES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict"}
+
+
+def error_body(detail: str, kind: str, field: str | None = None) -> dict[str, Any]:
+    """The body of an error answer (:class:`api.schemas.ErrorOut`)."""
+    return {"detail": detail, "type": kind, "field": field}
+
+
 def classify(exc: Exception) -> tuple[int, str]:
     """HTTP status and error type of a domain error."""
     for cls, code, kind in ERROR_MAP:
@@ -70,8 +85,25 @@ async def domain_error_handler(request: Request, exc: Exception) -> JSONResponse
     code, kind = classify(exc)
     if code >= 500:
         logger.error("%s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
-    body = {"detail": str(exc), "type": kind, "field": getattr(exc, "field", None)}
+    body = error_body(str(exc), kind, getattr(exc, "field", None))
     return JSONResponse(status_code=code, content=body)
+
+
+def http_type(status: int) -> str:
+    """``type`` of an HTTP error: ``unauthorized``, ``forbidden``, ``method_not_allowed`` ..."""
+    if status in HTTP_TYPES:
+        return HTTP_TYPES[status]
+    try:
+        return http.HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+    except ValueError:
+        return "error"
+
+
+async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """An HTTPException (401, 403, unknown path, wrong method) in the shape of every error."""
+    assert isinstance(exc, StarletteHTTPException)
+    body = error_body(str(exc.detail), http_type(exc.status_code))
+    return JSONResponse(status_code=exc.status_code, content=body, headers=exc.headers)
 
 
 def _finite(value: Any) -> Any:
@@ -102,14 +134,15 @@ async def validation_error_handler(request: Request, exc: Exception) -> JSONResp
 async def out_of_range_handler(request: Request, exc: Exception) -> JSONResponse:
     """A value the database or the calendar cannot hold: 422, nothing stored."""
     logger.warning("%s %s: out of range: %s", request.method, request.url.path, exc)
-    body = {"detail": "a value is out of the supported range", "type": "out_of_range"}
-    return JSONResponse(status_code=422, content={**body, "field": None})
+    body = error_body("a value is out of the supported range", "out_of_range")
+    return JSONResponse(status_code=422, content=body)
 
 
 def install(app: FastAPI) -> None:
     """Register the handlers for energyopt errors and for rejected requests."""
     app.add_exception_handler(EnergyOptError, domain_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
     # safety nets: fields are bounded where they are declared; these keep a bound
     # missed somewhere from answering 500 (transactions roll back)
     app.add_exception_handler(OverflowError, out_of_range_handler)

@@ -1,10 +1,13 @@
 """Request limits checked before any route runs (pure ASGI middleware).
 
 * a body longer than ``max_body_bytes`` answers 413 (from ``Content-Length``
-  or while it is read); headers longer than :data:`MAX_HEADER_BYTES` 431;
+  or while it is read); headers longer than :data:`MAX_HEADER_BYTES` 431
+  (both :func:`api.errors.error_body`, ``type`` ``body_too_large`` and
+  ``headers_too_large``);
 * a NUL character in the path or the query answers 422 (``loc`` ``["path"]``
   or ``["query", name]``): PostgreSQL cannot store it;
 * a JSON body is parsed once here: invalid JSON is left to FastAPI, but
+  bytes that are no UTF-8 text,
   ``NaN``/``Infinity``/numbers beyond the float range (``1e309``), nesting
   deeper than ``max_json_depth`` and NUL characters in strings or keys answer
   422 naming the field (``loc`` ``["body", "document", "plant", ...]``).
@@ -21,7 +24,7 @@ import urllib.parse
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from api.errors import validation_body
+from api.errors import error_body, validation_body
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -84,7 +87,8 @@ class RequestLimits:
             return
         headers: list[tuple[bytes, bytes]] = list(scope.get("headers", []))
         if sum(len(n) + len(v) for n, v in headers) > MAX_HEADER_BYTES:
-            await _answer(send, 431, {"detail": f"headers exceed {MAX_HEADER_BYTES} bytes"})
+            detail = f"headers exceed {MAX_HEADER_BYTES} bytes"
+            await _answer(send, 431, error_body(detail, "headers_too_large"))
             return
         try:
             _check_target(scope)
@@ -114,6 +118,9 @@ class RequestLimits:
                 check_json(self._parse(body), max_depth=self.max_json_depth)
             except _Refused as exc:
                 await _refuse(send, exc)
+                return
+            except UnicodeDecodeError:  # FastAPI would answer 400 without naming it
+                await _refuse(send, _Refused(["body"], "body is not UTF-8 text", "json_invalid"))
                 return
             except ValueError:  # invalid JSON: FastAPI answers it
                 pass
@@ -156,7 +163,7 @@ async def _refuse(send: Send, exc: _Refused) -> None:
 
 
 async def _too_large(send: Send, limit: int) -> None:
-    await _answer(send, 413, {"detail": f"request body exceeds {limit} bytes"})
+    await _answer(send, 413, error_body(f"request body exceeds {limit} bytes", "body_too_large"))
 
 
 async def _answer(send: Send, status: int, body: dict[str, Any]) -> None:

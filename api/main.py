@@ -1,9 +1,13 @@
 """The FastAPI application: :func:`create_app` and its start-up/shutdown.
 
 Start-up (lifespan): open the store and migrate it, create the deployment's
-admin key if ``ENERGYOPT_ADMIN_TOKEN`` is set, mark runs a previous process
-left ``running`` as failed, start the worker pool and hand it the runs still
-queued. Shutdown: stop the pool and mark the runs it was executing failed.
+admin key if ``ENERGYOPT_ADMIN_TOKEN`` is set, mark failed the runs left
+``running`` that no live service instance executes (a previous process's),
+start the worker pool and hand it the runs still queued. Shutdown: stop the
+pool and mark failed the runs it was executing that no instance took back.
+``energyopt serve`` also runs the process as a service instance on its
+database (``energyopt.service.instances``: heartbeat, take-over of a silent
+instance's runs, a stopping instance queues its interrupted runs again).
 ``app.state`` holds ``settings``, ``store``, ``executor`` and ``scheduler``
 (None until a scheduler is wired in).
 """
@@ -19,9 +23,10 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
-from api import access_log, errors
+from api import access_log, errors, openapi
 from api.limits import RequestLimits
 from api.routes import (
+    audit,
     comparisons,
     dashboard,
     health,
@@ -103,11 +108,12 @@ def create_app(settings: Settings | None = None, *, executor: RunExecutor | None
     errors.install(app)
     access_log.install()
     app.include_router(health.router)
-    for module in (scenarios, runs, comparisons, keys):
+    for module in (scenarios, runs, comparisons, keys, audit):
         app.include_router(module.router, prefix=API_PREFIX)
     for module in (plants, schedules, measurements, setpoints):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(dashboard.router)
+    openapi.install(app)
     return app
 
 
@@ -124,7 +130,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             role="admin",
             token=settings.admin_token.get_secret_value(),
         )
-    failed = run_store.fail_interrupted_runs(store, reason=interrupted_reason())
+    failed = run_store.fail_interrupted_runs(
+        store, reason=interrupted_reason(), stale_after_s=settings.instance_timeout_s
+    )
     if failed:
         logger.warning("marked %d interrupted run(s) failed: %s", len(failed), ", ".join(failed))
     app.state.store = store
@@ -148,7 +156,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             app.state.scheduler = None
         if app.state.own_executor:
             executor.shutdown()
-            run_store.fail_interrupted_runs(store, reason=interrupted_reason())
+            run_store.fail_interrupted_runs(
+                store, reason=interrupted_reason(), stale_after_s=settings.instance_timeout_s
+            )
         store.close()
         app.state.store = None
 

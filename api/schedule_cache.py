@@ -53,6 +53,7 @@ def schedule_meta(record: ScheduleRecord) -> dict[str, Any]:
         "mip_gap": record.mip_gap,
         "is_fallback": record.is_fallback,
         "fallback_reason": record.fallback_reason,
+        "has_violations": record.has_violations,
     }
 
 

@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Path
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
 from energyopt.service.jobs import MODES
 
@@ -44,6 +44,13 @@ DbId = Annotated[int, Field(ge=0, le=DB_INT_MAX)]
 CalendarDate = Annotated[dt.date, AfterValidator(_in_calendar)]
 #: a time stamp in the supported calendar
 CalendarDateTime = Annotated[dt.datetime, AfterValidator(_in_calendar)]
+#: a local wall-clock time without offset, e.g. 11:00 (JSON Schema's "time" needs one)
+LocalTime = Annotated[
+    dt.time,
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$", "examples": ["11:00"]}
+    ),
+]
 
 
 class Body(BaseModel):
@@ -56,12 +63,32 @@ class Body(BaseModel):
 
 
 class ErrorOut(BaseModel):
-    """Body of every 4xx/5xx answer raised by the service."""
+    """Body of every 4xx/5xx answer of the service except a rejected request's 422."""
 
     detail: str = Field(description="one line: what is wrong and where")
     type: str = Field(description="error class, e.g. scenario_error, not_found, infeasible")
     field: str | None = Field(
         None, description="dotted path of the offending field, e.g. document.plant.assets[2].name"
+    )
+
+
+class ValidationIssue(BaseModel):
+    """One reason a request was rejected (FastAPI's ``detail`` entries)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    loc: list[str | int] = Field(description="where: body, query, path or header, then the keys")
+    msg: str = Field(description="what is wrong")
+    type: str = Field(description="kind of error, e.g. missing, finite_number, nul_character")
+
+
+class ValidationErrorOut(BaseModel):
+    """Body of a 422 answer to a request that does not match the schema or the limits."""
+
+    detail: list[ValidationIssue] = Field(description="every reason, in FastAPI's shape")
+    type: Literal["validation_error"]
+    field: str | None = Field(
+        None, description="dotted path of the first bad field, e.g. measurements[2].value"
     )
 
 
@@ -153,6 +180,12 @@ class RunCreate(Body):
     rolling: RollingRunOptions | None = Field(
         None, description="options of a rolling run (default: perfect forecasts, 48 h, 1 day)"
     )
+    hard: bool = Field(
+        False,
+        description="process requirements as constraints: a plant that cannot meet one "
+        "fails with the diagnosis and HiGHS's infeasible subset; default: a requirement "
+        "the plant cannot meet is missed at its penalty and named in the solver report",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> RunCreate:
@@ -189,7 +222,8 @@ class RunOut(BaseModel):
     """A run: request, status, progress, timing and summary of the solve."""
 
     id: str
-    status: Literal["queued", "running", "done", "failed"]
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
+    attempts: int = Field(description="times a worker started the run (2: retried once) [-]")
     mode: str
     scenario_id: int | None
     scenario_name: str

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, cast
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from energyopt.errors import EnergyOptError
@@ -24,6 +25,19 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
+#: loggers of libraries that log an exception raised in code they call before re-raising it
+RE_RAISING_LOGGERS = ("pyomo.core",)
+
+
+def drop_own_errors(record: logging.LogRecord) -> bool:
+    """Logging filter: False for a record about an energyopt error, which the CLI reports."""
+    args = record.args if isinstance(record.args, tuple) else ()
+    raised = record.exc_info[1] if record.exc_info else None
+    return not any(isinstance(item, EnergyOptError) for item in (*args, raised))
+
+
+for _name in RE_RAISING_LOGGERS:
+    logging.getLogger(_name).addFilter(drop_own_errors)
 
 
 def load_scenario(path: Path):
@@ -34,7 +48,8 @@ def load_scenario(path: Path):
 
 
 def _fail(exc: Exception) -> None:
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    # escaped: messages name indexed rows (``balance[heat_ht]``), not console markup
+    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
 
 
@@ -62,15 +77,24 @@ def run(
     days: int | None = typer.Option(None, min=1, help="number of days"),
     step: str | None = typer.Option(None, help="time step: 15min or 1h"),
     out: Path = typer.Option(Path("out"), help="output directory"),
+    soft: bool = typer.Option(
+        False,
+        "--soft",
+        help="process requirements the plant cannot meet are missed at a penalty and "
+        "listed, instead of leaving no plan (scenario key process_limits)",
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
-    """Solve the scenario period and write dispatch.csv, kpis.json, dispatch.html."""
+    """Solve the scenario period and write dispatch.csv, kpis.json, violations.json,
+    dispatch.html and sankey.html."""
     from energyopt.engine.pipeline import run_scenario
     from energyopt.outputs.reporting import write_outputs
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
     try:
         loaded = load_scenario(scenario)
+        if soft:
+            loaded = loaded.model_copy(update={"process_limits": "soft"})
         with console.status(f"solving {loaded.name} ..."):
             result = run_scenario(
                 loaded, start=start.date() if start else None, days=days, step=step
@@ -79,6 +103,12 @@ def run(
     except EnergyOptError as exc:
         _fail(exc)
     console.print(kpi_table(result.kpis, title=f"{loaded.name}: {result.report.status}"))
+    for word, lines in (
+        ("pre-check", result.prechecks),
+        ("missed", [v.text() for v in result.violations]),
+    ):
+        for line in lines:
+            console.print(f"[yellow]{word}:[/] {escape(line)}", highlight=False, soft_wrap=True)
     for path in paths:
         console.print(f"wrote {path}")
 

@@ -23,6 +23,9 @@ place (``api/errors.py``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 
 class EnergyOptError(Exception):
     """Base class of every error energyopt raises on purpose."""
@@ -69,7 +72,15 @@ class SolveError(EnergyOptError):
 
 
 class InfeasibleError(SolveError):
-    """No plan meets every constraint; the message says where the plan breaks."""
+    """No plan meets every constraint; the message says where the plan breaks.
+
+    ``iis`` holds HiGHS's irreducible infeasible subset in the plant's names
+    (``energyopt.model.iis.IisEntry``), empty where HiGHS found none.
+    """
+
+    def __init__(self, message: str, *, iis: Sequence[Any] = ()) -> None:
+        super().__init__(message)
+        self.iis = tuple(iis)
 
 
 class StoreError(EnergyOptError):

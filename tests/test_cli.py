@@ -155,9 +155,28 @@ def test_infeasible_plant_exits_2_naming_carrier_and_time(tmp_path):
     docs = [grid(import_max_kw=50.0), load(80.0)]
     path = write_scenario(tmp_path / "s.yaml", scenario_doc(tmp_path, docs))
     assert _one_line_error(_invoke("run", path, "--out", tmp_path / "o")) == (
-        "no feasible plan: electricity balance short of supply by 30.0 kW at "
-        "2023-06-05T00:00Z (24 intervals, up to 30.0 kW)"
+        "no feasible plan: plant: electricity balance short of supply: 720.0 kWh from "
+        "2023-06-05 00:00 to 2023-06-06 00:00 UTC (up to 30.0 kW; penalty 720,000 EUR); "
+        "conflicting (HiGHS IIS): plant: balance[electricity] at 2023-06-05 00:00 UTC; "
+        "asset 'grid': bound of import_kw at 2023-06-05 00:00 UTC; "
+        "asset 'grid': bound of export_kw at 2023-06-05 00:00 UTC"
     )
+
+
+def test_soft_run_of_an_infeasible_plant_plans_and_lists_the_violation(tmp_path):
+    """The same plant with --soft: 30 kW short for 24 h is a plan with one violation."""
+    docs = [grid(import_max_kw=50.0), load(80.0)]
+    path = write_scenario(tmp_path / "s.yaml", scenario_doc(tmp_path, docs))
+    result = _invoke("run", path, "--soft", "--out", tmp_path / "o")
+    assert result.exit_code == 0, result.output
+    assert "missed: plant: electricity balance short of supply: 720.0 kWh" in result.stdout
+    written = json.loads((tmp_path / "o" / "violations.json").read_text())
+    (violation,) = written["violations"]
+    assert (violation["asset"], violation["amount"], violation["unit"]) == ("plant", 720.0, "kWh")
+    assert violation["penalty_eur"] == 720_000.0
+    kpis = json.loads((tmp_path / "o" / "kpis.json").read_text())
+    assert kpis["n_violations"] == 1
+    assert kpis["cost_violation_eur"] == 720_000.0
 
 
 def test_bad_step_option_exits_2(tmp_path):

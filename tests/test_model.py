@@ -217,7 +217,8 @@ def test_15_min_and_1_h_give_the_same_energies_within_2_percent(example):
 
 
 def test_heat_load_above_all_heat_supply_names_carrier_and_first_time():
-    """Heat supply is 400 kW; the load steps to 500 kW from the third interval."""
+    """Heat supply is 400 kW; the load steps to 500 then 450 kW from the third interval:
+    100 kW for 15 min and 50 kW for 15 min are 37.5 kWh short."""
     ctx = context(index(4, "15min"), {"price_eur_per_mwh": 50.0, "heat": [300, 300, 500, 450]})
     docs = [
         grid(),
@@ -226,10 +227,21 @@ def test_heat_load_above_all_heat_supply_names_carrier_and_first_time():
     ]
     with pytest.raises(InfeasibleError) as info:
         solve_assets(docs, ctx)
-    assert str(info.value) == (
-        "no feasible plan: heat_ht balance short of supply by 100.0 kW at 2023-06-05T00:30Z "
-        "(2 intervals, up to 100.0 kW)"
+    diagnosis, subset = str(info.value).split("; conflicting (HiGHS IIS): ")
+    assert diagnosis == (
+        "no feasible plan: plant: heat_ht balance short of supply: 37.5 kWh from "
+        "2023-06-05 00:30 to 2023-06-05 01:00 UTC (up to 100.0 kW; penalty 37,500 EUR)"
     )
+    # the irreducible subset: the heat balance of the first short interval and the
+    # heat pump's rating there (the load is a parameter, not a row)
+    assert subset == (
+        "plant: balance[heat_ht] at 2023-06-05 00:30 UTC; "
+        "asset 'hp': bound of output_kw at 2023-06-05 00:30 UTC"
+    )
+    assert [(e.owner, e.name, e.count) for e in info.value.iis] == [
+        ("plant", "balance[heat_ht]", 1),
+        ("asset 'hp'", "bound of output_kw", 1),
+    ]
 
 
 def test_example_with_an_oversized_heat_load_is_infeasible_from_its_first_step():
@@ -241,14 +253,15 @@ def test_example_with_an_oversized_heat_load_is_infeasible_from_its_first_step()
     plant = scenario.plant.model_copy(update={"assets": assets})
     with pytest.raises(
         InfeasibleError,
-        match=r"^no feasible plan: heat_ht balance short of supply by [\d.]+ kW "
-        r"at 2023-06-04T22:00Z",
+        match=r"^no feasible plan: plant: heat_ht balance short of supply: [\d,.]+ kWh "
+        r"from 2023-06-04 22:00",
     ):
         run_scenario(scenario.model_copy(update={"plant": plant}), days=1)
 
 
-def test_conflicting_asset_limits_are_reported_as_such():
-    """A store that must end full but can charge 10 kWh in the window cannot be relaxed away."""
+def test_conflicting_asset_limits_are_named_in_plant_terms():
+    """A heat store that must end full, with no heat to charge it: the balances close
+    (nothing flows), and the diagnosis names the store's terminal level, 100 kWh short."""
     store = {
         "type": "thermal_storage",
         "name": "store",
@@ -259,7 +272,10 @@ def test_conflicting_asset_limits_are_reported_as_such():
         "loss_frac_per_h": 0.0,
     }
     ctx = context(index(1), {"price_eur_per_mwh": 50.0})
-    with pytest.raises(InfeasibleError, match="an asset's own limits conflict"):
+    with pytest.raises(
+        InfeasibleError,
+        match="^no feasible plan: store: level below its terminal minimum: 100.0 kWh",
+    ):
         solve_assets([grid(), store], ctx)
 
 
@@ -279,7 +295,7 @@ def test_model_has_one_balance_per_carrier_and_step():
     assert len(m.T) == 8
     assert plant.carriers == ["electricity", "heat_ht"]
     assert len(m.balance) == 2 * 8
-    assert not hasattr(m, "slack_in")
+    assert not hasattr(m, "short_heat_ht")  # hard mode: no shortfall variables
     assert plant.size()["n_binaries"] == 0
 
 

@@ -13,7 +13,12 @@ from packaging.requirements import Requirement
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 #: import name -> distribution name, where they differ
-DISTRIBUTIONS = {"yaml": "pyyaml", "pydantic_settings": "pydantic-settings", "jinja2": "jinja2"}
+DISTRIBUTIONS = {
+    "yaml": "pyyaml",
+    "pydantic_settings": "pydantic-settings",
+    "pydantic_core": "pydantic-core",
+    "jinja2": "jinja2",
+}
 
 
 def _declared(*extras: str) -> dict[str, Requirement]:

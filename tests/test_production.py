@@ -14,6 +14,7 @@ from energyopt.errors import ModelBuildError
 from energyopt.inputs.production import (
     LocalDay,
     ProductionCalendar,
+    TargetNames,
     daily_target_bounds,
     daily_values,
     day_index,
@@ -130,11 +131,14 @@ def test_scaled_daily_targets_follow_production_hours():
     assert around[dt.date(2023, 10, 29)] == pytest.approx(250.0)
 
 
+NAMES = TargetNames("w", "u", "r_max")
+
+
 def test_daily_target_bounds_at_cut_window_edges():
     """06:00 on day 1 to 12:00 on day 2; 40 made on day 1 before the window."""
     idx = pd.date_range("2023-06-05T06:00Z", periods=30, freq="1h", name="time")
     targets = {dt.date(2023, 6, 5): 100.0, dt.date(2023, 6, 6): 100.0}
-    b = daily_target_bounds(idx, "UTC", ProductionCalendar(), targets, 40.0, 5.0, "w")
+    b = daily_target_bounds(idx, "UTC", ProductionCalendar(), targets, 40.0, 5.0, NAMES)
     assert b.done_initial == 40.0
     assert_array_equal(np.flatnonzero(b.day_start), [18])
     assert_array_equal(b.done_max, 100.0)
@@ -149,10 +153,32 @@ def test_daily_target_bounds_reject_impossible_days():
     idx = pd.date_range("2023-06-05T06:00Z", periods=30, freq="1h", name="time")
     targets = {dt.date(2023, 6, 5): 100.0, dt.date(2023, 6, 6): 100.0}
     with pytest.raises(ModelBuildError) as info:
-        daily_target_bounds(idx, "UTC", ProductionCalendar(), targets, 40.0, 3.0, "w", "r_max")
+        daily_target_bounds(idx, "UTC", ProductionCalendar(), targets, 40.0, 3.0, NAMES)
     assert str(info.value) == (
-        "w: local day 2023-06-05 needs 60 but its 18 remaining production hours at r_max=3 "
-        "make at most 54"
+        "w: 60 u due on 2023-06-05 but 18 production hours at r_max=3 u/h make 54 u"
     )
-    with pytest.raises(ModelBuildError, match="w: 120 made on 2023-06-05 before the window"):
-        daily_target_bounds(idx, "UTC", ProductionCalendar(), targets, 120.0, 10.0, "w")
+    with pytest.raises(ModelBuildError, match="w: 120 u made on 2023-06-05 before the window"):
+        daily_target_bounds(idx, "UTC", ProductionCalendar(), targets, 120.0, 10.0, NAMES)
+
+
+def test_soft_daily_target_bounds_report_impossible_days_and_cap_the_even_rate():
+    """18 h at up to 3 per hour make 54 of day 1's remaining 60, and 24 h make 72 of day
+    2's 100: findings, not errors."""
+    idx = pd.date_range("2023-06-05T06:00Z", periods=30, freq="1h", name="time")
+    targets = {dt.date(2023, 6, 5): 100.0, dt.date(2023, 6, 6): 100.0}
+    b = daily_target_bounds(idx, "UTC", ProductionCalendar(), targets, 40.0, 3.0, NAMES, soft=True)
+    assert b.findings == (
+        "w: 60 u due on 2023-06-05 but 18 production hours at r_max=3 u/h make 54 u",
+        "w: 100 u due on 2023-06-06 but 24 production hours at r_max=3 u/h make 72 u",
+    )
+    assert b.done_min[17] == 100.0  # the bound stays: the model prices the shortfall
+    assert b.even_rate[0] == 3.0  # the baseline runs flat out
+    over = daily_target_bounds(
+        idx, "UTC", ProductionCalendar(), targets, 120.0, 10.0, NAMES, soft=True
+    )
+    assert over.done_max[0] == 120.0  # made before the window: more than the target
+    assert over.even_rate[0] == 0.0
+    assert (
+        "120 u made on 2023-06-05 before the window exceed its target of 100 u"
+        in (over.findings[0])
+    )

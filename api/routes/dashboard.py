@@ -166,6 +166,9 @@ def schedule_view(entry) -> dict[str, Any]:
         "is_incumbent": record.is_incumbent,
         "gap": "-" if record.mip_gap is None else f"{record.mip_gap:.2%}",
         "fallback_reason": record.fallback_reason,
+        "has_violations": record.has_violations,
+        "violations": [_violation_row(v) for v in payload.get("violations", [])],
+        "prechecks": payload.get("prechecks", []),
         "is_complete_day": payload.get("is_complete_day", True),
         "measured": ", ".join(sorted({s["asset"] for s in state.get("measured", [])})),
         "configured": ", ".join(state.get("configured_initial", [])),
@@ -174,6 +177,17 @@ def schedule_view(entry) -> dict[str, Any]:
         "day_kpis": [(k, _number(v)) for k, v in kpis.get("delivery_day", {}).items()],
         "window": _window_text(payload),
         **comparison_view(kpis),
+    }
+
+
+def _violation_row(violation: dict[str, Any]) -> dict[str, str]:
+    """A missed requirement as table cells (times in UTC, amounts rounded)."""
+    return {
+        "asset": violation["asset"],
+        "requirement": violation["requirement"],
+        "span": f"{violation['start'][:16]} to {violation['end'][:16]}".replace("T", " "),
+        "amount": f"{violation['amount']:,.1f} {violation['unit']}",
+        "penalty": f"{violation['penalty_eur']:,.0f}",
     }
 
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.deps import SettingsDep, StoreDep, require_role
 from api.schedule_cache import ScheduleCache
-from api.schemas import DbId, ErrorOut, IdPath
+from api.schemas import DbId, ErrorOut, IdPath, LocalTime
 from energyopt.inputs.config import check_timezone
 from energyopt.service.planning import DataPaths, PlanningOptions, PlanningOutcome, plan_plant
 from energyopt.service.scheduler import PlanningScheduler
@@ -81,7 +81,7 @@ class PlantCreate(BaseModel):
     scenario_path: str | None = Field(
         None, description="YAML file in the scenarios directory", examples=["example.yaml"]
     )
-    planning_time: dt.time | None = Field(
+    planning_time: LocalTime | None = Field(
         None, description="local time of the daily plan, HH:MM; default from the settings"
     )
     timezone: str | None = Field(None, description="IANA zone; default: the scenario's site")
@@ -108,7 +108,7 @@ class PlantOut(BaseModel):
     id: int
     name: str
     scenario_id: int
-    planning_time: dt.time = Field(description="local time of the daily plan")
+    planning_time: LocalTime = Field(description="local time of the daily plan")
     timezone: str
     is_active: bool
     created_at: dt.datetime
@@ -206,6 +206,7 @@ def planning_out(outcome: PlanningOutcome) -> PlanningOut:
     status_code=status.HTTP_201_CREATED,
     dependencies=ADMIN,
     responses={
+        404: {"model": ErrorOut, "description": "no scenario with that scenario_id"},
         409: {"model": ErrorOut, "description": "a plant of that name exists"},
         422: {"model": ErrorOut},
     },

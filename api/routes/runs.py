@@ -2,7 +2,10 @@
 
 ``POST /runs`` answers 202 with the queued run, a ``Location`` header and a
 ``Retry-After`` hint; a worker process executes it. Results exist once the
-status is ``done`` (409 before). Read: viewer; submit: planner.
+status is ``done`` (409 before). ``POST /runs/{id}/cancel`` cancels a queued
+or running run, ``DELETE /runs/{id}`` deletes a finished one with its results
+(409 otherwise); both write an audit line. Read: viewer; submit and cancel:
+planner; delete: admin.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import ValidationError
 
 from api.deps import (
+    AdminKey,
     ExecutorDep,
     JobContextDep,
+    PlannerKey,
     RunDep,
     SettingsDep,
     StoreDep,
@@ -42,6 +47,7 @@ from energyopt.service.settings import Settings
 from energyopt.service.store import ConflictError, RunRecord, Store
 from energyopt.service.store import runs as run_store
 from energyopt.service.store import scenarios as scenario_store
+from energyopt.service.store.audit import Actor
 from energyopt.service.store.documents import DocumentError, to_document, validate_document
 
 router = APIRouter(prefix="/runs", tags=["runs"])
@@ -54,7 +60,13 @@ RESULTS: dict[int | str, dict[str, Any]] = {
     **NOT_FOUND,
     409: {"model": ErrorOut, "description": "the run is not done"},
 }
-RunStatus = Literal["queued", "running", "done", "failed"]
+RunStatus = Literal["queued", "running", "done", "failed", "cancelled"]
+STATE: dict[int | str, dict[str, Any]] = {
+    **NOT_FOUND,
+    409: {"model": ErrorOut, "description": "the run is not in a state that allows this"},
+}
+
+
 TimeParam = Annotated[
     CalendarDateTime | None,
     Query(description="UTC time stamp with zone, e.g. 2023-06-05T00:00Z (start inclusive)"),
@@ -86,6 +98,7 @@ def run_out(run: RunRecord) -> RunOut:
         duration_s=run.duration_s,
         error=run.error,
         solver_report=run.solver_report,
+        attempts=run.attempts,
         links=RunLinks(
             self=base,
             dispatch=f"{base}/dispatch",
@@ -146,6 +159,7 @@ def submit_run(
     scenario = _submitted_scenario(body, store, settings)
     period = run_period(body, scenario, settings)
     options = body.rolling.model_dump() if body.rolling is not None else {}
+    options["hard"] = body.hard
     if body.mode == "rolling":
         try:
             rolling_options(options, period.step)
@@ -189,6 +203,28 @@ def get_run(run: RunDep, response: Response, settings: SettingsDep) -> RunOut:
     if not run.is_finished:
         response.headers["Retry-After"] = str(settings.retry_after_s)
     return run_out(run)
+
+
+@router.post("/{run_id}/cancel", responses=STATE)
+def cancel_run(run_id: str, store: StoreDep, executor: ExecutorDep, key: PlannerKey) -> RunOut:
+    """Cancel a queued or running run (409 once it finished).
+
+    A queued run never starts; a running one ends ``cancelled`` now and its
+    worker stops at its next progress report, storing nothing.
+    """
+    run = run_store.cancel_run(store, run_id=run_id, actor=Actor(key.name, key.prefix))
+    executor.cancel(run_id)
+    return run_out(run)
+
+
+@router.delete(
+    "/{run_id}", status_code=status.HTTP_204_NO_CONTENT, responses=STATE, response_class=Response
+)
+def delete_run(run_id: str, store: StoreDep, key: AdminKey) -> Response:
+    """Delete a finished (done, failed or cancelled) run with its dispatch and KPIs
+    (409 while it is queued or running: cancel it first)."""
+    run_store.delete_run(store, run_id=run_id, actor=Actor(key.name, key.prefix))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/{run_id}/kpis", dependencies=VIEWER, responses=RESULTS)

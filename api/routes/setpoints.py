@@ -6,10 +6,11 @@ current time and the next ``intervals`` ones, from the newest published
 version of each local delivery day they fall in, in the control-system
 convention of :mod:`energyopt.service.control.setpoints` (storage ``power_kw``
 positive = discharge, kW; ``soc_target_frac`` at the interval end; ...). Each
-interval carries ``valid_from``/``valid_to`` (UTC), the schedule version and
-whether that version is a fallback. Intervals no published schedule covers
-are left out (``complete`` is then false); 404 when not even the current one
-is covered.
+interval carries ``valid_from``/``valid_to`` (UTC), the schedule version,
+whether that version is a fallback and whether it misses a process
+requirement (``has_violations``; the schedule names each one). Intervals no
+published schedule covers are left out (``complete`` is then false); 404
+when not even the current one is covered.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ def _interval(entry: CachedSchedule, position: int) -> dict:
         "delivery_date": record.delivery_date.isoformat(),
         "schedule_version": record.version,
         "is_fallback": record.is_fallback,
+        "has_violations": record.has_violations,
         "setpoints": entry.setpoints[position],
     }
 

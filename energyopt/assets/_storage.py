@@ -18,6 +18,13 @@ window at least the level it started with, less what idling would have lost
 level bound): energy the window cannot see a use for is kept, not sold off
 at its end, and refilling is never forced beyond that level.
 
+Soft mode (``ctx.soft_limits``, the service's planning): a level measured
+beyond its limits is planned from there; the level stays within empty and
+full, and the limits and the terminal level hold up to priced energy beyond
+them at ``limit_penalty_eur_per_kwh`` (default 10 EUR per kWh h, or per kWh
+short at the end: above any day-ahead price of a normal year, an
+assumption).
+
 Standing loss applies from the first interval: ``level_kwh[0]`` is the
 initial level less one interval of loss, plus that interval's charge.
 """
@@ -37,6 +44,7 @@ from energyopt.assets.declarations import (
     difference_setpoint,
     fixed_bounds,
 )
+from energyopt.assets.requirements import Requirement, per_interval
 from energyopt.model.flat import linear_sum
 
 
@@ -62,6 +70,12 @@ class StorageParams(AssetParams):
     loss_frac_per_h: float = Field(0.0, ge=0, lt=1, description="standing loss [1/h]")
     no_simultaneous: bool = Field(
         False, description="binary: never charge and discharge in the same interval"
+    )
+    limit_penalty_eur_per_kwh: float = Field(
+        10.0,
+        ge=0,
+        description="soft mode: price of level beyond its limits [EUR/(kWh h)] or short of "
+        "the terminal level [EUR/kWh]",
     )
 
     @model_validator(mode="after")
@@ -98,9 +112,12 @@ def add_storage(asset: Asset, b: pyo.Block, ctx: BuildContext, p: StorageParams)
     keep = (1.0 - p.loss_frac_per_h) ** dt_h
     b.charge_kw = pyo.Var(T, bounds=(0, p.charge_max_kw))
     b.discharge_kw = pyo.Var(T, bounds=(0, p.discharge_limit_kw))
-    b.level_kwh = pyo.Var(
-        T, bounds=(p.soc_min_frac * p.capacity_kwh, p.soc_max_frac * p.capacity_kwh)
-    )
+    low, high = p.soc_min_frac * p.capacity_kwh, p.soc_max_frac * p.capacity_kwh
+    if ctx.soft_limits:  # physically empty to full; the level limits as priced rows
+        b.level_kwh = pyo.Var(T, bounds=(0.0, p.capacity_kwh))
+        _add_soft_limits(asset, b, ctx, p, (low, high))
+    else:
+        b.level_kwh = pyo.Var(T, bounds=(low, high))
     initial = asset.scalar_param(
         b,
         "level_initial_kwh",
@@ -123,7 +140,19 @@ def add_storage(asset: Asset, b: pyo.Block, ctx: BuildContext, p: StorageParams)
             return linear_sum(terms) == keep * initial
         return linear_sum([*terms, (-keep, b.level_kwh[t - 1])]) == 0
 
-    b.level_terminal = pyo.Constraint(expr=b.level_kwh[T.last()] >= terminal)
+    short = asset.shortfall(
+        b,
+        ctx,
+        Requirement(
+            asset.name,
+            "level below its terminal minimum",
+            "kWh",
+            ((T.last(), T.last() + 1),),
+            None,
+            p.limit_penalty_eur_per_kwh,
+        ),
+    )
+    b.level_terminal = pyo.Constraint(expr=b.level_kwh[T.last()] + short[0] >= terminal)
     if p.no_simultaneous:
         b.is_charging = pyo.Var(T, domain=pyo.Binary)
         b.charge_only = pyo.Constraint(
@@ -133,6 +162,28 @@ def add_storage(asset: Asset, b: pyo.Block, ctx: BuildContext, p: StorageParams)
             T,
             rule=lambda b, t: b.discharge_kw[t] <= p.discharge_limit_kw * (1 - b.is_charging[t]),
         )
+
+
+def _add_soft_limits(
+    asset: Asset, b: pyo.Block, ctx: BuildContext, p: StorageParams, limits: tuple
+) -> None:
+    """Level limits with priced energy beyond them [kWh per interval] (soft mode)."""
+    low, high = limits
+    T = b.model().T
+    requirement = Requirement(
+        asset.name,
+        "level outside its limits",
+        "kWh h",
+        per_interval(ctx.n_steps),
+        None,
+        p.limit_penalty_eur_per_kwh,
+        weight_h=ctx.dt_h,
+        merge=True,
+        rate_unit="kWh",
+    )
+    below, above = (asset.shortfall(b, ctx, requirement) for _ in range(2))
+    b.level_low = pyo.Constraint(T, rule=lambda b, t: b.level_kwh[t] + below[t] >= low)
+    b.level_high = pyo.Constraint(T, rule=lambda b, t: b.level_kwh[t] - above[t] <= high)
 
 
 class StorageAsset(Asset):

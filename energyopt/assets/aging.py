@@ -21,6 +21,15 @@ discretised exactly for a constant supply over a step::
     -temp_band_k <= theta[t] <= temp_band_k
     sign * theta[last] >= 0      (the window ends at the set point or with energy stored)
 
+Soft mode (``ctx.soft_limits``, the service's planning): a room measured
+outside its band is planned from there, and the band and the terminal row
+hold up to priced drift beyond them at ``band_penalty_eur_per_k_h`` (default
+500 EUR per K h, an assumption: cells aged off their temperature may need a
+longer aging or re-testing; holding a room of 400 kWh/K one K closer takes
+about 400 kWh, far less)::
+
+    -temp_band_k - low[t] <= theta[t] <= temp_band_k + high[t]
+
 ``sign`` is +1 for heating and -1 for cooling. Without a band the supply
 equals the demand. ``ua_kw_per_k`` is the extra loss per K above the set
 point (heating) or the smaller gain per K below it (cooling); 0 keeps the
@@ -66,8 +75,10 @@ from energyopt.assets.base import (
     BuildContext,
     carrier_field,
     register,
+    series_field,
     values,
 )
+from energyopt.assets.requirements import Requirement, per_interval
 from energyopt.errors import ModelBuildError
 
 
@@ -78,7 +89,7 @@ class AgingParams(AssetParams):
     carrier: str = carrier_field("heat_lt")
     temp_set_degc: float = Field(45.0, description="room set point [degC]")
     load_kw: float | None = Field(None, ge=0, description="demand at the set point [kW]")
-    load_series: str | None = Field(None, description="site series with the demand [kW]")
+    load_series: str | None = series_field(description="site series with the demand [kW]")
     load_scale: float = Field(1.0, ge=0, description="factor on the series [-]")
     temp_band_k: float = Field(0.0, ge=0, description="allowed drift from the set point [K]")
     heat_capacity_kwh_per_k: float | None = Field(
@@ -86,6 +97,9 @@ class AgingParams(AssetParams):
     )
     ua_kw_per_k: float = Field(0.0, ge=0, description="loss change per K of drift [kW/K]")
     supply_max_kw: float | None = Field(None, gt=0, description="heater/cooler rating [kW]")
+    band_penalty_eur_per_k_h: float = Field(
+        500.0, ge=0, description="soft mode: price of drift beyond the band [EUR/(K h)]"
+    )
     process: str = Field("aging", description="process group for per-process KPIs")
 
     @model_validator(mode="after")
@@ -163,8 +177,12 @@ class Aging(Asset):
         T = b.model().T
         assert p.heat_capacity_kwh_per_k is not None  # a band needs it (the params' validator)
         a, g = room_coefficients(p.heat_capacity_kwh_per_k, p.ua_kw_per_k, ctx.dt_h)
-        b.temp_deviation_k = pyo.Var(T, bounds=(-p.temp_band_k, p.temp_band_k))
         initial = self.scalar_param(b, "temp_deviation_initial_k", ctx, self._initial)
+        if ctx.soft_limits:
+            b.temp_deviation_k = pyo.Var(T)
+            self._add_soft_band(b, ctx)
+        else:
+            b.temp_deviation_k = pyo.Var(T, bounds=(-p.temp_band_k, p.temp_band_k))
 
         @b.Constraint(T)
         def room_balance(b, t):
@@ -172,7 +190,43 @@ class Aging(Asset):
             net = b.supply_kw[t] - demand[t]
             return b.temp_deviation_k[t] == a * before + g * p.sign * net
 
-        b.room_terminal = pyo.Constraint(expr=p.sign * b.temp_deviation_k[T.last()] >= 0)
+        late = self.shortfall(
+            b,
+            ctx,
+            Requirement(
+                self.name,
+                "room short of its set point at the window's end",
+                "K",
+                ((T.last(), T.last() + 1),),
+                None,
+                p.band_penalty_eur_per_k_h,  # as if held for an hour
+            ),
+        )
+        b.room_terminal = pyo.Constraint(expr=p.sign * b.temp_deviation_k[T.last()] + late[0] >= 0)
+
+    def _add_soft_band(self, b: pyo.Block, ctx: BuildContext) -> None:
+        """The band with priced drift beyond it on either side [K per interval]."""
+        p = self.params
+        T = b.model().T
+        requirement = Requirement(
+            self.name,
+            "room temperature outside its band",
+            "K h",
+            per_interval(ctx.n_steps),
+            None,
+            p.band_penalty_eur_per_k_h,
+            weight_h=ctx.dt_h,
+            merge=True,
+            rate_unit="K",
+        )
+        high = self.shortfall(b, ctx, requirement)
+        low = self.shortfall(b, ctx, requirement)
+        b.band_high = pyo.Constraint(
+            T, rule=lambda b, t: b.temp_deviation_k[t] - high[t] <= p.temp_band_k
+        )
+        b.band_low = pyo.Constraint(
+            T, rule=lambda b, t: b.temp_deviation_k[t] + low[t] >= -p.temp_band_k
+        )
 
     def _demand(self, ctx: BuildContext) -> np.ndarray:
         p = self.params
@@ -181,7 +235,7 @@ class Aging(Asset):
     def _initial(self, ctx: BuildContext) -> float:
         value = ctx.initial(self.name, "temp_deviation_k", 0.0)
         band = self.params.temp_band_k
-        if abs(value) > band + 1e-9:
+        if abs(value) > band + 1e-9 and not ctx.soft_limits:
             msg = (
                 f"asset {self.name!r}: initial temp_deviation_k={value} lies outside the "
                 f"band of +/-{band} K"

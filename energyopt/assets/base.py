@@ -22,7 +22,9 @@ next window without rebuilding the model.
 
 Cost categories (keys of ``AssetTerms.costs_eur``): ``energy`` (grid
 energy incl. fees), ``demand_charge``, ``fuel``, ``degradation``,
-``exchange`` (bought from neighbours), ``revenue`` (negative: money earned).
+``exchange`` (bought from neighbours), ``violation`` (penalties on process
+requirements a soft plan misses, added by the model), ``revenue`` (negative:
+money earned).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import pyomo.environ as pyo
 from pydantic import BaseModel, ConfigDict, Field
 
 from energyopt.assets.declarations import QuantitySpec, SetpointRule
+from energyopt.assets.requirements import Requirement, shortfall_var
 from energyopt.errors import ModelBuildError
 from energyopt.inputs.timeseries import index_step
 from energyopt.model.evaluation import cached_values
@@ -66,6 +69,7 @@ COST_CATEGORIES = (
     "fuel",
     "degradation",
     "exchange",
+    "violation",
     "revenue",
 )
 
@@ -80,6 +84,10 @@ class AssetParams(BaseModel):
     if TYPE_CHECKING:
         # every kind declares ``type: Literal["<kind>"]``, its discriminator
         type: str
+
+    def series_references(self) -> list[tuple[str, str]]:
+        """``(field, series name)`` of every set parameter declared with :func:`series_field`."""
+        return series_references(self)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,6 +121,10 @@ class BuildContext:
         with more to come): stores end it at least at the level they
         started with, less the standing loss of idling, instead of at the
         period's terminal level (see ``assets/_storage.py``).
+    soft_limits : bool
+        Process requirements may be missed at a penalty, and each miss is
+        named in the plan (see ``assets/requirements.py``); False: they are
+        hard constraints.
     """
 
     index: pd.DatetimeIndex
@@ -124,6 +136,7 @@ class BuildContext:
     peak_floor_kw: Mapping[str, Mapping[str, float]] = dataclasses.field(default_factory=dict)
     peak_below_share: Mapping[str, float] = dataclasses.field(default_factory=dict)
     open_end: bool = False
+    soft_limits: bool = False
 
     @property
     def n_steps(self) -> int:
@@ -227,6 +240,8 @@ class Asset:
         self.name = params.name
         self.process = getattr(params, "process", None) or type(self).process
         self._sources: dict[str, tuple[ValueFn, str]] = {}
+        #: the process requirements built soft (see ``assets/requirements.py``)
+        self.requirements: list[Requirement] = []
 
     # ---- the contract -------------------------------------------------------------
 
@@ -283,6 +298,34 @@ class Asset:
     def kpis(self, dispatch: pd.DataFrame, ctx: BuildContext) -> dict[str, float]:
         """Asset-specific KPIs from its own dispatch columns (default: none)."""
         return {}
+
+    def prechecks(self, ctx: BuildContext) -> tuple[str, ...]:
+        """Requirements of the window this asset cannot meet, found before the solve,
+        each in plant terms with both numbers (soft mode; hard mode raises instead).
+        Default: none."""
+        return ()
+
+    # ---- soft process requirements --------------------------------------------------
+
+    def shortfall(
+        self,
+        b: pyo.Block,
+        ctx: BuildContext,
+        requirement: Requirement,
+    ) -> Any:
+        """Shortfall of a process requirement: its variable when ``ctx.soft_limits``,
+        else zeros (the requirement is hard).
+
+        ``requirement`` is given with ``shortfall=None``; in soft mode the variable
+        is added to ``b`` as ``shortfall_<n>`` and the requirement is recorded for
+        the objective and for the plan's list of violations.
+        """
+        if not ctx.soft_limits:
+            return dict.fromkeys(range(len(requirement.spans)), 0.0)
+        var = shortfall_var(requirement.spans)
+        b.add_component(f"shortfall_{len(self.requirements)}", var)
+        self.requirements.append(dataclasses.replace(requirement, shortfall=var))
+        return var
 
     # ---- mutable parameters -------------------------------------------------------
 
@@ -363,6 +406,26 @@ def values(component: Any, n_steps: int) -> np.ndarray:
     if cached is not None:
         return cached
     return np.array([pyo.value(component[t]) for t in range(n_steps)], dtype=float)
+
+
+#: ``json_schema_extra`` flag of a parameter whose value names a site series
+SITE_SERIES = "site_series"
+
+
+def series_field(default: str | None = None, *, description: str) -> Any:
+    """Pydantic field naming a site series: scenario validation checks the site defines it."""
+    return Field(default, description=description, json_schema_extra={SITE_SERIES: True})
+
+
+def series_references(params: BaseModel) -> list[tuple[str, str]]:
+    """``(field, series name)`` of every parameter declared with :func:`series_field` and set."""
+    found = []
+    for name, info in type(params).model_fields.items():
+        extra = info.json_schema_extra
+        value = getattr(params, name)
+        if isinstance(extra, dict) and extra.get(SITE_SERIES) and value is not None:
+            found.append((name, value))
+    return found
 
 
 def carrier_field(default: str = "electricity"):

@@ -55,6 +55,20 @@ the initial moisture, the wheel at full capacity must keep the room below the
 upper limit in every interval. Otherwise :class:`~energyopt.errors.ModelBuildError`
 names the first failing interval, its load and the capacity.
 
+Soft mode (``ctx.soft_limits``, the service's planning): that check is a
+pre-check finding instead, and the upper limit holds up to priced water above
+it (a room measured wet after a door stood open, a wheel short of capacity on
+a humid day)::
+
+    moisture_kg[t] - above[t] <= moisture_max_kg[t]
+
+at ``above_band_penalty_eur_per_kg_h`` (default 1,000 EUR per kg h; water
+above the band risks scrap in cell assembly, an assumption; removing a kg
+takes ``regeneration_heat_kwh_per_kg``, a few kWh). The terminal set point may
+be missed at that price per kg. The lower limit stays a bound (the wheel
+cannot dry further), lowered only where a room measured drier than it cannot
+reach it with the wheel off (``moisture_floor_kg``).
+
 Defaults (20 GWh/a plant context: about 30,000 m2 of dry rooms, i.e. six rooms
 like this one; ACC 20,000 m2 for 13.4 GWh/a, plant reference sections 1 and 6):
 
@@ -140,6 +154,7 @@ from energyopt.assets.declarations import (
     column_setpoint,
     fixed_bounds,
 )
+from energyopt.assets.requirements import Requirement, per_interval
 from energyopt.errors import ModelBuildError
 from energyopt.inputs.production import ProductionCalendar, in_production
 from energyopt.inputs.timeseries import fmt_time
@@ -211,6 +226,9 @@ class DryRoomParams(AssetParams):
     calendar: ProductionCalendar = ProductionCalendar()
     setback: DryRoomSetback | None = None
     terminal_at_setpoint: bool = Field(True, description="end the window at or below set point")
+    above_band_penalty_eur_per_kg_h: float = Field(
+        1000.0, ge=0, description="soft mode: price of room water above the band [EUR/(kg h)]"
+    )
 
     @model_validator(mode="after")
     def _band_ordered(self) -> DryRoomParams:
@@ -411,11 +429,16 @@ class DryRoom(ProcessAsset):
             )
         }
         initial = self.scalar_param(b, "moisture_initial_kg", ctx, self._initial)
-        b.moisture_kg = pyo.Var(
-            T,
-            domain=pyo.NonNegativeReals,
-            bounds=lambda b, t: (series["moisture_min_kg"][t], series["moisture_max_kg"][t]),
-        )
+        if ctx.soft_limits:  # the upper limit as priced rows (see _add_soft_band)
+            floor = self.series_param(b, "moisture_floor_kg", ctx, self._floor)
+            b.moisture_kg = pyo.Var(T, bounds=lambda b, t: (floor[t], None))
+            self._add_soft_band(b, ctx, series)
+        else:
+            b.moisture_kg = pyo.Var(
+                T,
+                domain=pyo.NonNegativeReals,
+                bounds=lambda b, t: (series["moisture_min_kg"][t], series["moisture_max_kg"][t]),
+            )
         b.removal_kg_per_h = pyo.Var(
             T,
             domain=pyo.NonNegativeReals,
@@ -432,8 +455,20 @@ class DryRoom(ProcessAsset):
             return linear_sum([*terms, (-1.0, b.moisture_kg[t - 1])]) == load
 
         if p.terminal_at_setpoint:
+            late = self.shortfall(
+                b,
+                ctx,
+                Requirement(
+                    self.name,
+                    "room above its set point at the window's end",
+                    "kg",
+                    ((T.last(), T.last() + 1),),
+                    None,
+                    p.above_band_penalty_eur_per_kg_h,  # as if held for an hour
+                ),
+            )
             b.moisture_terminal = pyo.Constraint(
-                expr=b.moisture_kg[T.last()] <= series["moisture_setpoint_kg"][T.last()]
+                expr=b.moisture_kg[T.last()] - late[0] <= series["moisture_setpoint_kg"][T.last()]
             )
         b.regeneration_heat_kw = pyo.Expression(
             T,
@@ -443,6 +478,32 @@ class DryRoom(ProcessAsset):
             ),
         )
         return AssetTerms(injections=self._injections(b, ctx))
+
+    def _add_soft_band(self, b: pyo.Block, ctx: BuildContext, series: dict) -> None:
+        """The band's upper limit with priced water above it [kg per interval]."""
+        requirement = Requirement(
+            self.name,
+            "moisture above the dew-point band",
+            "kg h",
+            per_interval(ctx.n_steps),
+            None,
+            self.params.above_band_penalty_eur_per_kg_h,
+            weight_h=ctx.dt_h,
+            merge=True,
+            rate_unit="kg",
+        )
+        above = self.shortfall(b, ctx, requirement)
+        b.band_upper = pyo.Constraint(
+            b.model().T,
+            rule=lambda b, t: b.moisture_kg[t] - above[t] <= series["moisture_max_kg"][t],
+        )
+
+    def _floor(self, ctx: BuildContext) -> np.ndarray:
+        """Soft mode's lower limit: the band's, or where a room measured drier than it
+        cannot reach it with the wheel off, the wheel-off path [kg]."""
+        profile = self.profile(ctx)
+        wet_up = self._initial(ctx) + np.cumsum(profile.load_kg_per_h) * ctx.dt_h
+        return np.minimum(profile.moisture_min_kg, wet_up)
 
     def _injections(self, b: pyo.Block, ctx: BuildContext) -> dict:
         """Draws per carrier: regeneration heat, coil cooling, pre-heat, fans [kW]."""
@@ -474,8 +535,15 @@ class DryRoom(ProcessAsset):
             ctx.column("relative_humidity_frac", self.name),
             ctx.column("pressure_pa", self.name),
         )
-        self._check_holdable(profile, ctx)
+        problem = self._unholdable(profile, ctx)
+        if problem is not None and not ctx.soft_limits:
+            raise ModelBuildError(problem)
         return profile
+
+    def prechecks(self, ctx: BuildContext) -> tuple[str, ...]:
+        """The first interval where the wheel cannot hold the band, if any."""
+        problem = self._unholdable(self.profile(ctx), ctx)
+        return () if problem is None else (problem,)
 
     def _field(self, name: str):
         return lambda ctx: getattr(self.profile(ctx), name)
@@ -484,7 +552,8 @@ class DryRoom(ProcessAsset):
         default = float(self.profile(ctx).moisture_setpoint_kg[0])
         return ctx.initial(self.name, "moisture_kg", default)
 
-    def _check_holdable(self, profile: DryRoomProfile, ctx: BuildContext) -> None:
+    def _unholdable(self, profile: DryRoomProfile, ctx: BuildContext) -> str | None:
+        """Why the wheel cannot hold the band from the initial moisture; None if it can."""
         p = self.params
         initial = ctx.initial(self.name, "moisture_kg", float(profile.moisture_setpoint_kg[0]))
         if initial < 0:
@@ -493,10 +562,10 @@ class DryRoom(ProcessAsset):
         terminal = profile.moisture_setpoint_kg[-1] if p.terminal_at_setpoint else None
         failing = first_unholdable(profile, initial, ctx.dt_h, terminal)
         if failing is None:
-            return
+            return None
         load = profile.load_kg_per_h
         worst = int(np.argmax(load - profile.removal_max_kg_per_h))
-        msg = (
+        return (
             f"asset {self.name!r}: the desiccant wheel cannot hold the dew-point band at "
             f"{fmt_time(ctx.index[failing])}: moisture load {load[failing]:.1f} kg/h against "
             f"a removal capacity of {profile.removal_max_kg_per_h[failing]:.1f} kg/h "
@@ -504,7 +573,6 @@ class DryRoom(ProcessAsset):
             f"regeneration_heat_max_kw={p.regeneration_heat_max_kw}); the worst interval is "
             f"{fmt_time(ctx.index[worst])} with {load[worst]:.1f} kg/h"
         )
-        raise ModelBuildError(msg)
 
     # ---- results ------------------------------------------------------------------
 

@@ -51,7 +51,18 @@ none; or from a site series ``area_per_day_series`` that holds each local
 day's target [m2] over the whole day (for example an hourly file), used as
 given; a series that changes within a local day is an error. At build, a day
 whose remaining target exceeds what the line can coat in its remaining
-production hours raises ModelBuildError naming the day.
+production hours raises ModelBuildError naming the day and both areas.
+
+Soft mode (``ctx.soft_limits``, the service's planning): such a day is a
+pre-check finding instead, and each day may end short of its target by
+``shortfall[d]`` [m2] at ``shortfall_penalty_eur_per_m2`` (default 40 EUR/m2:
+the cells a m2 of cathode sheet makes, ~0.4 kWh at 2.5 m2 per kWh, at a cell
+value of ~100 EUR/kWh, an assumption; coating a m2 takes ~0.3 EUR of
+energy)::
+
+    day_min_m2(d) <= dt_h * sum(area[t] for t in day d) + shortfall[d] <= day_max_m2(d)
+
+The baseline then runs the line at its fastest speed on such a day.
 
 The on/off state and the time spent in it (``is_on``, ``time_in_state_h``) are
 carried across windows, so minimum run and down times hold across the seam: a
@@ -138,6 +149,7 @@ from energyopt.assets.base import (
     BuildContext,
     carrier_field,
     register,
+    series_field,
     values,
 )
 from energyopt.assets.declarations import (
@@ -147,10 +159,12 @@ from energyopt.assets.declarations import (
     key_state,
     local_time,
 )
+from energyopt.assets.requirements import Requirement
 from energyopt.errors import ModelBuildError
 from energyopt.inputs.production import (
     LocalDay,
     ProductionCalendar,
+    TargetNames,
     daily_target_bounds,
     daily_values,
     in_production,
@@ -173,8 +187,8 @@ class DryingOvenParams(AssetParams):
     area_per_day_m2: float | None = Field(
         None, ge=0, description="target of a day with 24 production hours [m2/day]"
     )
-    area_per_day_series: str | None = Field(
-        None, description="site series holding each local day's target [m2/day]"
+    area_per_day_series: str | None = series_field(
+        description="site series holding each local day's target [m2/day]"
     )
     area_min_m2_per_h: float = Field(1800.0, gt=0, description="slowest speed when on [m2/h]")
     area_max_m2_per_h: float = Field(3600.0, gt=0, description="fastest speed [m2/h]")
@@ -197,6 +211,9 @@ class DryingOvenParams(AssetParams):
     nmp_value_eur_per_kg: float = Field(3.0, ge=0, description="credit per kg recovered [EUR/kg]")
     calendar: ProductionCalendar = ProductionCalendar()
     is_on_initial: bool = Field(False, description="line state before the first window")
+    shortfall_penalty_eur_per_m2: float = Field(
+        40.0, ge=0, description="soft mode: price of a m2 below a day's target [EUR/m2]"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> DryingOvenParams:
@@ -227,6 +244,7 @@ class OvenPlan:
     is_on_initial: float
     time_in_state_initial_h: float
     baseline_area_m2_per_h: np.ndarray
+    findings: tuple[str, ...] = ()  # days whose target cannot be met (soft mode)
 
 
 def steps_for(hours: float, dt_h: float) -> int:
@@ -336,17 +354,27 @@ class DryingOven(ProcessAsset):
         )
 
     def _add_daily_target(self, b: pyo.Block, ctx: BuildContext) -> None:
-        """One row per local day: the area coated in the window within the day's bounds."""
+        """One row per local day: the area coated in the window within the day's bounds
+        (soft mode: up to a priced shortfall below the lower bound)."""
         spans = self.plan(ctx).day_spans
         days = range(len(spans))
         day_min = self.table_param(b, "day_min_m2", days, ctx, self._per_day("day_min_m2"))
         day_max = self.table_param(b, "day_max_m2", days, ctx, self._per_day("day_max_m2"))
+        requirement = Requirement(
+            self.name,
+            "daily area target not met",
+            "m2",
+            spans,
+            None,
+            self.params.shortfall_penalty_eur_per_m2,
+        )
+        short = self.shortfall(b, ctx, requirement)
 
         @b.Constraint(days)
         def day_target(b, k):
             first, stop = spans[k]
             coated = ctx.dt_h * sum(b.area_m2_per_h[t] for t in range(first, stop))
-            return pyo.inequality(day_min[k], coated, day_max[k])
+            return pyo.inequality(day_min[k], coated + short[k], day_max[k])
 
     def _add_flows(self, b: pyo.Block, ctx: BuildContext) -> None:
         """Heat, electricity, cooling and NMP per interval as expressions."""
@@ -400,8 +428,8 @@ class DryingOven(ProcessAsset):
             self._targets(ctx, days),
             before,
             p.area_max_m2_per_h,
-            f"asset {self.name!r}: area [m2]",
-            "area_max_m2_per_h",
+            TargetNames(f"drying_oven {self.name!r}", "m2", "area_max_m2_per_h"),
+            soft=ctx.soft_limits,
         )
         producing = in_production(ctx.index, tz, p.calendar)
         is_on, time_in_state_h = self._carried_state(ctx)
@@ -422,6 +450,7 @@ class DryingOven(ProcessAsset):
             is_on_initial=float(is_on),
             time_in_state_initial_h=time_in_state_h,
             baseline_area_m2_per_h=bounds.even_rate,
+            findings=bounds.findings,
         )
 
     def _targets(self, ctx: BuildContext, days: list[LocalDay]) -> dict:
@@ -461,6 +490,10 @@ class DryingOven(ProcessAsset):
         else:
             must_off[: steps_for(p.min_down_h - time_in_state_h, dt_h)] = 1.0
         return must_on, must_off
+
+    def prechecks(self, ctx: BuildContext) -> tuple[str, ...]:
+        """Days whose target cannot be met in their remaining production hours."""
+        return self.plan(ctx).findings
 
     def structure_key(self, ctx: BuildContext) -> tuple:
         """Run and down windows count intervals and each local day has a row over its

@@ -82,6 +82,7 @@ from energyopt.assets.base import (
     AssetTerms,
     BuildContext,
     register,
+    series_field,
     values,
 )
 from energyopt.errors import ModelBuildError
@@ -113,14 +114,14 @@ class ExchangeParams(AssetParams):
     carrier: str = Field(description="energy carrier or material (kg) exchanged")
     capacity_kw: float | None = Field(None, gt=0, description="contract capacity [kW]")
     capacity_kg_per_h: float | None = Field(None, gt=0, description="contract capacity [kg/h]")
-    availability_series: str | None = Field(
-        None, description="site series: what the partner offers or takes [kW or kg/h]"
+    availability_series: str | None = series_field(
+        description="site series: what the partner offers or takes [kW or kg/h]"
     )
     availability_scale: float = Field(1.0, ge=0, description="factor on the series [-]")
     price_eur_per_mwh: float | None = Field(None, description="energy price [EUR/MWh]")
     price_eur_per_kg: float | None = Field(None, description="material price [EUR/kg]")
-    price_series: str | None = Field(
-        None, description="site series with the price [EUR/MWh, or EUR/kg for materials]"
+    price_series: str | None = series_field(
+        description="site series with the price [EUR/MWh, or EUR/kg for materials]"
     )
     co2_kg_per_kwh: float | None = Field(None, ge=0, description="imported energy [kg/kWh]")
     co2_kg_per_kg: float | None = Field(None, ge=0, description="imported material [kg/kg]")

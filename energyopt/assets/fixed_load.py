@@ -20,6 +20,7 @@ from energyopt.assets.base import (
     BuildContext,
     carrier_field,
     register,
+    series_field,
     values,
 )
 
@@ -30,7 +31,7 @@ class FixedLoadParams(AssetParams):
     type: Literal["fixed_load"]
     carrier: str = carrier_field("electricity")
     power_kw: float | None = Field(None, ge=0, description="constant demand [kW]")
-    series: str | None = Field(None, description="site series with the demand [kW]")
+    series: str | None = series_field(description="site series with the demand [kW]")
     scale: float = Field(1.0, ge=0, description="factor on the series [-]")
     process: str = Field("other", description="process group for per-process KPIs")
 

@@ -49,6 +49,7 @@ from energyopt.assets.base import (
     AssetTerms,
     BuildContext,
     register,
+    series_field,
     values,
 )
 from energyopt.assets.declarations import QuantitySpec, difference_setpoint, local_time
@@ -61,11 +62,11 @@ class GridParams(AssetParams):
     type: Literal["grid"]
     import_max_kw: float = Field(gt=0, description="connection import limit [kW]")
     export_max_kw: float = Field(0.0, ge=0, description="export limit [kW]; 0 = no export")
-    price_series: str = Field(
+    price_series: str = series_field(
         "price_eur_per_mwh",
         description="site series with the day-ahead price [EUR/MWh]",
     )
-    co2_series: str | None = Field(None, description="site series with grid CO2 intensity [g/kWh]")
+    co2_series: str | None = series_field(description="site series with grid CO2 intensity [g/kWh]")
     co2_g_per_kwh: float | None = Field(
         None, ge=0, description="constant grid CO2 intensity if no series [g/kWh]"
     )

@@ -11,6 +11,7 @@ from collections.abc import Hashable
 import pandas as pd
 
 from energyopt.assets import BuildContext, create_asset
+from energyopt.assets.requirements import Violation
 from energyopt.errors import DataError
 from energyopt.inputs.config import Scenario
 from energyopt.inputs.timeseries import (
@@ -37,6 +38,9 @@ class RunResult:
     kpis: dict[str, float | str]
     report: SolveReport
     plant: PlantSession | None = None
+    #: requirements the plan misses (soft mode) and what the pre-checks found
+    violations: tuple[Violation, ...] = ()
+    prechecks: tuple[str, ...] = ()
 
 
 def period_index(
@@ -134,6 +138,7 @@ def make_context(
         demand_charge_month_weight=month_weight
         if month_weight is not None
         else month_weights(index, scenario.site.timezone),
+        soft_limits=scenario.process_limits == "soft",
     )
 
 
@@ -181,4 +186,12 @@ def summarize(scenario: Scenario, plant: PlantSession, report: SolveReport) -> R
         period_end=(index[-1] + index_step(index)).isoformat(),
         step=fmt_step(index_step(index)),
     )
-    return RunResult(scenario=scenario, dispatch=dispatch, kpis=kpis, report=report, plant=plant)
+    return RunResult(
+        scenario=scenario,
+        dispatch=dispatch,
+        kpis=kpis,
+        report=report,
+        plant=plant,
+        violations=reading.violations,
+        prechecks=tuple(plant.prechecks()),
+    )

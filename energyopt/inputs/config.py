@@ -29,10 +29,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from energyopt.assets import ASSET_TYPES, AssetParamsUnion
 from energyopt.errors import ScenarioError
 from energyopt.inputs.timeseries import check_step
+from energyopt.inputs.weather import IRRADIANCE, WEATHER_COLUMNS
 
 
 def check_timezone(value: str) -> str:
@@ -65,13 +67,39 @@ class StrictModel(BaseModel):
 #: largest magnitude of a number in a scenario document: far beyond any real
 #: plant, small enough that sums and products of the model stay finite [-]
 MAX_MAGNITUDE = 1e15
+#: deepest nesting of mappings and lists in a scenario document (real ones: about 6) [-]
+MAX_DEPTH = 64
+
+
+def key_text(key: Any) -> str:
+    """A key as messages show it: as it is, or quoted when it holds unprintable characters."""
+    text = str(key)
+    return text if text.isprintable() else repr(text)
 
 
 def _location(path: tuple[str | int, ...]) -> str:
     text = ""
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+        name = key_text(part)
+        text += f"[{part}]" if isinstance(part, int) else f".{name}" if text else name
     return text
+
+
+def too_deep(document: Any, max_depth: int = MAX_DEPTH) -> str | None:
+    """Key path of the first mapping or list nested deeper than ``max_depth``, or None."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(document, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, Mapping):
+            children: Any = ((str(k), v) for k, v in node.items())
+        elif isinstance(node, list | tuple):
+            children = enumerate(node)
+        else:
+            continue
+        if len(path) >= max_depth:
+            return _location(path)
+        stack.extend((value, (*path, key)) for key, value in children)
+    return None
 
 
 def bad_number(node: Any, path: tuple[str | int, ...] = ()) -> tuple[str, str] | None:
@@ -93,11 +121,24 @@ def bad_number(node: Any, path: tuple[str | int, ...] = ()) -> tuple[str, str] |
     return None
 
 
+def file_name(value: Path) -> Path:
+    """``value`` if the file system can take it as a name (no NUL character)."""
+    if "\x00" in str(value):
+        raise ValueError("file name contains a NUL character")
+    return value
+
+
 class SeriesSource(StrictModel):
     """One input series read from a CSV file (``timestamp_utc`` + value columns)."""
 
     file: Path = Field(description="CSV file; relative paths from the YAML file")
     column: str = Field(description="value column, unit in its name")
+
+    @field_validator("file")
+    @classmethod
+    def _no_nul(cls, value: Path) -> Path:
+        return file_name(value)
+
     resample: Literal["hold", "interpolate"] = Field(
         "hold",
         description="how coarser data is put on a finer model step: 'hold' "
@@ -121,6 +162,11 @@ class WeatherSource(StrictModel):
         "(2016); calibrate it for reanalysis cloud cover (see energyopt.inputs.weather)",
     )
 
+    @field_validator("file")
+    @classmethod
+    def _no_nul(cls, value: Path) -> Path:
+        return file_name(value)
+
 
 class Site(StrictModel):
     """Where the plant stands and which series describe it."""
@@ -137,6 +183,13 @@ class Site(StrictModel):
     @classmethod
     def _known_zone(cls, value: str) -> str:
         return check_timezone(value)
+
+    def series_names(self) -> set[str]:
+        """Names an asset may give a series field: the site's series, and weather if it has one."""
+        names = set(self.series)
+        if self.weather is not None:
+            names |= {name for name, _ in WEATHER_COLUMNS.values()} | set(IRRADIANCE)
+        return names
 
 
 class Tariffs(StrictModel):
@@ -228,15 +281,51 @@ class Scenario(StrictModel):
     tariffs: Tariffs = Tariffs()
     period: Period
     solver: SolverOptions = SolverOptions()
+    process_limits: Literal["hard", "soft"] = Field(
+        "hard",
+        description=(
+            "hard: a process requirement the plant cannot meet leaves no plan; soft: the "
+            "plan misses it at a penalty and names the violation (the service plans soft)"
+        ),
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _finite_numbers(cls, data: Any) -> Any:
         # also the asset parameters, whose models are defined elsewhere
+        deep = too_deep(data)
+        if deep is not None:
+            raise ValueError(f"{deep}: nested deeper than {MAX_DEPTH} levels")
         found = bad_number(data)
         if found is not None:
             raise ValueError(": ".join(found))
         return data
+
+    @model_validator(mode="after")
+    def _series_defined(self) -> Scenario:
+        # raised as a ValidationError so that its location is the asset's field
+        errors = unknown_series(self.site, self.plant)
+        if errors:
+            raise ValidationError.from_exception_data(type(self).__name__, errors)
+        return self
+
+
+def unknown_series(site: Site, plant: Plant) -> list[InitErrorDetails]:
+    """An error per asset field naming a series the site does not define."""
+    known = site.series_names()
+    listed = ", ".join(sorted(known)) or "none"
+    errors = []
+    for index, asset in enumerate(plant.assets):
+        for field, name in asset.series_references():
+            if name not in known:
+                problem = PydanticCustomError(
+                    "unknown_series",
+                    "site series {series} is not defined (site series: {known})",
+                    {"series": repr(name), "known": listed},
+                )
+                loc = ("plant", "assets", index, field)
+                errors.append(InitErrorDetails(type=problem, loc=loc, input=name))
+    return errors
 
 
 # --------------------------------------------------------------------------- loading
@@ -287,8 +376,13 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise ScenarioError(f"{path}:{where} invalid YAML") from None
+    except RecursionError:
+        raise ScenarioError(f"{path}: nested deeper than {MAX_DEPTH} levels") from None
     if not isinstance(document, dict):
         raise ScenarioError(f"{path}: a scenario must be a mapping of keys")
+    deep = too_deep(document)
+    if deep is not None:
+        raise ScenarioError(f"{path}: {deep}: nested deeper than {MAX_DEPTH} levels")
     return document
 
 
@@ -296,7 +390,10 @@ def _resolve_files(node: Any, base_dir: Path) -> None:
     """Make every relative ``file:`` value absolute, relative to ``base_dir``."""
     if isinstance(node, dict):
         for key, value in node.items():
-            if key == "file" and isinstance(value, str) and not Path(value).is_absolute():
+            relative = (
+                isinstance(value, str) and "\x00" not in value and not Path(value).is_absolute()
+            )
+            if key == "file" and relative:
                 node[key] = str((base_dir / value).resolve())
             else:
                 _resolve_files(value, base_dir)
@@ -372,7 +469,7 @@ def format_location(loc: tuple[Any, ...]) -> str:
         elif isinstance(previous, int) and item in ASSET_TYPES:
             pass  # discriminator tag pydantic inserts into the path
         else:
-            parts.append(str(item))
+            parts.append(key_text(item))
         previous = item
     return ".".join(parts) or "(document)"
 

@@ -313,11 +313,14 @@ class DailyTargetBounds:
         done[t] = (1 - day_start[t]) * done[t-1] + output[t] * dt_h,  done[-1] = done_initial
         done_min[t] <= done[t] <= done_max[t]
 
-    ``done_max`` is the day's target; ``done_min`` is the target at the last
-    interval of a day that ends in the window, at least ``target - rate_max *
-    (production hours of that day after the window)`` at the window's end for a
-    day that goes on, and 0 elsewhere. ``even_rate`` spreads each day's
-    remaining target evenly over its remaining production intervals.
+    ``done_max`` is the day's target (or what was made before the window, if
+    more); ``done_min`` is the target at the last interval of a day that ends
+    in the window, at least ``target - rate_max * (production hours of that
+    day after the window)`` at the window's end for a day that goes on, and 0
+    elsewhere. ``even_rate`` spreads each day's remaining target evenly over
+    its remaining production intervals, at most ``rate_max``. ``findings``
+    explains each day whose target cannot be met (soft mode only: in hard
+    mode such a day raises).
     """
 
     day_start: np.ndarray
@@ -325,6 +328,21 @@ class DailyTargetBounds:
     done_max: np.ndarray
     done_initial: float
     even_rate: np.ndarray
+    findings: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class TargetNames:
+    """How messages about a daily target name things.
+
+    ``what`` is who makes it (``"drying_oven 'line_1'"``), ``unit`` the output's
+    unit (``"m2"``) and ``rate_name`` the field holding the highest rate
+    (``"area_max_m2_per_h"``).
+    """
+
+    what: str
+    unit: str
+    rate_name: str = "rate_max"
 
 
 def daily_target_bounds(
@@ -334,8 +352,9 @@ def daily_target_bounds(
     targets: dict[dt.date, float],
     done_before: float,
     rate_max: float,
-    what: str,
-    rate_name: str = "rate_max",
+    names: TargetNames,
+    *,
+    soft: bool = False,
 ) -> DailyTargetBounds:
     """Bounds that make every local day's output meet its target (see :class:`DailyTargetBounds`).
 
@@ -348,55 +367,68 @@ def daily_target_bounds(
         (ignored when the window starts at local midnight).
     rate_max : float
         Highest output rate [unit/h].
-    what, rate_name : str
-        Prefix of error messages (e.g. ``"asset 'line1': area [m2]"``) and the
-        name of the rate limit they quote.
+    names : TargetNames
+        How error messages name the maker, the unit and the rate limit.
+    soft : bool
+        A day that cannot meet its target is a finding, not an error (the
+        model then prices the shortfall).
 
     Raises
     ------
     ModelBuildError
-        If the output carried into a day exceeds its target, or a day's
-        remaining target exceeds ``rate_max`` times its remaining production
-        hours (names the day).
+        In hard mode, if the output carried into a day exceeds its target, or
+        a day's remaining target exceeds ``rate_max`` times its remaining
+        production hours (names the day and both amounts).
     """
     n = len(index)
     step = index_step(index)
     producing = in_production(index, timezone, calendar)
     day_start, done_min, done_max, even = (np.zeros(n) for _ in range(4))
     initial = 0.0
+    findings: list[str] = []
     for day in window_days(index, timezone):
         target = targets[day.date]
         before = done_before if day.starts_before else 0.0
         initial = before if day.first == 0 else initial
         hours_left = production_hours(day.date, timezone, calendar, step, start=index[day.first])
-        remaining = _remaining_target(day, target, before, hours_left, rate_max, (what, rate_name))
+        problem = _target_problem(day, target, before, hours_left, rate_max, names)
+        if problem is not None and not soft:
+            raise ModelBuildError(problem)
+        if problem is not None:
+            findings.append(problem)
+        remaining = max(target - before, 0.0)
         day_start[day.first] = 0.0 if day.starts_before else 1.0
-        done_max[day.first : day.stop] = target
+        done_max[day.first : day.stop] = max(target, before)
         done_min[day.last] = target
         if day.ends_after:
             after_h = production_hours(day.date, timezone, calendar, step, start=index[-1] + step)
             done_min[day.last] = max(0.0, target - rate_max * after_h)
-        rate = remaining / hours_left if hours_left > 0 else 0.0
+        rate = min(remaining / hours_left, rate_max) if hours_left > 0 else 0.0
         even[day.first : day.stop] = rate * producing[day.first : day.stop]
-    return DailyTargetBounds(day_start, done_min, done_max, initial, even)
+    return DailyTargetBounds(day_start, done_min, done_max, initial, even, tuple(findings))
 
 
-def _remaining_target(
-    day: LocalDay, target: float, before: float, hours_left: float, rate_max: float, names: tuple
-) -> float:
-    """What is left of a day's target, checked against what can still be made."""
-    what, rate_name = names
+def _target_problem(
+    day: LocalDay,
+    target: float,
+    before: float,
+    hours_left: float,
+    rate_max: float,
+    names: TargetNames,
+) -> str | None:
+    """Why a day's target cannot be met as given, in plant terms; None if it can."""
     tolerance = 1e-6 * max(1.0, abs(target))
     remaining = target - before
+    unit = names.unit
     if remaining < -tolerance:
-        msg = (
-            f"{what}: {before:g} made on {day.date} before the window exceed its target {target:g}"
+        return (
+            f"{names.what}: {before:,.0f} {unit} made on {day.date} before the window "
+            f"exceed its target of {target:,.0f} {unit}"
         )
-        raise ModelBuildError(msg)
     if remaining > rate_max * hours_left + tolerance:
-        msg = (
-            f"{what}: local day {day.date} needs {remaining:g} but its {hours_left:g} remaining "
-            f"production hours at {rate_name}={rate_max:g} make at most {rate_max * hours_left:g}"
+        return (
+            f"{names.what}: {remaining:,.0f} {unit} due on {day.date} but {hours_left:g} "
+            f"production hours at {names.rate_name}={rate_max:,.0f} {unit}/h make "
+            f"{rate_max * hours_left:,.0f} {unit}"
         )
-        raise ModelBuildError(msg)
-    return max(remaining, 0.0)
+    return None

@@ -144,6 +144,8 @@ def read_series_file(path: str | Path) -> pd.DataFrame:
         mtime = path.stat().st_mtime_ns
     except OSError as exc:
         raise DataError(f"{path}: cannot read file ({exc.strerror})") from None
+    except ValueError:  # a NUL character in the name
+        raise DataError(f"{path!r}: not a valid file name") from None
     return _read_cached(str(path), mtime).copy()  # callers must not alter the cached frame
 
 
@@ -220,6 +222,10 @@ def _numeric_column(path: Path, values: pd.Series) -> pd.Series:
     if bad.any():
         stamp = values.index[bad.to_numpy()][0]
         raise DataError(f"{path}: column {name}: missing or non-numeric value at {fmt_time(stamp)}")
+    infinite = np.isinf(numbers.to_numpy(dtype=float))
+    if infinite.any():
+        stamp = values.index[infinite][0]
+        raise DataError(f"{path}: column {name}: infinite value at {fmt_time(stamp)}")
     low, high = _range_for(name)
     out = (numbers < low) | (numbers > high)
     if out.any():

@@ -5,10 +5,13 @@ injection per carrier and time step [kW, or kg/h for materials], its costs by
 category [EUR] and its emissions [kg CO2]. The model adds one balance per
 carrier and interval::
 
-    sum over assets of injection[carrier][t] (+ slack_in - slack_out) == 0
+    sum over assets of injection[carrier][t] (+ short[t] - surplus[t]) == 0
 
-and minimises ``sum(costs) + co2_price * sum(co2)`` (+ a penalty on balance
-slack, used only to diagnose an infeasible plant).
+and minimises ``sum(costs) + co2_price * sum(co2) + penalties``. The
+shortfall terms and the penalties exist in soft mode only
+(``ctx.soft_limits``): every process requirement the assets declare and
+every balance may then be missed at a price, and :meth:`PlantSession.read`
+names each miss (see ``assets/requirements.py``).
 """
 
 from __future__ import annotations
@@ -23,20 +26,24 @@ import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 
 from energyopt.assets import Asset, AssetTerms, BuildContext
-from energyopt.assets.base import CARRIERS
+from energyopt.assets.base import CARRIERS, flow_unit
+from energyopt.assets.requirements import (
+    BALANCE_PENALTY_EUR_PER_UNIT,
+    Requirement,
+    Violation,
+    per_interval,
+    shortfall_var,
+)
 from energyopt.errors import ModelBuildError
 from energyopt.model import rules
 from energyopt.model.flat import flat_sum
-from energyopt.model.read import Reading, read
+from energyopt.model.read import Reading, read, violations
 from energyopt.model.standard_form import Compilation, StandardForm
 from energyopt.units import eur_per_t_to_eur_per_kg
 
 if TYPE_CHECKING:
     from energyopt.inputs.config import SolverOptions
     from energyopt.model.solve import SolveReport
-
-#: penalty on balance slack in diagnosis runs [EUR per kWh or kg]
-SLACK_PENALTY_EUR = 1_000.0
 
 
 @dataclasses.dataclass
@@ -57,7 +64,8 @@ class PlantSession:
     terms: dict[str, AssetTerms]
     carriers: list[str]
     build_s: float
-    balance_slack: bool = False
+    #: the requirements built soft: the assets' and the open balances (empty if hard)
+    requirements: list[Requirement] = dataclasses.field(default_factory=list)
     #: parameter updates so far, and the linear forms of expressions read after
     #: each solve of an updated model (see :mod:`energyopt.model.evaluation`)
     n_updates: int = 0
@@ -74,9 +82,14 @@ class PlantSession:
 
     def can_update(self, ctx: BuildContext) -> bool:
         """True if ``ctx`` fits this model's structure (else rebuild it)."""
-        return len(ctx.index) == len(self.ctx.index) and all(
-            asset.structure_key(ctx) == asset.structure_key(self.ctx)
-            for asset in self.assets.values()
+        same_mode = ctx.soft_limits == self.ctx.soft_limits
+        return (
+            same_mode
+            and len(ctx.index) == len(self.ctx.index)
+            and all(
+                asset.structure_key(ctx) == asset.structure_key(self.ctx)
+                for asset in self.assets.values()
+            )
         )
 
     def update(self, ctx: BuildContext) -> float:
@@ -145,6 +158,14 @@ class PlantSession:
         rules.release(self, held)
         self.compilation.structure_changed()
 
+    def violations(self) -> tuple[Violation, ...]:
+        """Every requirement the solved plan misses (soft mode), in time order."""
+        return violations(self)
+
+    def prechecks(self) -> list[str]:
+        """What the assets found they cannot meet in this window, before the solve."""
+        return [line for asset in self.assets.values() for line in asset.prechecks(self.ctx)]
+
     def final_states(self, steps: int) -> dict[str, dict]:
         """Every asset's state after the first ``steps`` intervals (for the next window)."""
         return {
@@ -162,7 +183,7 @@ def _co2_price(ctx: BuildContext) -> float:
 
 
 def build_model(
-    assets: Iterable[Asset], ctx: BuildContext, *, balance_slack: bool = False
+    assets: Iterable[Asset], ctx: BuildContext, *, open_balances: bool = False
 ) -> PlantSession:
     """Build the plant model for one window.
 
@@ -171,17 +192,18 @@ def build_model(
     assets : iterable of Asset
         One instance per asset (fresh: an instance belongs to one model).
     ctx : BuildContext
-        Window index, input series, tariffs and initial state.
-    balance_slack : bool
-        Add penalised slack to every balance (diagnosis of infeasible plans).
+        Window index, input series, tariffs and initial state;
+        ``ctx.soft_limits`` makes requirements and balances soft.
+    open_balances : bool
+        Make the carrier balances soft even in hard mode (diagnosis).
     """
     started = time.perf_counter()
     with PauseGC():  # the cyclic collector would walk the growing model again and again
-        return _build(assets, ctx, balance_slack, started)
+        return _build(assets, ctx, open_balances or ctx.soft_limits, started)
 
 
 def _build(
-    assets: Iterable[Asset], ctx: BuildContext, balance_slack: bool, started: float
+    assets: Iterable[Asset], ctx: BuildContext, open_balances: bool, started: float
 ) -> PlantSession:
     by_name = {a.name: a for a in assets}
     m = pyo.ConcreteModel(name="plant")
@@ -195,8 +217,9 @@ def _build(
 
     m.asset = pyo.Block(m.ASSETS, rule=build_asset)
     carriers = _carriers(terms)
-    _add_balances(m, terms, carriers, balance_slack)
-    _add_objective(m, terms, balance_slack)
+    requirements = [r for asset in by_name.values() for r in asset.requirements]
+    requirements += _add_balances(m, terms, carriers, ctx, open_balances)
+    _add_objective(m, terms, requirements)
     return PlantSession(
         model=m,
         assets=by_name,
@@ -204,7 +227,7 @@ def _build(
         terms=terms,
         carriers=carriers,
         build_s=time.perf_counter() - started,
-        balance_slack=balance_slack,
+        requirements=requirements,
     )
 
 
@@ -214,29 +237,64 @@ def _carriers(terms: dict[str, AssetTerms]) -> list[str]:
 
 
 def _add_balances(
-    m: pyo.ConcreteModel, terms: dict[str, AssetTerms], carriers: list[str], slack: bool
-) -> None:
+    m: pyo.ConcreteModel,
+    terms: dict[str, AssetTerms],
+    carriers: list[str],
+    ctx: BuildContext,
+    open_balances: bool,
+) -> list[Requirement]:
+    """One balance per carrier and interval; open ones with priced shortfalls."""
     flows = {c: [t.injections[c] for t in terms.values() if c in t.injections] for c in carriers}
     m.CARRIERS = pyo.Set(initialize=carriers, ordered=True)
-    if slack:
-        m.slack_in = pyo.Var(m.CARRIERS, m.T, domain=pyo.NonNegativeReals)
-        m.slack_out = pyo.Var(m.CARRIERS, m.T, domain=pyo.NonNegativeReals)
+    open_ends = _balance_requirements(m, carriers, ctx) if open_balances else {}
 
     @m.Constraint(m.CARRIERS, m.T)
     def balance(m, c, t):
         terms = [flow[t] for flow in flows[c]]
-        if slack:
-            terms += [m.slack_in[c, t], -m.slack_out[c, t]]
+        if c in open_ends:
+            short, surplus = open_ends[c]
+            terms += [short.shortfall[t], -surplus.shortfall[t]]
         return flat_sum(terms) == 0
 
+    return [r for pair in open_ends.values() for r in pair]
 
-def _add_objective(m: pyo.ConcreteModel, terms: dict[str, AssetTerms], slack: bool) -> None:
+
+def _balance_requirements(
+    m: pyo.ConcreteModel, carriers: list[str], ctx: BuildContext
+) -> dict[str, tuple[Requirement, Requirement]]:
+    """Per carrier: energy not supplied and energy not used, as plant requirements."""
+    spans = per_interval(ctx.n_steps)
+    found = {}
+    for carrier in carriers:
+        unit, rate_unit = ("kWh", "kW") if flow_unit(carrier) == "kw" else ("kg", "kg/h")
+        pair = []
+        for word, what in (("short", "short of supply"), ("surplus", "has surplus it cannot use")):
+            var = shortfall_var(spans)
+            m.add_component(f"{word}_{carrier}", var)
+            pair.append(
+                Requirement(
+                    "plant",
+                    f"{carrier} balance {what}",
+                    unit,
+                    spans,
+                    var,
+                    BALANCE_PENALTY_EUR_PER_UNIT,
+                    weight_h=ctx.dt_h,
+                    merge=True,
+                    rate_unit=rate_unit,
+                )
+            )
+        found[carrier] = (pair[0], pair[1])
+    return found
+
+
+def _add_objective(
+    m: pyo.ConcreteModel, terms: dict[str, AssetTerms], requirements: list[Requirement]
+) -> None:
     cost = sum(v for t in terms.values() for v in t.costs_eur.values())
     co2 = sum(t.co2_kg for t in terms.values())
-    m.total_cost_eur = pyo.Expression(expr=cost + m.co2_price_eur_per_kg * co2)
-    objective = m.total_cost_eur
-    if slack:
-        objective = objective + SLACK_PENALTY_EUR * sum(
-            m.slack_in[c, t] + m.slack_out[c, t] for c in m.CARRIERS for t in m.T
-        )
-    m.objective = pyo.Objective(expr=objective, sense=pyo.minimize)
+    m.violation_penalty_eur = pyo.Expression(expr=sum(r.penalty_eur() for r in requirements))
+    m.total_cost_eur = pyo.Expression(
+        expr=cost + m.co2_price_eur_per_kg * co2 + m.violation_penalty_eur
+    )
+    m.objective = pyo.Objective(expr=m.total_cost_eur, sense=pyo.minimize)

@@ -22,6 +22,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from energyopt.assets.base import COST_CATEGORIES, Asset, BuildContext, flow_unit, values
+from energyopt.assets.requirements import Violation
 from energyopt.model.evaluation import reading
 
 if TYPE_CHECKING:
@@ -33,9 +34,11 @@ class Reading:
     """A solved plan as plain data.
 
     ``costs_eur`` holds every cost category over the window [EUR] (revenues
-    negative under ``revenue``) and ``co2`` (the CO2 price times
-    ``co2_kg``); ``assets`` and ``ctx`` are the session's, for the KPIs the
-    asset kinds declare.
+    negative under ``revenue``, penalties of missed requirements under
+    ``violation``) and ``co2`` (the CO2 price times ``co2_kg``);
+    ``violations`` names each requirement a soft plan misses, in time order;
+    ``assets`` and ``ctx`` are the session's, for the KPIs the asset kinds
+    declare.
     """
 
     dispatch: pd.DataFrame
@@ -43,6 +46,7 @@ class Reading:
     co2_kg: float
     assets: Mapping[str, Asset]
     ctx: BuildContext
+    violations: tuple[Violation, ...] = ()
 
     @property
     def total_cost_eur(self) -> float:
@@ -58,7 +62,15 @@ def read(session: PlantSession) -> Reading:
         co2_kg=co2_kg(session),
         assets=session.assets,
         ctx=session.ctx,
+        violations=violations(session),
     )
+
+
+def violations(session: PlantSession) -> tuple[Violation, ...]:
+    """Every requirement the solved plan misses, by start time, then asset."""
+    index = session.ctx.index
+    found = [v for r in session.requirements for v in r.violations(index)]
+    return tuple(sorted(found, key=lambda v: (v.start, v.asset, v.requirement)))
 
 
 def dispatch_table(session: PlantSession) -> pd.DataFrame:
@@ -93,6 +105,7 @@ def cost_breakdown(session: PlantSession) -> dict[str, float]:
     for terms in session.terms.values():
         for category, expr in terms.costs_eur.items():
             totals[category] += float(pyo.value(expr))
+    totals["violation"] = float(pyo.value(session.model.violation_penalty_eur))
     totals["co2"] = float(pyo.value(session.model.co2_price_eur_per_kg)) * co2_kg(session)
     return totals
 

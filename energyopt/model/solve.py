@@ -25,17 +25,19 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Sequence
 
 import highspy
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.errors import InfeasibleConstraintException
 
-from energyopt.assets.base import flow_unit
+from energyopt.assets.base import BuildContext
+from energyopt.assets.requirements import Violation
 from energyopt.errors import InfeasibleError, SolveError
 from energyopt.inputs.config import SolverOptions
 from energyopt.inputs.highs_options import new_highs
-from energyopt.inputs.timeseries import fmt_time
+from energyopt.model.iis import IisEntry, infeasible_subset
 from energyopt.model.plant import PlantSession, build_model
 from energyopt.model.standard_form import StandardForm
 
@@ -52,9 +54,6 @@ _ACCEPTED = {
 }
 _INFEASIBLE = {_Status.kInfeasible, _Status.kUnboundedOrInfeasible}
 _FEASIBLE_SOLUTION = 2  # HiGHS kSolutionStatusFeasible
-SLACK_TOL = 1e-6
-#: flow units as written in messages
-_UNIT_TEXT = {"kw": "kW", "kg_per_h": "kg/h"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -276,8 +275,13 @@ def _report(
     solve_s = time.perf_counter() - started
     size = plant.size()
     if outcome.status in _INFEASIBLE:
-        reason = diagnose_infeasibility(plant, options) if diagnose else "no feasible plan"
-        raise InfeasibleError(reason)
+        if not diagnose:
+            raise InfeasibleError("no feasible plan")
+        subset = _subset(plant, options)
+        reason = diagnose_infeasibility(plant, options)
+        if subset:
+            reason += "; conflicting (HiGHS IIS): " + "; ".join(e.text() for e in subset)
+        raise InfeasibleError(reason, iis=subset)
     objective = outcome.objective
     if outcome.status not in _ACCEPTED or objective is None or not math.isfinite(objective):
         msg = f"HiGHS stopped without a plan: {outcome.status.name} after {solve_s:.1f} s"
@@ -302,43 +306,52 @@ def _gap(objective: float, bound: float | None) -> float:
     return abs(objective - bound) / max(abs(objective), 1e-9)
 
 
+def _subset(plant: PlantSession, options: SolverOptions) -> list[IisEntry]:
+    """HiGHS's irreducible infeasible subset of the plant model (see ``model/iis.py``)."""
+    try:
+        form = plant.standard_form()
+    except InfeasibleConstraintException:  # Pyomo found a row infeasible by itself
+        return []
+    highs = _configured_highs(options)
+    highs.passModel(_highs_lp(form))
+    highs.run()
+    return infeasible_subset(plant, highs)
+
+
+#: violations a diagnosis lists before summing up the rest
+DIAGNOSIS_LINES = 5
+
+
 def diagnose_infeasibility(plant: PlantSession, options: SolverOptions) -> str:
-    """Explain an infeasible plan: which balance breaks, where and by how much.
+    """Explain an infeasible plan in plant terms: what must be missed, where, by how much.
 
-    Rebuilds the model with penalised slack on every carrier balance and
-    reports the slack the cheapest relaxed plan needs.
+    Rebuilds the model with open carrier balances first (which energy or
+    material the plant cannot supply or place), then, if the assets' own
+    requirements still conflict, with every process requirement soft as well
+    (``ctx.soft_limits``), and lists the violations the cheapest relaxed plan
+    needs.
     """
-    fresh = [type(a)(a.params) for a in plant.assets.values()]
-    relaxed = build_model(fresh, plant.ctx, balance_slack=True)
-    outcome = start_solve(relaxed, options).outcome()
-    if outcome.status not in _ACCEPTED or outcome.objective is None:
-        return (
-            "no feasible plan, even with every carrier balance relaxed: an asset's own "
-            "limits conflict (check initial and terminal levels, targets and run times)"
-        )
-    lines = _slack_lines(relaxed)
-    if not lines:
-        return "no feasible plan, but every carrier balance can close: the solver hit a limit"
+    for relaxed_ctx, open_balances in ((plant.ctx, True), (_soft(plant.ctx), False)):
+        fresh = [type(a)(a.params) for a in plant.assets.values()]
+        relaxed = build_model(fresh, relaxed_ctx, open_balances=open_balances)
+        outcome = start_solve(relaxed, options).outcome()
+        if outcome.status in _ACCEPTED and outcome.objective is not None:
+            return _diagnosis(relaxed.read().violations)
+    return (
+        "no feasible plan, even with every process requirement and carrier balance "
+        "relaxed: an asset's own limits conflict (check initial states, run times "
+        "and calendars)"
+    )
+
+
+def _soft(ctx: BuildContext) -> BuildContext:
+    return dataclasses.replace(ctx, soft_limits=True)
+
+
+def _diagnosis(found: Sequence[Violation]) -> str:
+    if not found:
+        return "no feasible plan, but every requirement can be met: the solver hit a limit"
+    lines = [v.text() for v in found[:DIAGNOSIS_LINES]]
+    if len(found) > DIAGNOSIS_LINES:
+        lines.append(f"and {len(found) - DIAGNOSIS_LINES} more")
     return "no feasible plan: " + "; ".join(lines)
-
-
-def _slack_lines(relaxed: PlantSession) -> list[str]:
-    m = relaxed.model
-    index = relaxed.ctx.index
-    lines = []
-    for carrier in relaxed.carriers:
-        for var, word in (
-            (m.slack_in, "short of supply"),
-            (m.slack_out, "has surplus it cannot use"),
-        ):
-            amounts = np.array([pyo.value(var[carrier, t]) for t in m.T])
-            bad = np.flatnonzero(amounts > SLACK_TOL)
-            if bad.size:
-                first = int(bad[0])
-                unit = _UNIT_TEXT[flow_unit(carrier)]
-                lines.append(
-                    f"{carrier} balance {word} by {amounts[first]:.1f} {unit} at "
-                    f"{fmt_time(index[first])} ({bad.size} intervals, up to "
-                    f"{amounts.max():.1f} {unit})"
-                )
-    return lines

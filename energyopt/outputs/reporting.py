@@ -24,7 +24,9 @@ def _jsonable(value):
 
 
 def write_outputs(result: RunResult, out_dir: str | Path) -> list[Path]:
-    """Write ``dispatch.csv``, ``kpis.json``, ``dispatch.html`` and ``sankey.html``."""
+    """Write ``dispatch.csv``, ``kpis.json``, ``violations.json`` (what a soft plan
+    misses and the pre-checks; empty lists for a plan that meets every requirement),
+    ``dispatch.html`` and ``sankey.html``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     csv_path = out / "dispatch.csv"
@@ -34,13 +36,19 @@ def write_outputs(result: RunResult, out_dir: str | Path) -> list[Path]:
         json.dumps({k: _jsonable(v) for k, v in result.kpis.items()}, indent=2) + "\n",
         encoding="utf-8",
     )
+    violation_path = out / "violations.json"
+    missed = {
+        "violations": [v.as_dict() for v in result.violations],
+        "prechecks": list(result.prechecks),
+    }
+    violation_path.write_text(json.dumps(missed, indent=2) + "\n", encoding="utf-8")
     figure = dispatch_figure(
         result.dispatch,
         title=f"{result.scenario.name}",
         timezone=result.scenario.site.timezone,
     )
     html_path = write_html(figure, out / "dispatch.html")
-    return [csv_path, kpi_path, html_path, write_sankey(result, out)]
+    return [csv_path, kpi_path, violation_path, html_path, write_sankey(result, out)]
 
 
 def write_sankey(result: RunResult, out: Path) -> Path:

@@ -138,6 +138,7 @@ def compute_kpis(reading: Reading, annual_capacity_gwh: float | None = None) -> 
     kpis: dict[str, float] = {f"cost_{k}_eur": v for k, v in costs.items() if k != "revenue"}
     kpis["revenue_eur"] = 0.0 - costs["revenue"]
     kpis["total_cost_eur"] = reading.total_cost_eur
+    kpis["n_violations"] = float(len(reading.violations))
     kpis["co2_t"] = reading.co2_kg / KG_PER_T
     kpis.update(energy_kpis(reading))
     for asset in reading.assets.values():

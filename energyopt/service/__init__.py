@@ -9,6 +9,8 @@ package.
 * :mod:`~energyopt.service.planning` -- one plan: inputs, solve, schedule document
 * :mod:`~energyopt.service.measurements` -- measured state into the next plan
 * :mod:`~energyopt.service.control` -- setpoints and schedule documents for control systems
+* :mod:`~energyopt.service.instances` -- this process as one instance on its database
+  (heartbeat, take-over of a silent instance's runs, one instance on SQLite)
 * :mod:`~energyopt.service.settings`, :mod:`~energyopt.service.setup`,
   :mod:`~energyopt.service.cli` -- configuration and the ``energyopt service`` command
 """

@@ -29,6 +29,8 @@ SERVICE_MODULES = (
     "pydantic_settings",
     "apscheduler",
 )
+#: the HTTP app's factory (imported by name: the library does not import the HTTP face)
+APP_FACTORY = "api.main:create_app"
 DataDirOption = typer.Option(None, "--data-dir", help="service data directory")
 DatabaseOption = typer.Option(None, "--database-url", help="SQLAlchemy URL (default: SQLite)")
 
@@ -71,21 +73,43 @@ def serve(
     database_url: str | None = DatabaseOption,
     log_level: str = typer.Option("info", help="uvicorn log level"),
 ) -> None:
-    """Run the HTTP service (API under /api/v1, health at /health, docs at /docs)."""
+    """Run the HTTP service (API under /api/v1, health at /health, docs at /docs).
+
+    The process is one instance of the service on its database
+    (:mod:`energyopt.service.instances`): a second one on the same SQLite
+    file is refused (exit code 2); on PostgreSQL instances share the work.
+    """
     require_service_stack()
+    import dataclasses
     import logging
 
     import uvicorn
+    from uvicorn.importer import import_from_string
+
+    from energyopt.service.instances import ServiceInstance
 
     settings = _apply_overrides(data_dir, database_url)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
+    app = import_from_string(APP_FACTORY)(settings)
+    app.state.scheduler_config = dataclasses.replace(
+        app.state.scheduler_config, claim_stale_after_s=settings.instance_timeout_s
+    )
+    instance = ServiceInstance(settings, app.state.executor)
+    try:
+        instance.start()
+    except EnergyOptError as exc:
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(code=2) from None
     console.print(
         f"energyopt service on http://{host}:{port} (docs /docs), "
-        f"database {settings.db_url.split('@')[-1]}"
+        f"database {settings.db_url.split('@')[-1]}, instance {settings.instance_id}"
     )
-    uvicorn.run("api.main:create_app", factory=True, host=host, port=port, log_level=log_level)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=log_level)
+    finally:
+        instance.stop()
 
 
 @keys_app.command("create")

@@ -3,9 +3,12 @@
 The API queues a run in the store and hands its id to a :class:`RunExecutor`;
 a worker process of the service's pool (:mod:`energyopt.service.workers`,
 shared with the daily planning) claims the run, solves it and writes progress
-and results to the store. The solver never runs in a request thread, and a
-crash of a worker process marks its run failed instead of leaving it
-``running``.
+and results to the store. The solver never runs in a request thread. A run
+whose worker process dies is queued again on a new worker, once; a second
+death marks it failed (:data:`WORKER_DIED_TWICE`). A cancelled run (or one
+another instance took over) stops at its worker's next progress report,
+which finds the run no longer its own (:class:`RunStopped`); nothing it
+computed is stored.
 
 Modes are entries of :data:`MODES`: a function that takes the scenario (with
 the run's period applied) and a progress callback and returns a
@@ -27,11 +30,11 @@ import traceback
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from energyopt.errors import EnergyOptError
+from energyopt.errors import ConflictError, EnergyOptError
 from energyopt.inputs.config import Period, Scenario
 from energyopt.service.store import runs as run_store
 from energyopt.service.store.db import Store, StoreConfig
@@ -39,12 +42,21 @@ from energyopt.service.store.documents import validate_document
 from energyopt.service.store.records import RunRecord
 from energyopt.service.workers import WorkerPool, worker_store
 
+if TYPE_CHECKING:
+    from energyopt.engine.pipeline import RunResult
+
 logger = logging.getLogger(__name__)
 
 #: progress(windows_done, windows_total)
 Progress = Callable[[int, int], None]
 #: shortest time between two progress writes of one run [s]
 PROGRESS_INTERVAL_S = 0.5
+#: the error of a run whose worker process died on its first attempt and on its retry
+WORKER_DIED_TWICE = "internal error: worker process died twice"
+
+
+class RunStopped(Exception):
+    """The run is no longer the worker's (cancelled or taken over): stop working on it."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,7 +103,16 @@ def _perfect(scenario: Scenario, options: dict[str, Any], progress: Progress) ->
     progress(0, 1)
     result = run_scenario(scenario)
     progress(1, 1)
-    return RunOutcome(result.dispatch, dict(result.kpis), result.report.as_dict())
+    return RunOutcome(result.dispatch, dict(result.kpis), solver_report(result))
+
+
+def solver_report(result: RunResult) -> dict[str, Any]:
+    """The solve's figures, the requirements the plan misses and the pre-checks."""
+    return {
+        **result.report.as_dict(),
+        "violations": [v.as_dict() for v in result.violations],
+        "prechecks": list(result.prechecks),
+    }
 
 
 def _simulated(mode: str) -> ModeFn:
@@ -120,7 +141,7 @@ def _simulated(mode: str) -> ModeFn:
             on_window=lambda report, total: progress(report.number, total),
         )
         result = simulation.runs[mode]
-        report: dict[str, Any] = result.report.as_dict()
+        report: dict[str, Any] = solver_report(result)
         if simulation.rolling is not None:
             report["windows"] = [w.as_dict() for w in simulation.rolling.windows]
         else:
@@ -149,12 +170,14 @@ class JobContext:
 
 
 def scenario_for_run(run: RunRecord, context: JobContext) -> Scenario:
-    """The scenario of a run, re-validated, with the run's period applied."""
+    """The scenario of a run, re-validated, with the run's period applied; soft
+    process limits unless the run asked for ``hard`` ones."""
     scenario = validate_document(
         run.document, roots=context.roots, base_dir=context.base_dir, source="scenario"
     )
     period = Period(start=run.period_start, days=run.days, step=run.step)
-    return scenario.model_copy(update={"period": period})
+    limits = "hard" if run.options.get("hard") else "soft"
+    return scenario.model_copy(update={"period": period, "process_limits": limits})
 
 
 # ----------------------------------------------------------------- worker process side
@@ -165,48 +188,65 @@ def execute_run(context: JobContext, run_id: str) -> str:
 
     Every failure ends as a ``failed`` run with a one-line error: domain errors
     (bad data, infeasible plant) with their own message, anything else as an
-    internal error whose traceback goes to the log.
+    internal error whose traceback goes to the log. A run cancelled or taken
+    over while it executes ends ``stopped`` here, its state left to whoever
+    changed it.
     """
     store = worker_store(context.store)
-    if not run_store.claim_run(store, run_id=run_id):
+    attempt = run_store.claim_run(store, run_id=run_id)
+    if attempt is None:
         return "skipped"
-    logger.info("run %s: started", run_id)
+    logger.info("run %s: started (attempt %d)", run_id, attempt)
     try:
-        run = run_store.get_run(store, run_id=run_id)
-        mode = MODES.get(run.mode)
-        if mode is None:
-            raise EnergyOptError(f"mode {run.mode!r} is not available")
-        scenario = scenario_for_run(run, context)
-        outcome = mode(scenario, run.options, _progress_writer(store, run_id))
+        outcome = _solve(store, context, run_id, attempt)
         run_store.finish_run(
             store,
             run_id=run_id,
             dispatch=outcome.dispatch,
             kpis=outcome.kpis,
             solver_report=outcome.solver_report,
+            attempt=attempt,
         )
+    except (RunStopped, ConflictError) as exc:
+        logger.info("run %s: stopped: %s", run_id, exc)
+        return "stopped"
     except EnergyOptError as exc:
         logger.info("run %s: failed: %s", run_id, exc)
-        run_store.fail_run(store, run_id=run_id, error=f"{type(exc).__name__}: {exc}")
+        error = f"{type(exc).__name__}: {exc}"
+        run_store.fail_run(store, run_id=run_id, error=error, attempt=attempt)
         return "failed"
     except Exception as exc:
         logger.error("run %s: internal error\n%s", run_id, traceback.format_exc())
-        run_store.fail_run(
-            store, run_id=run_id, error=f"internal error: {type(exc).__name__}: {exc}"
-        )
+        error = f"internal error: {type(exc).__name__}: {exc}"
+        run_store.fail_run(store, run_id=run_id, error=error, attempt=attempt)
         return "failed"
     logger.info("run %s: done", run_id)
     return "done"
 
 
-def _progress_writer(store: Store, run_id: str) -> Progress:
+def _solve(store: Store, context: JobContext, run_id: str, attempt: int) -> RunOutcome:
+    """The run's mode on its scenario, reporting progress as ``attempt``."""
+    run = run_store.get_run(store, run_id=run_id)
+    mode = MODES.get(run.mode)
+    if mode is None:
+        raise EnergyOptError(f"mode {run.mode!r} is not available")
+    scenario = scenario_for_run(run, context)
+    return mode(scenario, run.options, _progress_writer(store, run_id, attempt))
+
+
+def _progress_writer(store: Store, run_id: str, attempt: int) -> Progress:
+    """Progress callback writing at most every :data:`PROGRESS_INTERVAL_S`; raises
+    :class:`RunStopped` once a write finds the run no longer this attempt's."""
     last = [0.0]
 
     def progress(done: int, total: int) -> None:
         now = time.monotonic()
         if done in (0, total) or now - last[0] >= PROGRESS_INTERVAL_S:
-            run_store.set_progress(store, run_id=run_id, windows_done=done, windows_total=total)
             last[0] = now
+            if not run_store.set_progress(
+                store, run_id=run_id, windows_done=done, windows_total=total, attempt=attempt
+            ):
+                raise RunStopped(f"run {run_id} is no longer running as attempt {attempt}")
 
     return progress
 
@@ -240,6 +280,8 @@ class RunExecutor:
         self._active: dict[str, cf.Future] = {}
         self._stores: dict[StoreConfig, Store] = {}
         self._closing = False
+        #: held while polling hands runs on, and by shutdown (no poll revives a stopped pool)
+        self._poll_lock = threading.Lock()
 
     def start(self) -> None:
         """Start the pool (idempotent)."""
@@ -268,19 +310,58 @@ class RunExecutor:
                 del self._active[run_id]
             closing = self._closing
         if future.cancelled() or closing:
-            return  # a stopping service marks its interrupted runs itself
+            return  # a stopping service hands its interrupted runs on itself
         error = future.exception()
         if error is None:
             return
         store = self._store(context.store)
-        broken = isinstance(error, BrokenProcessPool)
-        if broken and run_store.get_run(store, run_id=run_id).status == "queued":
-            logger.warning("run %s: its worker pool broke before it started; resubmitting", run_id)
-            self.submit(context, run_id)
+        if isinstance(error, BrokenProcessPool):
+            self._after_worker_death(context, store, run_id)
             return
         logger.error("run %s: worker process failed: %r", run_id, error)
-        reason = "worker process died" if broken else repr(error)
-        run_store.fail_run(store, run_id=run_id, error=f"internal error: {reason}")
+        run_store.fail_run(store, run_id=run_id, error=f"internal error: {error!r}")
+
+    def _after_worker_death(self, context: JobContext, store: Store, run_id: str) -> None:
+        """A run whose worker died: retried once if it had started, resubmitted if not."""
+        status = run_store.retry_or_fail(
+            store, run_id=run_id, error=WORKER_DIED_TWICE, retry_modes=tuple(MODES)
+        )
+        if status == "failed":
+            logger.error("run %s: its worker process died again; failed", run_id)
+            return
+        if status is None and run_store.get_run(store, run_id=run_id).status != "queued":
+            return  # finished, cancelled, or another instance's by now
+        logger.warning("run %s: its worker process died; running it on a new worker", run_id)
+        self.submit(context, run_id)
+
+    def cancel(self, run_id: str) -> bool:
+        """Drop the run's task if it still waits in the pool; True if dropped (a
+        started run stops by itself once the store says it was cancelled)."""
+        with self._lock:
+            future = self._active.get(run_id)
+        return future is not None and future.cancel()
+
+    def free_slots(self) -> int:
+        """Runs the pool could start now without any waiting [-]."""
+        return self.pool.free_slots()
+
+    def poll(self, context: JobContext) -> list[str]:
+        """Hand queued runs of the store to free slots (runs queued by another
+        instance, or queued again after a takeover); returns the ids handed on.
+
+        The worker's claim decides: of two instances handing on the same run,
+        one executes it and the other's worker skips it.
+        """
+        with self._poll_lock:
+            free = 0 if self._closing else self.free_slots()
+            if free <= 0:
+                return []
+            active = set(self.active_runs)
+            queued = run_store.queued_run_ids(self._store(context.store))
+            picked = [run_id for run_id in queued if run_id not in active][:free]
+            for run_id in picked:
+                self.submit(context, run_id)
+            return picked
 
     def _store(self, config: StoreConfig) -> Store:
         with self._lock:
@@ -302,7 +383,7 @@ class RunExecutor:
     def shutdown(self) -> list[str]:
         """Stop the pool: queued jobs are cancelled (the runs stay queued for the next
         start), worker processes are terminated; returns the runs that were executing."""
-        with self._lock:
+        with self._poll_lock, self._lock:
             self._closing = True
             interrupted = [rid for rid, f in self._active.items() if f.running()]
         self.pool.shutdown()

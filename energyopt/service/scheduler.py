@@ -15,6 +15,12 @@
 * At start-up, an active plant without any schedule is planned at once, so a
   newly registered plant has a schedule without waiting for its first
   planning time.
+* Several instances on one database share the job store, so each of them
+  fires every job. A fired job first claims the plant's planning instant for
+  its instance (a row of ``planning_claims``,
+  :func:`energyopt.service.store.instances.claim_planning`); the instance that
+  finds the claim held by another live instance skips the plan (outcome
+  ``skipped``), so each instant is planned once across instances.
 * The solve runs in a separate worker process (``spawn``), so the API keeps
   answering while a plan is made; ``in_process=True`` runs it in the
   scheduler's thread (tests).
@@ -50,6 +56,7 @@ from energyopt.service.store import PlantRecord, Store, StoreConfig
 from energyopt.service.store import plants as plant_store
 from energyopt.service.store import runs as run_store
 from energyopt.service.store import schedules as schedule_store
+from energyopt.service.store.instances import DEFAULT_STALE_AFTER_S, claim_planning
 from energyopt.service.workers import WorkerPool, worker_store
 
 logger = logging.getLogger(__name__)
@@ -79,12 +86,13 @@ def _trigger_key(trigger: CronTrigger) -> tuple[str, str]:
 
 
 def run_planning_job(plant_id: int) -> dict[str, Any] | None:
-    """The scheduled job: plan ``plant_id`` with this process's scheduler."""
+    """The scheduled job: plan ``plant_id`` with this process's scheduler, once per
+    planning instant across instances."""
     scheduler = _ACTIVE
     if scheduler is None:
         logger.error("planning job for plant %d fired without a running scheduler", plant_id)
         return None
-    return scheduler.run_plant(plant_id).as_dict()
+    return scheduler.run_scheduled(plant_id).as_dict()
 
 
 # ----------------------------------------------------------------- worker process side
@@ -95,9 +103,11 @@ WORKER_DIED = "internal error: the planning worker process died twice"
 
 
 def _fail_dead_plans(store: Store, plant_id: int) -> None:
-    """Mark the plant's daily-plan runs left ``running`` by a dead worker as failed."""
+    """Mark the plant's daily-plan runs left ``running`` by a dead worker of this
+    instance (the store's) as failed; other instances' plans are theirs."""
     for run in run_store.list_runs(store, status="running", limit=200):
-        if run.mode == RUN_MODE and (run.options or {}).get("plant_id") == plant_id:
+        ours = run.instance_id == store.instance_id
+        if ours and run.mode == RUN_MODE and (run.options or {}).get("plant_id") == plant_id:
             run_store.fail_run(store, run_id=run.id, error="internal error: worker process died")
 
 
@@ -128,12 +138,16 @@ class SchedulerConfig:
         Plan active plants that have no schedule yet right after start-up.
     misfire_grace_time_s : int or None
         How late a missed planning time still runs [s]; None: always.
+    claim_stale_after_s : float
+        Heartbeat age after which another instance's planning claim passes to
+        this one [s].
     """
 
     enabled: bool = True
     in_process: bool = False
     plan_missing_at_start: bool = True
     misfire_grace_time_s: int | None = None
+    claim_stale_after_s: float = DEFAULT_STALE_AFTER_S
 
 
 class PlanningScheduler:
@@ -260,11 +274,40 @@ class PlanningScheduler:
             outcome = plan_plant(self.store, plant_id, self.paths, now=now, issued_at=issued_at)
         else:
             outcome = self._plan_in_pool(plant_id, now, issued_at)
+        return self._record(outcome)
+
+    def run_scheduled(self, plant_id: int, now: dt.datetime | None = None) -> PlanningOutcome:
+        """Plan the plant's current planning instant unless another live instance claimed it.
+
+        The claim is taken for the store's instance (a store without one, a
+        single process, plans without claiming); a skipped plan's outcome is
+        ``skipped``, naming the instance that has it.
+        """
+        instance_id = self.store.instance_id
+        now_ts = pd.Timestamp(now or dt.datetime.now(dt.UTC)).tz_convert("UTC")
+        if instance_id is None:
+            return self.run_plant(plant_id, now=now_ts.to_pydatetime())
+        plant = plant_store.get_plant(self.store, plant_id=plant_id)
+        instant, day = plan_issue(plant.planning_time, plant.timezone, now_ts, None)
+        claimed = claim_planning(
+            self.store,
+            plant_id=plant_id,
+            issued_at=instant.to_pydatetime(),
+            instance_id=instance_id,
+            stale_after_s=self.config.claim_stale_after_s,
+        )
+        if claimed:
+            return self.run_plant(plant_id, now=now_ts.to_pydatetime())
+        error = f"planning instant {instant.isoformat()} is planned by another instance"
+        return self._record(PlanningOutcome(plant_id, day, instant, "skipped", error=error))
+
+    def _record(self, outcome: PlanningOutcome) -> PlanningOutcome:
+        """Keep the plant's last outcome, tell the listeners, log it."""
         with self._lock:
-            self.last[plant_id] = outcome.as_dict()
+            self.last[outcome.plant_id] = outcome.as_dict()
         for listener in self.listeners:
             listener(outcome)
-        logger.info("plant %d: %s", plant_id, outcome.as_dict())
+        logger.info("plant %d: %s", outcome.plant_id, outcome.as_dict())
         return outcome
 
     def _plan_in_pool(
@@ -300,9 +343,9 @@ class PlanningScheduler:
     def health(self) -> dict[str, Any]:
         """Scheduler state for ``/health``: jobs, and each plant's latest schedule and run.
 
-        ``ok`` follows the scheduler thread; fallback and incumbent schedules
-        and failed planning runs are listed (they need attention but the
-        service itself works).
+        ``ok`` follows the scheduler thread; fallback and incumbent schedules,
+        schedules that miss a process requirement and failed planning runs are
+        listed (they need attention but the service itself works).
         """
         plants = {}
         for plant in plant_store.list_plants(self.store, active_only=True):
@@ -318,6 +361,7 @@ class PlanningScheduler:
                     "fallback_reason": row["fallback_reason"],
                     "is_incumbent": row["is_incumbent"],
                     "mip_gap": row["mip_gap"],
+                    "has_violations": row["has_violations"],
                 }
             next_run = self.next_run_time(plant.id) if self.running else None
             entry["next_planning_at"] = None if next_run is None else next_run.isoformat()
@@ -332,6 +376,11 @@ class PlanningScheduler:
                 p["name"]
                 for p in plants.values()
                 if p["latest_schedule"] and p["latest_schedule"]["is_fallback"]
+            ],
+            "violation_plants": [
+                p["name"]
+                for p in plants.values()
+                if p["latest_schedule"] and p["latest_schedule"]["has_violations"]
             ],
             "failed_plants": [
                 p["name"]

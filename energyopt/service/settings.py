@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
+import secrets
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
@@ -24,6 +27,14 @@ if TYPE_CHECKING:
 SQLITE_FILE = "energyopt.sqlite3"
 #: shortest accepted bootstrap admin token [characters]
 MIN_TOKEN_CHARS = 32
+#: longest instance id (the store's column) [characters]
+MAX_INSTANCE_ID_CHARS = 64
+
+
+def new_instance_id() -> str:
+    """A fresh instance id: host name, process id and a random suffix."""
+    suffix = f"-{os.getpid()}-{secrets.token_hex(3)}"
+    return socket.gethostname()[: MAX_INSTANCE_ID_CHARS - len(suffix)] + suffix
 
 
 class Settings(BaseSettings):
@@ -83,6 +94,25 @@ class Settings(BaseSettings):
     max_json_depth: int = Field(
         64, ge=2, description="deepest accepted nesting of a JSON body; deeper answers 422 [-]"
     )
+    instance_id: str = Field(
+        default_factory=new_instance_id,
+        min_length=1,
+        max_length=MAX_INSTANCE_ID_CHARS,
+        description="this service instance's id in the store; default: host, pid and a "
+        "random suffix (new at every start)",
+    )
+    instance_heartbeat_s: float = Field(
+        5.0, gt=0, description="how often the instance renews its heartbeat row [s]"
+    )
+    instance_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        description="heartbeat age after which another instance takes over this one's "
+        "runs and planning claims [s]",
+    )
+    run_poll_s: float = Field(
+        2.0, gt=0, description="how often the instance looks for queued runs it can start [s]"
+    )
 
     @field_validator("data_dir", "scenarios_dir")
     @classmethod
@@ -97,6 +127,16 @@ class Settings(BaseSettings):
             raise ValueError(msg)
         return value
 
+    @model_validator(mode="after")
+    def _heartbeat_within_timeout(self) -> Settings:
+        if self.instance_heartbeat_s >= self.instance_timeout_s:
+            msg = (
+                f"instance_heartbeat_s ({self.instance_heartbeat_s}) must be shorter than "
+                f"instance_timeout_s ({self.instance_timeout_s})"
+            )
+            raise ValueError(msg)
+        return self
+
     @property
     def db_url(self) -> str:
         """Database URL in use: ``database_url`` or the SQLite file in ``data_dir``."""
@@ -105,11 +145,15 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.data_dir / SQLITE_FILE}"
 
     def open_store(self) -> Store:
-        """A :class:`~energyopt.service.store.Store` on the configured database (not migrated)."""
+        """A :class:`~energyopt.service.store.Store` on the configured database (not
+        migrated), acting for this instance (runs it claims record ``instance_id``)."""
         from energyopt.service.store import Store
 
         return Store(
-            self.db_url, schema=self.database_schema, busy_timeout_s=self.sqlite_busy_timeout_s
+            self.db_url,
+            schema=self.database_schema,
+            busy_timeout_s=self.sqlite_busy_timeout_s,
+            instance_id=self.instance_id,
         )
 
     @property

@@ -75,6 +75,7 @@ def service(
 ) -> None:
     """Run the service with an example plant registered and planned (``make run``)."""
     from energyopt.service.cli import serve
+    from energyopt.service.instances import check_sqlite_free
     from energyopt.service.settings import get_settings
 
     os.environ["ENERGYOPT_DATA_DIR"] = str(data_dir)
@@ -82,6 +83,7 @@ def service(
     settings = get_settings()
     try:
         store = settings.open_store()
+        check_sqlite_free(store)  # before writing anything: a running instance has it
         store.migrate()
         plant_id, is_new = ensure_plant(store, settings.scenarios_dir, plant_name, scenario)
         token = ensure_admin_key(store)

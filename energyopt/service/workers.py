@@ -169,6 +169,15 @@ class WorkerPool:
         else:
             outer.set_result(inner.result())
 
+    def free_slots(self, urgent: bool = False) -> int:
+        """Tasks (urgent or not) that would start now, with none waiting [-]."""
+        with self._lock:
+            busy = self._busy[True] + self._busy[False]
+            free = self.size - busy
+            if not urgent:
+                free = min(free, self.workers - self._busy[False])
+            return max(0, free - len(self._waiting))
+
     def health(self) -> dict[str, Any]:
         """Pool state for ``/health``; ``ok`` is False once two tasks in a row lost
         their worker (a retried task died again: workers cannot run)."""

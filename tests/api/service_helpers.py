@@ -64,11 +64,11 @@ class ApiClient:
         return self.app.state.store
 
     def wait(self, run_id: str, timeout_s: float = RUN_TIMEOUT_S) -> dict[str, Any]:
-        """Poll a run until it is done or failed; returns its last state."""
+        """Poll a run until it is done, failed or cancelled; returns its last state."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             run = self.get(f"/api/v1/runs/{run_id}").json()
-            if run["status"] in ("done", "failed"):
+            if run["status"] in ("done", "failed", "cancelled"):
                 return run
             time.sleep(0.05)
         raise AssertionError(f"run {run_id} did not finish within {timeout_s} s: {run}")

@@ -7,6 +7,7 @@ import csv
 import dataclasses
 import datetime as dt
 import io
+import json
 import os
 import signal
 import threading
@@ -25,6 +26,7 @@ from planning_support import (
 from store_backends import BACKENDS, backend_store
 
 import energyopt.engine.rolling.engine as engine_module
+from api.routes.setpoints import collect
 from energyopt.errors import SolveError
 from energyopt.service.planning import DataPaths, plan_plant
 from energyopt.service.scheduler import PlanningScheduler, SchedulerConfig
@@ -249,6 +251,51 @@ def test_a_real_time_out_publishes_the_incumbent_with_its_gap(papi):
     kpis = body["schedule"]["kpis"]
     assert kpis["window"]["total_cost_eur"] <= kpis["baseline"]["total_cost_eur"] + 1e-6
     assert balance_residual_kw(body["schedule"], "electricity") < 1e-3
+
+
+def test_the_default_plant_registered_during_the_day_publishes_a_plan_naming_its_violations(
+    papi,
+):
+    """07:00 in Paris: 17 production hours are left of the day, and each 3,600 m2/h
+    coating line makes 61,200 of its 72,900 m2. The plan runs the lines flat out,
+    names each line's shortfall of 11,700 m2 with its penalty, and is flagged."""
+    document = document_from_file("gigafactory.yaml", scenarios_dir=papi.settings.scenarios_dir)
+    plant = papi.register(name="giga", scenario=document, scenario_path=None, options=REPLAY)
+    seven = dt.datetime(2026, 6, 10, 5, 0, tzinfo=dt.UTC)
+    outcome = papi.plan(plant["id"], now=seven)
+    assert outcome.status == "published", outcome.error
+    body = papi.get(f"/api/v1/plants/{plant['id']}/schedules/latest").json()
+    schedule = body["schedule"]
+    assert schedule["has_violations"]
+    lines = [a for a, kind in schedule["assets"].items() if kind == "drying_oven"]
+    assert len(lines) == 4
+    today = [v for v in schedule["violations"] if v["requirement"] == "daily area target not met"]
+    assert sorted(v["asset"] for v in today) == sorted(lines)
+    for violation in today:
+        assert violation["unit"] == "m2"
+        assert violation["amount"] == pytest.approx(72_900 - 17 * 3_600, rel=1e-6)
+        assert violation["penalty_eur"] == pytest.approx(violation["amount"] * 40.0)
+        assert violation["end"] == "2026-06-10T22:00:00+00:00"  # local midnight
+    assert all(v["asset"] != "plant" for v in schedule["violations"])  # energy balances close
+    assert any(
+        "72,900 m2 due on 2026-06-10 but 17 production hours" in line
+        for line in schedule["prechecks"]
+    )
+    assert not body["is_fallback"]
+    assert body["has_violations"]
+    record = plant_store.get_plant(papi.store, plant_id=plant["id"])
+    cache = papi.app.state.schedule_cache
+    intervals = [json.loads(text) for text in collect(cache, record, seven, 2)]
+    assert [i["has_violations"] for i in intervals] == [True, True, True]
+    page = papi.http.get("/", headers=papi.headers("viewer")).text
+    assert f"{len(schedule['violations'])} process\n        requirement(s) missed" in page
+    health = papi.http.get("/health").json()
+    assert health["scheduler"]["detail"]["violation_plants"] == ["giga"]
+    assert health["scheduler"]["detail"]["plants"][str(plant["id"])]["latest_schedule"][
+        "has_violations"
+    ]
+    assert "daily area target not met" in page
+    assert "11,700.0 m2" in page
 
 
 def test_inputs_that_cannot_be_read_fail_the_run_and_publish_nothing(papi):

@@ -3,6 +3,7 @@ cooling rooms, carried drift and bad input."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -143,6 +144,31 @@ def test_initial_drift_outside_the_band_is_reported():
     )
     with pytest.raises(ModelBuildError, match="outside the band"):
         build_model(assets_from([grid(), HEATER, flexible()]), ctx)
+
+
+def test_soft_mode_plans_a_room_measured_outside_its_band_back_into_it():
+    """5 K cold, band 2 K, 50 kWh/K, a 150 kW heater for a 100 kW demand: +1 K an hour.
+    Drift beyond the band: 2 K after hour 1, 1 K after hour 2, i.e. 3 K h at 500 EUR."""
+    state = {"ht_aging": {"temp_deviation_k": -5.0}}
+    ctx = context(index(6), {"price_eur_per_mwh": 50.0}, state=state)
+    docs = [grid(), HEATER, flexible(supply_max_kw=150.0)]
+    with pytest.raises(ModelBuildError, match="outside the band"):
+        build_model(assets_from(docs), ctx)
+    solved = solve_assets(docs, dataclasses.replace(ctx, soft_limits=True))
+    d = solved.dispatch
+    theta = d["ht_aging.temp_deviation_k"].to_numpy()
+    assert_allclose(theta[:2], [-4.0, -3.0])  # the heater flat out while beyond the band
+    assert theta[2:].min() >= -2.0 - 1e-9
+    assert theta[-1] >= -1e-9
+    (violation,) = solved.plant.read().violations
+    assert violation.requirement == "room temperature outside its band"
+    assert (violation.amount, violation.unit, violation.peak) == (
+        pytest.approx(3.0),
+        "K h",
+        pytest.approx(2.0),
+    )
+    assert violation.penalty_eur == pytest.approx(1500.0)
+    assert (violation.start, violation.end) == (ctx.index[0], ctx.index[2])
 
 
 def test_demand_from_a_site_series():

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pyomo.environ as pyo
 import pytest
 from helpers import assets_from, context, grid, index, load, scenario_doc, solve_assets
 from numpy.testing import assert_allclose
 
-from energyopt.errors import ScenarioError
+from energyopt.errors import InfeasibleError, ScenarioError
 from energyopt.inputs.config import scenario_from_dict
 from energyopt.model import build_model
 
@@ -143,6 +145,31 @@ def test_final_state_is_the_level_after_the_committed_steps():
     assert asset.final_state(solved.plant.block("bess"), ctx, 1) == pytest.approx(
         {"level_kwh": 36.0}
     )
+
+
+def test_soft_mode_plans_a_battery_measured_below_its_minimum():
+    """100 kWh, 10 kW, lossless, minimum 20 kWh, measured at 5 kWh: hard mode has no plan.
+    Soft: the first hour charges flat out and ends 5 kWh below the minimum (5 kWh h at
+    10 EUR), the second charges the 5 kWh still missing; 15 kWh at 0.1 EUR/kWh."""
+    store = battery(
+        capacity_kwh=100.0,
+        charge_max_kw=10.0,
+        efficiency_charge=1.0,
+        efficiency_discharge=1.0,
+        soc_min_frac=0.2,
+        soc_initial_frac=0.2,
+        soc_terminal_min_frac=0.2,
+    )
+    ctx = context(index(4), {"price_eur_per_mwh": 100.0}, state={"bess": {"level_kwh": 5.0}})
+    with pytest.raises(InfeasibleError):
+        solve_assets([grid(), store], ctx)
+    solved = solve_assets([grid(), store], dataclasses.replace(ctx, soft_limits=True))
+    assert_allclose(solved.dispatch["bess.level_kwh"], [15.0, 20.0, 20.0, 20.0], atol=1e-6)
+    (violation,) = solved.plant.read().violations
+    assert (violation.requirement, violation.unit) == ("level outside its limits", "kWh h")
+    assert violation.amount == pytest.approx(5.0)
+    assert violation.penalty_eur == pytest.approx(50.0)
+    assert solved.report.objective_eur == pytest.approx(1.5 + 50.0)
 
 
 def test_initial_level_comes_from_the_carried_state():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import psychrolib
 import pytest
@@ -242,6 +244,58 @@ def test_too_small_wheel_names_the_first_failing_hour():
     assert "asset 'room'" in message
     assert "wheel_capacity_kg_per_h=1000.0" in message
     assert f"worst interval is {fmt_time(idx[4])}" in message
+
+
+def test_soft_mode_plans_a_too_small_wheel_and_prices_the_water_above_the_band():
+    """The same humid hours in soft mode: the wheel removes what it can (the lowest
+    reachable moisture path, cut to the band), the water left above the upper limit is
+    named from the first failing hour on and priced at 1,000 EUR per kg h."""
+    temps = [15.0, 15.0, 15.0, 29.0, 31.0, 31.0, 20.0, 15.0]
+    rh = [0.5, 0.5, 0.5, 0.9, 0.9, 0.9, 0.5, 0.5]
+    idx = index(8)
+    ctx = dataclasses.replace(context(idx, weather(temps, rh)), soft_limits=True)
+    solved = solve_room(ctx, precool=False, wheel_capacity_kg_per_h=1_000.0)
+    profile = solved.plant.assets["room"].profile(ctx)
+    lowest, above = float(profile.moisture_setpoint_kg[0]), []
+    for t in range(8):
+        step = lowest + profile.load_kg_per_h[t] - profile.removal_max_kg_per_h[t]
+        lowest = max(step, profile.moisture_min_kg[t])
+        above.append(max(lowest - profile.moisture_max_kg[t], 0.0))
+    assert above[:3] == [0.0, 0.0, 0.0]
+    assert above[3] > 0
+    reading = solved.plant.read()
+    band = [v for v in reading.violations if v.requirement == "moisture above the dew-point band"]
+    assert len(band) == 1
+    assert band[0].start == idx[3]
+    assert band[0].unit == "kg h"
+    assert band[0].amount == pytest.approx(sum(above), rel=1e-6)
+    assert band[0].peak == pytest.approx(max(above), rel=1e-6)
+    assert reading.costs_eur["violation"] == pytest.approx(
+        sum(v.penalty_eur for v in reading.violations)
+    )
+    assert "cannot hold the dew-point band at" in solved.plant.prechecks()[0]
+
+
+def test_soft_mode_plans_a_room_measured_far_above_its_band():
+    """Measured 300 kg of water above the upper limit (a door left open): hard mode has
+    no plan; soft mode runs the wheel flat out, the first hour ends above the band by
+    exactly what the wheel cannot take, and the room is back in its band after it."""
+    air_kg = 5000.0 * 3.0 * 1.2
+    upper = air_kg * w_dew(-45.0)
+    state = {"room": {"moisture_kg": upper + 300.0}}
+    ctx = context(index(4), weather(20.0, 0.6), state=state)
+    with pytest.raises(ModelBuildError, match="cannot hold the dew-point band"):
+        solve_room(ctx)
+    soft = dataclasses.replace(ctx, soft_limits=True)
+    solved = solve_room(soft)
+    profile = solved.plant.assets["room"].profile(soft)
+    load, removal_max = profile.load_kg_per_h[0], profile.removal_max_kg_per_h[0]
+    assert solved.dispatch["room.removal_kg_per_h"].iloc[0] == pytest.approx(removal_max)
+    (violation,) = solved.plant.read().violations
+    expected = upper + 300.0 + load - removal_max - profile.moisture_max_kg[0]
+    assert violation.amount == pytest.approx(expected, rel=1e-6)
+    assert violation.penalty_eur == pytest.approx(1000.0 * expected, rel=1e-6)
+    assert (violation.start, violation.end) == (ctx.index[0], ctx.index[1])
 
 
 def test_terminal_set_point_out_of_reach_names_the_last_interval():

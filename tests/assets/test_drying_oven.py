@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -313,15 +314,52 @@ def test_target_beyond_the_line_capacity_names_the_day():
     with pytest.raises(ModelBuildError) as info:
         solve_oven(ctx, calendar=calendar, area_per_day_m2=100_000.0)
     assert str(info.value) == (
-        "asset 'ov': area [m2]: local day 2023-06-05 needs 50000 but its 12 remaining "
-        "production hours at area_max_m2_per_h=3600 make at most 43200"
+        "drying_oven 'ov': 50,000 m2 due on 2023-06-05 but 12 production hours at "
+        "area_max_m2_per_h=3,600 m2/h make 43,200 m2"
     )
+
+
+def test_soft_mode_plans_a_day_beyond_the_line_capacity_and_prices_the_shortfall():
+    """12 production hours at 3,600 m2/h make 43,200 of 50,000 m2: the line runs flat
+    out, 6,800 m2 are missed at 40 EUR/m2, and the plan names day, amount and price."""
+    calendar = {"weekly": [{"start": "mon 06:00", "end": "mon 18:00"}]}
+    idx = index(24, "1h")
+    ctx = dataclasses.replace(context(idx, series(80.0)), soft_limits=True)
+    solved = solve_oven(ctx, calendar=calendar, area_per_day_m2=100_000.0)
+    d = solved.dispatch
+    assert solved.plant.prechecks() == [
+        "drying_oven 'ov': 50,000 m2 due on 2023-06-05 but 12 production hours at "
+        "area_max_m2_per_h=3,600 m2/h make 43,200 m2"
+    ]
+    assert_allclose(d["ov.area_m2_per_h"].to_numpy()[6:18], 3600.0)
+    reading = solved.plant.read()
+    (violation,) = reading.violations
+    assert (violation.asset, violation.requirement, violation.unit) == (
+        "ov",
+        "daily area target not met",
+        "m2",
+    )
+    assert violation.amount == pytest.approx(6_800.0)
+    assert violation.penalty_eur == pytest.approx(6_800.0 * 40.0)
+    assert (violation.start, violation.end) == (idx[0], idx[-1] + pd.Timedelta("1h"))
+    assert reading.costs_eur["violation"] == pytest.approx(violation.penalty_eur)
+    assert solved.report.objective_eur == pytest.approx(reading.total_cost_eur, rel=1e-9)
+
+
+def test_soft_mode_changes_nothing_where_the_target_can_be_met():
+    idx = index(24, "1h")
+    ctx = context(idx, series(daily_prices(idx)))
+    hard = solve_oven(ctx)
+    soft = solve_oven(dataclasses.replace(ctx, soft_limits=True))
+    assert soft.plant.read().violations == ()
+    assert soft.report.objective_eur == pytest.approx(hard.report.objective_eur, rel=1e-9)
+    assert_allclose(soft.dispatch["ov.area_m2_per_h"], hard.dispatch["ov.area_m2_per_h"])
 
 
 def test_carried_area_above_the_target_is_an_error():
     idx = index(12, "1h", "2023-06-05T12:00Z")
     state = {"ov": {"area_done_m2:2023-06-05": 60_000.0}}
-    expected = "area \\[m2\\]: 60000 made on 2023-06-05 before the window exceed its target 50000"
+    expected = "60,000 m2 made on 2023-06-05 before the window exceed its target of 50,000 m2"
     with pytest.raises(ModelBuildError, match=expected):
         solve_oven(context(idx, series(daily_prices(idx)), state=state))
 

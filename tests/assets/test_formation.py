@@ -3,6 +3,7 @@ net electricity by hand, carried batches across windows, baseline and bad input.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -23,7 +24,7 @@ from energyopt.assets.formation import (
     window_batches,
 )
 from energyopt.engine.baseline import apply_baseline_rules
-from energyopt.errors import ModelBuildError, ScenarioError
+from energyopt.errors import InfeasibleError, ModelBuildError, ScenarioError
 from energyopt.inputs.config import Site, scenario_from_dict
 from energyopt.model import build_model
 from energyopt.model.read import dispatch_table
@@ -267,6 +268,48 @@ def test_an_overdue_waiting_batch_is_reported():
     )
     with pytest.raises(ModelBuildError, match=r"had to start by 2023-06-05T02:00Z"):
         build_model(assets_from([grid(), formation()]), ctx)
+
+
+def test_soft_mode_plans_a_batch_the_racks_cannot_take_and_names_it():
+    """The one rack is held for 8 h by a batch carried in (a measured fact): the batch
+    released at 00:00 must start by 02:00 and cannot; it is missed (100 kWh of cells at
+    100 EUR/kWh), the one released at 06:00 starts at 08:00; hard mode has no plan."""
+    running = {
+        "released_at": "2023-06-04T22:00:00+00:00",
+        "started_at": "2023-06-04T22:00:00+00:00",
+        "charge_kw": [10.0] * 8,
+        "discharge_kw": [0.0] * 8,
+    }
+    state = {"form": {"step_h": 1.0, "running": [running], "pending_released_at": []}}
+    ctx = context(index(11), {"price_eur_per_mwh": 50.0}, state=state)
+    docs = [grid(), formation()]
+    with pytest.raises(InfeasibleError, match="form: batch not formed by its due time") as info:
+        solve_assets(docs, ctx)
+    # HiGHS's irreducible subset: the batch's start row, the rack limit while it is held
+    names = {(e.owner, e.name) for e in info.value.iis}
+    assert ("asset 'form'", "rack_limit") in names
+    assert any(name.startswith("start_once[") for _, name in names)
+    solved = solve_assets(docs, dataclasses.replace(ctx, soft_limits=True))
+    (missed,) = solved.plant.read().violations
+    assert missed.requirement == "batch not formed by its due time"
+    assert (missed.amount, missed.unit) == (pytest.approx(100.0), "kWh of cells")
+    assert missed.penalty_eur == pytest.approx(10_000.0)
+    assert missed.start == ctx.index[2]  # the batch's latest start
+    started = schedule(solved).started_at.dropna().tolist()
+    assert [t for t in started if t >= ctx.index[0]] == [ctx.index[8]]
+
+
+def test_soft_mode_leaves_an_overdue_waiting_batch_out_and_names_it():
+    state = {"step_h": 1.0, "running": [], "pending_released_at": ["2023-06-05T00:00:00+00:00"]}
+    ctx = context(
+        index(6, start="2023-06-05T06:00Z"), {"price_eur_per_mwh": 50.0}, state={"form": state}
+    )
+    plant = build_model(
+        assets_from([grid(), formation()]), dataclasses.replace(ctx, soft_limits=True)
+    )
+    (line,) = plant.prechecks()
+    assert "had to start by 2023-06-05T02:00Z" in line
+    assert line.endswith("left out of the plan")
 
 
 def test_update_for_the_next_window_equals_a_fresh_build():

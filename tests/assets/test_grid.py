@@ -79,9 +79,11 @@ def test_import_limit_makes_a_larger_load_infeasible_at_its_first_interval():
     ]
     with pytest.raises(InfeasibleError) as info:
         solve_assets(docs, ctx)
-    assert str(info.value) == (
-        "no feasible plan: electricity balance short of supply by 50.0 kW at "
-        "2023-06-05T01:00Z (2 intervals, up to 50.0 kW)"
+    assert str(info.value).startswith(
+        "no feasible plan: plant: electricity balance short of supply: 100.0 kWh from "
+        "2023-06-05 01:00 to 2023-06-05 03:00 UTC (up to 50.0 kW; penalty 100,000 EUR); "
+        "conflicting (HiGHS IIS): plant: balance[electricity] at 2023-06-05 01:00 UTC; "
+        "asset 'grid': bound of import_kw at 2023-06-05 01:00 UTC"
     )
 
 

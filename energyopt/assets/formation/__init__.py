@@ -118,6 +118,7 @@ from energyopt.assets.formation.recipe import (
     release_times,
 )
 from energyopt.assets.formation.window import BatchWindow, running_entry, window_batches
+from energyopt.assets.requirements import Requirement, per_interval
 from energyopt.errors import ModelBuildError
 from energyopt.inputs.timeseries import index_step
 from energyopt.model.flat import linear_sum
@@ -185,7 +186,9 @@ class Formation(ProcessAsset):
         p = self.params
         prof = batch_profile(p, ctx.dt_h)
         n = ctx.n_steps
-        self._check_racks(ctx)
+        problem = self._rack_problem(ctx)
+        if problem is not None and not ctx.soft_limits:
+            raise ModelBuildError(problem)
         b.RELEASES = pyo.RangeSet(-prof.latest, n - 1)
         b.STARTS = pyo.Set(
             dimen=2,
@@ -193,19 +196,21 @@ class Formation(ProcessAsset):
         )
         b.start = pyo.Var(b.STARTS, domain=pyo.Binary)
         released = self.table_param(b, "batch_released", b.RELEASES, ctx, self._released)
-        self._add_starts(b, prof, n, released)
+        self._add_starts(b, ctx, prof, released)
         self._add_profiles(b, ctx, prof)
         return self._terms(b, ctx)
 
-    def _add_starts(self, b: pyo.Block, prof: BatchProfile, n: int, released) -> None:
+    def _add_starts(self, b: pyo.Block, ctx: BuildContext, prof: BatchProfile, released) -> None:
         T = b.model().T
+        n = ctx.n_steps
         offsets = prof.offsets
+        missed = self._missed(b, ctx)
 
         @b.Constraint(b.RELEASES)
         def start_once(b, r):
             total = sum(b.start[r, j] for j in offsets if 0 <= r + j < n)
             if r + prof.latest <= n - 1:
-                return total == released[r]
+                return total + missed[r + prof.latest] == released[r]
             return total <= released[r]
 
         b.started_so_far = pyo.Var(T, domain=pyo.NonNegativeReals)
@@ -218,6 +223,21 @@ class Formation(ProcessAsset):
         b.batches_started = pyo.Expression(
             T, rule=lambda b, t: started_until(b, t) - started_until(b, t - 1)
         )
+
+    def _missed(self, b: pyo.Block, ctx: BuildContext) -> Any:
+        """Soft mode: batches that cannot start by their latest start, per latest-start
+        step ``t`` (the batch released at ``t - L``); zeros in hard mode."""
+        p = self.params
+        requirement = Requirement(
+            self.name,
+            "batch not formed by its due time",
+            "kWh of cells",
+            per_interval(ctx.n_steps),
+            None,
+            p.missed_penalty_eur_per_kwh_cell,
+            weight_h=p.batch_cells_kwh,
+        )
+        return self.shortfall(b, ctx, requirement)
 
     def _add_profiles(self, b: pyo.Block, ctx: BuildContext, prof: BatchProfile) -> None:
         T = b.model().T
@@ -241,8 +261,15 @@ class Formation(ProcessAsset):
             equal_runs(profile)
             for profile in (np.ones(prof.n_steps), prof.charge_kw, prof.discharge_kw)
         )
+        # soft mode: batches carried in beyond the racks (a measured fact) hold theirs
+        limit = self.series_param(
+            b,
+            "racks_usable",
+            ctx,
+            lambda c: np.maximum(racks, self._window(c).carried_count(c.n_steps)),
+        )
         b.rack_limit = pyo.Constraint(
-            T, rule=lambda b, t: carried_running[t] + convolve(b, occupied, t) <= racks
+            T, rule=lambda b, t: carried_running[t] + convolve(b, occupied, t) <= limit[t]
         )
         b.charge_profile = pyo.Constraint(
             T, rule=lambda b, t: b.charge_dc_kw[t] == carried_charge[t] + convolve(b, charge, t)
@@ -284,14 +311,20 @@ class Formation(ProcessAsset):
         window = self._window(ctx)
         return {r: float(r in window.released_at) for r in range(-prof.latest, ctx.n_steps)}
 
-    def _check_racks(self, ctx: BuildContext) -> None:
+    def _rack_problem(self, ctx: BuildContext) -> str | None:
+        """Why the batches carried in do not fit the racks; None if they do."""
         held = self._window(ctx).carried_count(ctx.n_steps)
         if len(held) and held.max() > self.params.racks:
-            msg = (
+            return (
                 f"asset {self.name!r}: {int(held.max())} batches carried in as running hold "
                 f"more than racks={self.params.racks}"
             )
-            raise ModelBuildError(msg)
+        return None
+
+    def prechecks(self, ctx: BuildContext) -> tuple[str, ...]:
+        """Batches carried in beyond the racks, waiting batches already overdue."""
+        problem = self._rack_problem(ctx)
+        return (*(() if problem is None else (problem,)), *self._window(ctx).overdue)
 
     def structure_key(self, ctx: BuildContext) -> float:
         """Start offsets and run length depend on the step only."""

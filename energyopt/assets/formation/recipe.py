@@ -68,6 +68,11 @@ class FormationParams(AssetParams):
         1.0, ge=0, le=1, description="share of the losses removed by cooling_carrier [frac]"
     )
     process: str = Field("formation", description="process group for per-process KPIs")
+    missed_penalty_eur_per_kwh_cell: float = Field(
+        100.0,
+        ge=0,
+        description="soft mode: price of cells not formed by their due time [EUR/kWh of cells]",
+    )
 
     @model_validator(mode="after")
     def _feasible_plan(self) -> FormationParams:

@@ -45,10 +45,14 @@ class BatchWindow:
         earlier window) -> release time stamp, for every batch not yet started.
     running : list of dict
         Batches on racks at the window start, profiles on the window's step.
+    overdue : tuple of str
+        Soft mode: waiting batches past their latest start, left out of the
+        plan (each named with its times).
     """
 
     released_at: dict[int, pd.Timestamp]
     running: list[dict[str, Any]]
+    overdue: tuple[str, ...] = ()
 
     def carried(self, key: str, n: int) -> np.ndarray:
         """Sum of the running batches' ``key`` profile over the window [kW]."""
@@ -103,14 +107,20 @@ def window_batches(p: FormationParams, name: str, ctx: BuildContext) -> BatchWin
         if state is not None and "running_count" in state:
             running = _latest_running(running, state["running_count"], name)
         return BatchWindow(released, running)
+    overdue: list[str] = []
     for text in state.get("pending_released_at", []):
         at = pd.Timestamp(text).tz_convert("UTC")
         r = int(grid_steps(pd.DatetimeIndex([at]), start, step, name)[0])
-        _check_pending(at, r, prof, ctx, name)
-        released[r] = at
+        late = _check_pending(at, r, prof, ctx, name)
+        if late is None:
+            released[r] = at
+        elif ctx.soft_limits:
+            overdue.append(f"{late}: left out of the plan")
+        else:
+            raise ModelBuildError(late)
     step_h = float(state.get("step_h", ctx.dt_h))
     running = [_carried_entry(e, step_h, ctx.dt_h, name) for e in state.get("running", [])]
-    return BatchWindow(released, running)
+    return BatchWindow(released, running, tuple(overdue))
 
 
 def _latest_running(assumed: list[dict[str, Any]], count: Any, name: str) -> list[dict[str, Any]]:
@@ -151,7 +161,8 @@ def grid_steps(
 
 def _check_pending(
     at: pd.Timestamp, r: int, prof: BatchProfile, ctx: BuildContext, name: str
-) -> None:
+) -> str | None:
+    """Raises for a waiting batch inside the window; returns why one is overdue, or None."""
     if r >= 0:
         msg = (
             f"asset {name!r}: waiting batch released at {fmt_time(at)} lies in the window "
@@ -160,11 +171,11 @@ def _check_pending(
         raise ModelBuildError(msg)
     if r + prof.latest < 0:
         latest = at + prof.latest * index_step(ctx.index)
-        msg = (
+        return (
             f"asset {name!r}: batch released at {fmt_time(at)} had to start by "
             f"{fmt_time(latest)}, before the window start {fmt_time(ctx.index[0])}"
         )
-        raise ModelBuildError(msg)
+    return None
 
 
 def _carried_entry(entry: dict[str, Any], step_h: float, dt_h: float, name: str) -> dict:

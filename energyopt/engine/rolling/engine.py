@@ -70,6 +70,10 @@ class WindowReport:
     objective_eur: float
     fallback_reason: str | None = None
     mip_gap: float | None = None  # relative gap of the plan [frac]; None for a fallback
+    #: requirements the committed plan misses (soft mode; ``Violation.as_dict`` rows)
+    violations: tuple[dict[str, object], ...] = ()
+    #: what the assets found they cannot meet before the solve (soft mode)
+    prechecks: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         """Plain dict with ISO time stamps (for JSON/CSV)."""
@@ -278,6 +282,10 @@ class RollingEngine:
             objective_eur=objective,
             fallback_reason=reason,
             mip_gap=gap,
+            violations=tuple(
+                v.as_dict() for v in source.violations() if v.start < window.commit_end
+            ),
+            prechecks=tuple(source.prechecks()),
         )
         return _Planned(window, source, state.advance(window.commit_end, updates), report)
 

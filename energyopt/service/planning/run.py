@@ -175,6 +175,8 @@ def _plan_and_publish(
         "objective_eur": plan.objective_eur,
         "mip_gap": plan.mip_gap,
         "model": plan.model,
+        "violations": list(plan.violations),
+        "prechecks": list(plan.prechecks),
     }
     run_store.finish_run(
         store, run_id=run_id, dispatch=plan.dispatch, kpis=kpis, solver_report=report
@@ -192,6 +194,7 @@ def _plan_and_publish(
         is_fallback=plan.is_fallback,
         fallback_reason=plan.fallback_reason,
         kpis=payload["kpis"],
+        has_violations=plan.has_violations,
     )
 
 
@@ -233,6 +236,9 @@ def schedule_payload(
             "fallback_reason": plan.fallback_reason,
             "solve_s": plan.solve_s,
         },
+        "has_violations": plan.has_violations,
+        "violations": list(plan.violations),
+        "prechecks": list(plan.prechecks),
         "kpis": {"delivery_day": schedule.day_kpis(part), **comparison_kpis(plan)},
         "state": {
             "at": plan.dispatch.index[0].isoformat(),

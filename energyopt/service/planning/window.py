@@ -41,11 +41,20 @@ class WindowPlan:
     kpis: dict[str, Any]
     baseline_kpis: dict[str, Any] | None
     model: str = "build"  # "update": the previous plan's model was updated
+    #: requirements the plan misses (``Violation.as_dict`` rows) and the pre-checks
+    #: that explain them before the solve
+    violations: tuple[dict[str, Any], ...] = ()
+    prechecks: tuple[str, ...] = ()
 
     @property
     def is_fallback(self) -> bool:
         """True when the rule-based baseline stands in for an optimised plan."""
         return self.status == "fallback"
+
+    @property
+    def has_violations(self) -> bool:
+        """True when the plan misses a process requirement (named in ``violations``)."""
+        return bool(self.violations)
 
     @property
     def is_incumbent(self) -> bool:
@@ -61,7 +70,12 @@ def plan_window(
     issued_at: pd.Timestamp,
     state: dict[str, dict[str, Any]],
 ) -> WindowPlan:
-    """Plan one window with the rolling engine's step; KPIs of the plan and of the baseline."""
+    """Plan one window with the rolling engine's step; KPIs of the plan and of the baseline.
+
+    Planning is soft: a process requirement the plant cannot meet is missed at
+    its penalty and named in the plan (``assets/requirements.py``).
+    """
+    scenario = scenario.model_copy(update={"process_limits": "soft"})
     if options.time_limit_s is not None:
         solver = SolverOptions(
             **{**scenario.solver.model_dump(), "time_limit_s": options.time_limit_s}
@@ -108,6 +122,8 @@ def plan_window(
         kpis=dict(kpis),
         baseline_kpis=baseline,
         model=report.action,
+        violations=report.violations,
+        prechecks=report.prechecks,
     )
 
 

@@ -12,6 +12,8 @@ its own transaction and returns immutable records:
 * :mod:`~energyopt.service.store.schedules` -- immutable schedule versions
 * :mod:`~energyopt.service.store.measurements` -- values reported by the plant
 * :mod:`~energyopt.service.store.keys` -- hashed API keys and roles
+* :mod:`~energyopt.service.store.audit` -- who cancelled or deleted which run
+* :mod:`~energyopt.service.store.instances` -- service instances' heartbeats, planning claims
 * :mod:`~energyopt.service.store.documents` -- validating documents and their file paths
 
 Nothing here knows about HTTP.

@@ -107,12 +107,23 @@ class Store:
         :meth:`migrate`); used to give each test run its own tables.
     busy_timeout_s : float
         SQLite only: how long a writer waits for the lock [s].
+    instance_id : str, optional
+        The service instance this store acts for: runs claimed through it
+        record it (see :mod:`energyopt.service.instances`).
     """
 
-    def __init__(self, url: str, *, schema: str | None = None, busy_timeout_s: float = 30.0):
+    def __init__(
+        self,
+        url: str,
+        *,
+        schema: str | None = None,
+        busy_timeout_s: float = 30.0,
+        instance_id: str | None = None,
+    ):
         self.url = url
         self.schema = schema
         self.busy_timeout_s = busy_timeout_s
+        self.instance_id = instance_id
         self.engine = _make_engine(url, schema=schema, busy_timeout_s=busy_timeout_s)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
@@ -123,7 +134,12 @@ class Store:
 
     def config(self) -> StoreConfig:
         """What another process needs to open the same store."""
-        return StoreConfig(url=self.url, schema=self.schema, busy_timeout_s=self.busy_timeout_s)
+        return StoreConfig(
+            url=self.url,
+            schema=self.schema,
+            busy_timeout_s=self.busy_timeout_s,
+            instance_id=self.instance_id,
+        )
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -195,10 +211,16 @@ class StoreConfig:
     url: str
     schema: str | None = None
     busy_timeout_s: float = 30.0
+    instance_id: str | None = None
 
     def open(self) -> Store:
-        """A new :class:`Store` on the same database."""
-        return Store(self.url, schema=self.schema, busy_timeout_s=self.busy_timeout_s)
+        """A new :class:`Store` on the same database, for the same instance."""
+        return Store(
+            self.url,
+            schema=self.schema,
+            busy_timeout_s=self.busy_timeout_s,
+            instance_id=self.instance_id,
+        )
 
 
 def alembic_config() -> Any:

@@ -70,11 +70,13 @@ class RunRecord:
     solver_report: dict[str, Any] | None
     kpis: dict[str, Any] | None
     error: str | None
+    attempts: int = 0
+    instance_id: str | None = None
 
     @property
     def is_finished(self) -> bool:
-        """True once the run is done or failed."""
-        return self.status in ("done", "failed")
+        """True once the run is done, failed or cancelled."""
+        return self.status in ("done", "failed", "cancelled")
 
     @property
     def duration_s(self) -> float | None:
@@ -101,7 +103,8 @@ class ScheduleRecord:
     """One immutable schedule version of a plant for one local delivery day.
 
     ``payload`` is the serialized JSON document as published (kept as text so
-    it can be served without re-encoding).
+    it can be served without re-encoding); ``has_violations`` is true when the
+    plan misses a process requirement (named in the payload's ``violations``).
     """
 
     id: int
@@ -118,6 +121,7 @@ class ScheduleRecord:
     fallback_reason: str | None
     kpis: dict[str, Any] | None
     payload: str
+    has_violations: bool = False
 
     def payload_data(self) -> Any:
         """The payload parsed from JSON."""
@@ -152,3 +156,27 @@ class ApiKeyRecord:
     def is_active(self) -> bool:
         """True unless revoked."""
         return self.revoked_at is None
+
+
+@dataclasses.dataclass(frozen=True)
+class AuditRecord:
+    """One audited action; ``actor`` is the key's name, ``actor_prefix`` its first characters."""
+
+    id: int
+    at: dt.datetime
+    actor: str
+    actor_prefix: str
+    action: str
+    object: str
+    detail: str
+
+
+@dataclasses.dataclass(frozen=True)
+class InstanceRecord:
+    """A service instance and its last heartbeat (UTC)."""
+
+    id: str
+    host: str
+    pid: int
+    started_at: dt.datetime
+    heartbeat_at: dt.datetime

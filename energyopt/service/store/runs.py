@@ -1,10 +1,16 @@
 """Runs: optimisation jobs, their progress and results.
 
 Life cycle: ``queued`` (created by the API) -> ``running`` (claimed by exactly
-one worker) -> ``done`` (dispatch, KPIs and solver report written in one
-transaction) or ``failed`` (one-line error). A run left ``running`` by a
-crashed or stopped service is marked failed at the next start-up
-(:func:`fail_interrupted_runs`).
+one worker: a conditional update, so of two instances on one database one
+wins) -> ``done`` (dispatch, KPIs and solver report written in one
+transaction), ``failed`` (one-line error) or ``cancelled``. Every claim counts
+an attempt and records the store's instance; progress, results and failures
+of an attempt are written only while the run is still that attempt's (a
+cancelled or taken-over run ignores its old worker). A run whose worker died
+is queued again once (:data:`MAX_ATTEMPTS`); runs of a dead instance are taken
+over the same way (:func:`take_over_runs`). A finished run can be deleted
+with its results (:func:`delete_run`); cancelling and deleting write an audit
+line.
 
 The dispatch table is kept as one row per UTC day in ``run_dispatch``: the
 day's float64 values, row-major, zlib-compressed; the column names and the
@@ -16,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 import zlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, cast
 
 import numpy as np
@@ -24,6 +30,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from energyopt.inputs.timeseries import index_step
+from energyopt.service.store.audit import Actor, add_line
 from energyopt.service.store.db import (
     ConflictError,
     NotFoundError,
@@ -33,11 +40,14 @@ from energyopt.service.store.db import (
     jsonable,
     utc_now,
 )
+from energyopt.service.store.instances import DEFAULT_STALE_AFTER_S, live_ids_query
 from energyopt.service.store.records import RunRecord, to_record
-from energyopt.service.store.tables import RunDispatchRow, RunRow
+from energyopt.service.store.tables import FINISHED_STATUSES, RunDispatchRow, RunRow
 
 _CHUNK = pd.Timedelta("1D")
 _COMPRESSION_LEVEL = 1
+#: claims of one run: a run that lost its worker this often is failed [-]
+MAX_ATTEMPTS = 2
 
 
 def create_run(
@@ -94,29 +104,51 @@ def list_runs(
         return [to_record(RunRecord, row) for row in rows]
 
 
-def claim_run(store: Store, *, run_id: str, windows_total: int | None = None) -> bool:
-    """Move a queued run to ``running``; False if it was not queued (someone else has it)."""
+def claim_run(store: Store, *, run_id: str, windows_total: int | None = None) -> int | None:
+    """Move a queued run to ``running`` for the store's instance.
+
+    Returns the attempt number (1 for the first claim), or None if the run
+    was not queued (another worker or instance has it, or it was cancelled).
+    """
     query = (
         sa.update(RunRow)
         .where(RunRow.id == run_id, RunRow.status == "queued")
-        .values(status="running", started_at=utc_now(), windows_total=windows_total)
+        .values(
+            status="running",
+            started_at=utc_now(),
+            windows_total=windows_total,
+            attempts=RunRow.attempts + 1,
+            instance_id=store.instance_id,
+        )
     )
     with store.transaction() as session:
-        return cast("sa.CursorResult[Any]", session.execute(query)).rowcount == 1
+        if cast("sa.CursorResult[Any]", session.execute(query)).rowcount != 1:
+            return None
+        return session.scalar(sa.select(RunRow.attempts).where(RunRow.id == run_id))
+
+
+def _of_attempt(attempt: int | None) -> sa.ColumnElement[bool]:
+    """Rows still running as attempt ``attempt`` (None: any attempt)."""
+    running = RunRow.status == "running"
+    return running if attempt is None else sa.and_(running, RunRow.attempts == attempt)
 
 
 def set_progress(
-    store: Store, *, run_id: str, windows_done: int, windows_total: int | None = None
-) -> None:
-    """Record progress of a running run [windows]."""
+    store: Store,
+    *,
+    run_id: str,
+    windows_done: int,
+    windows_total: int | None = None,
+    attempt: int | None = None,
+) -> bool:
+    """Record progress of a running run [windows]; False once the run is no longer
+    running as ``attempt`` (cancelled or taken over: its worker should stop)."""
     values: dict[str, Any] = {"windows_done": windows_done}
     if windows_total is not None:
         values["windows_total"] = windows_total
-    query = (
-        sa.update(RunRow).where(RunRow.id == run_id, RunRow.status == "running").values(**values)
-    )
+    query = sa.update(RunRow).where(RunRow.id == run_id, _of_attempt(attempt)).values(**values)
     with store.transaction() as session:
-        session.execute(query)
+        return cast("sa.CursorResult[Any]", session.execute(query)).rowcount == 1
 
 
 def finish_run(
@@ -126,8 +158,12 @@ def finish_run(
     dispatch: pd.DataFrame,
     kpis: dict[str, Any],
     solver_report: dict[str, Any],
+    attempt: int | None = None,
 ) -> RunRecord:
-    """Store a run's results and mark it done, all in one transaction."""
+    """Store a run's results and mark it done, all in one transaction.
+
+    Raises :class:`ConflictError` if the run is not running (as ``attempt``).
+    """
     columns, step_s, chunks = encode_dispatch(dispatch)
     with store.transaction() as session:
         row = session.get(RunRow, run_id, with_for_update=True)
@@ -135,6 +171,8 @@ def finish_run(
             raise NotFoundError(f"run {run_id} does not exist")
         if row.status != "running":
             raise ConflictError(f"run {run_id} is {row.status}, not running")
+        if attempt is not None and row.attempts != attempt:
+            raise ConflictError(f"run {run_id} runs as attempt {row.attempts}, not {attempt}")
         session.add_all(RunDispatchRow(run_id=run_id, **chunk) for chunk in chunks)
         row.dispatch_columns = columns
         row.dispatch_step_s = step_s
@@ -147,29 +185,151 @@ def finish_run(
         return to_record(RunRecord, row)
 
 
-def fail_run(store: Store, *, run_id: str, error: str) -> None:
-    """Mark a queued or running run failed with a one-line reason."""
-    line = " ".join(str(error).split()) or "failed without a message"
+def one_line(error: str) -> str:
+    """``error`` on one line (whitespace runs folded)."""
+    return " ".join(str(error).split()) or "failed without a message"
+
+
+def fail_run(store: Store, *, run_id: str, error: str, attempt: int | None = None) -> None:
+    """Mark a queued or running run failed with a one-line reason (a running one
+    only while it runs as ``attempt``, if given)."""
+    active = RunRow.status == "queued" if attempt is None else sa.false()
     query = (
         sa.update(RunRow)
-        .where(RunRow.id == run_id, RunRow.status.in_(("queued", "running")))
-        .values(status="failed", error=line, finished_at=utc_now())
+        .where(RunRow.id == run_id, sa.or_(active, _of_attempt(attempt)))
+        .values(status="failed", error=one_line(error), finished_at=utc_now())
     )
     with store.transaction() as session:
         session.execute(query)
 
 
-def fail_interrupted_runs(store: Store, *, reason: str) -> list[str]:
-    """Mark every ``running`` run failed (called at start-up); returns their ids."""
+def _release(
+    store: Store, condition: sa.ColumnElement[bool], error: str, retry_modes: Collection[str]
+) -> dict[str, str]:
+    """Running runs matching ``condition`` whose worker is gone: each is queued again
+    while it had fewer than :data:`MAX_ATTEMPTS` claims and its mode is in
+    ``retry_modes``, else failed with ``error``. Returns {run id: new status}."""
+    query = sa.select(RunRow).where(RunRow.status == "running", condition).with_for_update()
+    released: dict[str, str] = {}
     with store.transaction() as session:
-        ids = list(session.scalars(sa.select(RunRow.id).where(RunRow.status == "running")))
-        if ids:
-            session.execute(
-                sa.update(RunRow)
-                .where(RunRow.id.in_(ids), RunRow.status == "running")
-                .values(status="failed", error=reason, finished_at=utc_now())
-            )
-        return ids
+        for row in session.scalars(query):
+            if row.attempts < MAX_ATTEMPTS and row.mode in retry_modes:
+                row.status, row.started_at, row.windows_done = "queued", None, 0
+            else:
+                row.status, row.error, row.finished_at = "failed", one_line(error), utc_now()
+            released[row.id] = row.status
+    return released
+
+
+def _instance_is(instance_id: str | None) -> sa.ColumnElement[bool]:
+    if instance_id is None:
+        return RunRow.instance_id.is_(None)
+    return RunRow.instance_id == instance_id
+
+
+def retry_or_fail(
+    store: Store, *, run_id: str, error: str, retry_modes: Collection[str]
+) -> str | None:
+    """A run whose worker died: queued again or failed (see :data:`MAX_ATTEMPTS`).
+
+    Only a run still running for the store's instance is touched; returns its
+    new status, or None if it was not (finished, cancelled, or another's).
+    """
+    condition = sa.and_(RunRow.id == run_id, _instance_is(store.instance_id))
+    return _release(store, condition, error, retry_modes).get(run_id)
+
+
+def take_over_runs(
+    store: Store,
+    *,
+    error: str,
+    retry_modes: Collection[str],
+    stale_after_s: float = DEFAULT_STALE_AFTER_S,
+    instance_ids: Collection[str] | None = None,
+    unowned: bool = False,
+) -> dict[str, str]:
+    """Runs left ``running`` by instances that are gone: queued again once, failed
+    if they were retried already or their mode cannot be retried.
+
+    Gone: an instance of ``instance_ids`` (e.g. this one, stopping), or, when
+    None, any instance without a heartbeat in the last ``stale_after_s`` [s];
+    ``unowned`` adds runs claimed without an instance (a single-instance
+    start-up). Returns {run id: new status}.
+    """
+    gone: sa.ColumnElement[bool]
+    if instance_ids is not None:
+        gone = RunRow.instance_id.in_(list(instance_ids))
+    else:
+        gone = RunRow.instance_id.not_in(live_ids_query(stale_after_s))
+    if unowned:
+        gone = sa.or_(gone, RunRow.instance_id.is_(None))
+    return _release(store, gone, error, retry_modes)
+
+
+def fail_interrupted_runs(
+    store: Store, *, reason: str, stale_after_s: float = DEFAULT_STALE_AFTER_S
+) -> list[str]:
+    """Mark failed the ``running`` runs that no live instance executes (called at
+    start-up and shutdown); returns their ids.
+
+    Runs of an instance whose heartbeat is at most ``stale_after_s`` old [s]
+    are another instance's (or this one's, which takes them over itself when
+    it stops) and stay as they are.
+    """
+    released = take_over_runs(
+        store, error=reason, retry_modes=(), stale_after_s=stale_after_s, unowned=True
+    )
+    return list(released)
+
+
+def cancel_run(store: Store, *, run_id: str, actor: Actor) -> RunRecord:
+    """Cancel a queued or running run (a running run's worker stops at its next
+    progress report); writes an audit line.
+
+    Raises
+    ------
+    NotFoundError
+        Unknown run.
+    ConflictError
+        The run has finished already.
+    """
+    with store.transaction() as session:
+        row = _locked_run(session, run_id)
+        if row.status not in ("queued", "running"):
+            raise ConflictError(f"run {run_id} is {row.status}; only queued or running runs cancel")
+        detail = f"was {row.status} (attempt {row.attempts})"
+        row.status, row.finished_at = "cancelled", utc_now()
+        row.error = f"cancelled by {actor.name}"
+        add_line(session, actor=actor, action="cancel_run", obj=f"run {run_id}", detail=detail)
+        session.flush()
+        return to_record(RunRecord, row)
+
+
+def delete_run(store: Store, *, run_id: str, actor: Actor) -> None:
+    """Delete a finished run with its results (dispatch, KPIs); writes an audit line.
+
+    Raises
+    ------
+    NotFoundError
+        Unknown run.
+    ConflictError
+        The run is queued or running (cancel it first).
+    """
+    with store.transaction() as session:
+        row = _locked_run(session, run_id)
+        if row.status not in FINISHED_STATUSES:
+            raise ConflictError(f"run {run_id} is {row.status}; cancel it before deleting it")
+        detail = f"{row.status} {row.mode} run of {row.scenario_name!r} from {row.period_start}"
+        session.execute(sa.delete(RunDispatchRow).where(RunDispatchRow.run_id == run_id))
+        session.delete(row)
+        add_line(session, actor=actor, action="delete_run", obj=f"run {run_id}", detail=detail)
+
+
+def _locked_run(session: Any, run_id: str) -> RunRow:
+    row = session.get(RunRow, run_id, with_for_update=True)
+    if row is None:
+        raise NotFoundError(f"run {run_id} does not exist")
+    return row
 
 
 def queued_run_ids(store: Store) -> list[str]:

@@ -39,6 +39,7 @@ def publish_schedule(
     is_fallback: bool = False,
     fallback_reason: str | None = None,
     kpis: dict[str, Any] | None = None,
+    has_violations: bool = False,
 ) -> ScheduleRecord:
     """Publish the next schedule version (one transaction).
 
@@ -78,6 +79,7 @@ def publish_schedule(
                     fallback_reason=fallback_reason,
                     kpis=jsonable(kpis) if kpis is not None else None,
                     payload=text,
+                    has_violations=has_violations,
                 )
                 session.add(row)
                 session.flush()

@@ -15,6 +15,9 @@ comparisons     sets of runs compared by KPIs
 schedules       immutable published schedule versions per plant and day
 measurements    values reported by the plant (SOC, dew point, meters ...)
 api_keys        hashed API keys with a role
+audit_log       who cancelled or deleted what, and when
+instances       service instances sharing the database, with their heartbeat
+planning_claims which instance plans a plant's planning instant
 ==============  ===========================================================
 
 ``apscheduler_jobs`` holds the daily-planning jobs (APScheduler's SQLAlchemy
@@ -31,7 +34,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from energyopt.service.store.db import JSONType, UTCDateTime
 
-RUN_STATUSES = ("queued", "running", "done", "failed")
+RUN_STATUSES = ("queued", "running", "done", "failed", "cancelled")
+#: statuses of a run that ended (its results may be deleted)
+FINISHED_STATUSES = ("done", "failed", "cancelled")
 ROLES = ("viewer", "planner", "admin")
 
 NAMING = {
@@ -115,6 +120,10 @@ class RunRow(Base):
     error: Mapped[str | None] = mapped_column(sa.Text)
     dispatch_columns: Mapped[list[str] | None] = mapped_column(JSONType)
     dispatch_step_s: Mapped[int | None] = mapped_column(sa.Integer)
+    #: times a worker claimed the run (a retry after a worker death claims it again)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    #: service instance whose worker claimed it last
+    instance_id: Mapped[str | None] = mapped_column(sa.String(64))
 
 
 class RunDispatchRow(Base):
@@ -167,6 +176,9 @@ class ScheduleRow(Base):
     fallback_reason: Mapped[str | None] = mapped_column(sa.Text)
     kpis: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     payload: Mapped[str] = mapped_column(sa.Text)
+    has_violations: Mapped[bool] = mapped_column(
+        sa.Boolean, default=False, server_default=sa.false()
+    )
 
 
 class MeasurementRow(Base):
@@ -211,3 +223,45 @@ class SchedulerJobRow(Base):
     id: Mapped[str] = mapped_column(sa.Unicode(191), primary_key=True)
     next_run_time: Mapped[float | None] = mapped_column(sa.Float(25), index=True)
     job_state: Mapped[bytes] = mapped_column(sa.LargeBinary)
+
+
+class AuditRow(Base):
+    """One audited action: a run cancelled or deleted, by which key."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("ix_audit_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True
+    )
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(sa.String(200))
+    actor_prefix: Mapped[str] = mapped_column(sa.String(16))
+    action: Mapped[str] = mapped_column(sa.String(32))
+    object: Mapped[str] = mapped_column(sa.String(100))
+    detail: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class InstanceRow(Base):
+    """A service instance using the database, and when it last said it is alive."""
+
+    __tablename__ = "instances"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(sa.String(200))
+    pid: Mapped[int] = mapped_column(sa.Integer)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class PlanningClaimRow(Base):
+    """The instance that plans one planning instant of a plant (one row per instant)."""
+
+    __tablename__ = "planning_claims"
+
+    plant_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("plants.id", ondelete="CASCADE"), primary_key=True
+    )
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, primary_key=True)
+    instance_id: Mapped[str] = mapped_column(sa.String(64))
+    claimed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
