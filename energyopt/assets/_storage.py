@@ -44,7 +44,7 @@ from energyopt.assets.declarations import (
     difference_setpoint,
     fixed_bounds,
 )
-from energyopt.assets.requirements import Requirement, per_interval
+from energyopt.assets.requirements import Requirement, held
 from energyopt.model.flat import linear_sum
 
 
@@ -115,7 +115,9 @@ def add_storage(asset: Asset, b: pyo.Block, ctx: BuildContext, p: StorageParams)
     low, high = p.soc_min_frac * p.capacity_kwh, p.soc_max_frac * p.capacity_kwh
     if ctx.soft_limits:  # physically empty to full; the level limits as priced rows
         b.level_kwh = pyo.Var(T, bounds=(0.0, p.capacity_kwh))
-        _add_soft_limits(asset, b, ctx, p, (low, high))
+        name, penalty = "level outside its limits", p.limit_penalty_eur_per_kwh
+        requirement = held(asset.name, name, "kWh", penalty, ctx.dt_h, ctx.n_steps)
+        asset.soft_band(b, ctx, b.level_kwh, (low, high), requirement)
     else:
         b.level_kwh = pyo.Var(T, bounds=(low, high))
     initial = asset.scalar_param(
@@ -162,28 +164,6 @@ def add_storage(asset: Asset, b: pyo.Block, ctx: BuildContext, p: StorageParams)
             T,
             rule=lambda b, t: b.discharge_kw[t] <= p.discharge_limit_kw * (1 - b.is_charging[t]),
         )
-
-
-def _add_soft_limits(
-    asset: Asset, b: pyo.Block, ctx: BuildContext, p: StorageParams, limits: tuple
-) -> None:
-    """Level limits with priced energy beyond them [kWh per interval] (soft mode)."""
-    low, high = limits
-    T = b.model().T
-    requirement = Requirement(
-        asset.name,
-        "level outside its limits",
-        "kWh h",
-        per_interval(ctx.n_steps),
-        None,
-        p.limit_penalty_eur_per_kwh,
-        weight_h=ctx.dt_h,
-        merge=True,
-        rate_unit="kWh",
-    )
-    below, above = (asset.shortfall(b, ctx, requirement) for _ in range(2))
-    b.level_low = pyo.Constraint(T, rule=lambda b, t: b.level_kwh[t] + below[t] >= low)
-    b.level_high = pyo.Constraint(T, rule=lambda b, t: b.level_kwh[t] - above[t] <= high)
 
 
 class StorageAsset(Asset):

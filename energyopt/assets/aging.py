@@ -78,7 +78,7 @@ from energyopt.assets.base import (
     series_field,
     values,
 )
-from energyopt.assets.requirements import Requirement, per_interval
+from energyopt.assets.requirements import Requirement, held
 from energyopt.errors import ModelBuildError
 
 
@@ -180,7 +180,10 @@ class Aging(Asset):
         initial = self.scalar_param(b, "temp_deviation_initial_k", ctx, self._initial)
         if ctx.soft_limits:
             b.temp_deviation_k = pyo.Var(T)
-            self._add_soft_band(b, ctx)
+            name, penalty = "room temperature outside its band", p.band_penalty_eur_per_k_h
+            requirement = held(self.name, name, "K", penalty, ctx.dt_h, ctx.n_steps)
+            band = (-p.temp_band_k, p.temp_band_k)
+            self.soft_band(b, ctx, b.temp_deviation_k, band, requirement)
         else:
             b.temp_deviation_k = pyo.Var(T, bounds=(-p.temp_band_k, p.temp_band_k))
 
@@ -203,30 +206,6 @@ class Aging(Asset):
             ),
         )
         b.room_terminal = pyo.Constraint(expr=p.sign * b.temp_deviation_k[T.last()] + late[0] >= 0)
-
-    def _add_soft_band(self, b: pyo.Block, ctx: BuildContext) -> None:
-        """The band with priced drift beyond it on either side [K per interval]."""
-        p = self.params
-        T = b.model().T
-        requirement = Requirement(
-            self.name,
-            "room temperature outside its band",
-            "K h",
-            per_interval(ctx.n_steps),
-            None,
-            p.band_penalty_eur_per_k_h,
-            weight_h=ctx.dt_h,
-            merge=True,
-            rate_unit="K",
-        )
-        high = self.shortfall(b, ctx, requirement)
-        low = self.shortfall(b, ctx, requirement)
-        b.band_high = pyo.Constraint(
-            T, rule=lambda b, t: b.temp_deviation_k[t] - high[t] <= p.temp_band_k
-        )
-        b.band_low = pyo.Constraint(
-            T, rule=lambda b, t: b.temp_deviation_k[t] + low[t] >= -p.temp_band_k
-        )
 
     def _demand(self, ctx: BuildContext) -> np.ndarray:
         p = self.params

@@ -327,6 +327,28 @@ class Asset:
         self.requirements.append(dataclasses.replace(requirement, shortfall=var))
         return var
 
+    def soft_band(
+        self, b: pyo.Block, ctx: BuildContext, level: Any, bounds: tuple, requirement: Requirement
+    ) -> None:
+        """Keep ``level[t]`` within ``bounds`` (low, high: numbers or parameters over
+        time; None: no limit that side) up to priced shortfalls on either side.
+
+        Adds the rows ``<level>_low`` and ``<level>_high`` to ``b``; in hard mode
+        they are plain limits (the shortfalls are zeros).
+        """
+        T = b.model().T
+        for side, limit, sign in (("low", bounds[0], 1.0), ("high", bounds[1], -1.0)):
+            if limit is None:
+                continue
+            short = self.shortfall(b, ctx, requirement)
+            row = pyo.Constraint(
+                T,
+                rule=lambda b, t, short=short, limit=limit, sign=sign: (
+                    sign * (level[t] + sign * short[t] - _at(limit, t)) >= 0
+                ),
+            )
+            b.add_component(f"{level.local_name}_{side}", row)
+
     # ---- mutable parameters -------------------------------------------------------
 
     def series_param(self, b: pyo.Block, name: str, ctx: BuildContext, fn: ValueFn) -> pyo.Param:
@@ -377,6 +399,11 @@ class Asset:
             msg = f"asset {self.name!r}: {name} is not finite at {bad.isoformat()}"
             raise ModelBuildError(msg)
         return values
+
+
+def _at(limit: Any, t: int) -> Any:
+    """A limit at interval ``t``: a number, or a parameter over time."""
+    return limit[t] if hasattr(limit, "__getitem__") else limit
 
 
 ASSET_TYPES: dict[str, type[Asset]] = {}

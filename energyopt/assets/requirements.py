@@ -166,6 +166,24 @@ def per_interval(n_steps: int) -> tuple[tuple[int, int], ...]:
     return tuple((t, t + 1) for t in range(n_steps))
 
 
+def held(
+    asset: str, name: str, unit: str, penalty_eur_per_unit: float, dt_h: float, n_steps: int
+) -> Requirement:
+    """A requirement held in every interval of a level: the variable in ``unit``
+    (``"kg"``), reported integrated over time (``"kg h"``), neighbours merged."""
+    return Requirement(
+        asset,
+        name,
+        f"{unit} h",
+        per_interval(n_steps),
+        None,
+        penalty_eur_per_unit,
+        weight_h=dt_h,
+        merge=True,
+        rate_unit=unit,
+    )
+
+
 def shortfall_var(spans: Sequence[tuple[int, int]]) -> pyo.Var:
     """The non-negative shortfall variable of a requirement over ``spans``."""
     return pyo.Var(range(len(spans)), domain=pyo.NonNegativeReals)
