@@ -19,11 +19,14 @@ level bound): energy the window cannot see a use for is kept, not sold off
 at its end, and refilling is never forced beyond that level.
 
 Soft mode (``ctx.soft_limits``, the service's planning): a level measured
-beyond its limits is planned from there; the level stays within empty and
-full, and the limits and the terminal level hold up to priced energy beyond
-them at ``limit_penalty_eur_per_kwh`` (default 10 EUR per kWh h, or per kWh
-short at the end: above any day-ahead price of a normal year, an
-assumption).
+beyond its limits is planned from there. Where the store cannot hold its
+limits and reach its terminal level from the initial level even charging or
+discharging flat out (:func:`needs_soft_limits`), the level stays within
+empty and full, and the limits and the terminal level hold up to priced
+energy beyond them at ``limit_penalty_eur_per_kwh`` (default 10 EUR per kWh
+h, or per kWh short at the end: above any day-ahead price of a normal year,
+an assumption); a store that can hold them keeps them as bounds, so the
+model stays as small as in hard mode.
 
 Standing loss applies from the first interval: ``level_kwh[0]`` is the
 initial level less one interval of loss, plus that interval's charge.
@@ -46,6 +49,9 @@ from energyopt.assets.declarations import (
 )
 from energyopt.assets.requirements import Requirement, held
 from energyopt.model.flat import linear_sum
+
+#: tolerance of the reachability check of the level limits [kWh]
+LEVEL_TOL_KWH = 1e-6
 
 
 class StorageParams(AssetParams):
@@ -105,6 +111,24 @@ def terminal_level_kwh(name: str, p: StorageParams, ctx: BuildContext) -> float:
     return ctx.initial(name, "level_terminal_min_kwh", frac * p.capacity_kwh)
 
 
+def needs_soft_limits(name: str, p: StorageParams, ctx: BuildContext) -> bool:
+    """True in soft mode where the store cannot hold its level limits and reach its
+    terminal level from its initial level, even charging or discharging flat out
+    (a level measured beyond them): only then does it get priced shortfall rows."""
+    if not ctx.soft_limits:
+        return False
+    low, high = p.soc_min_frac * p.capacity_kwh, p.soc_max_frac * p.capacity_kwh
+    keep = (1.0 - p.loss_frac_per_h) ** ctx.dt_h
+    up = down = ctx.initial(name, "level_kwh", p.soc_initial_frac * p.capacity_kwh)
+    fill_kwh = ctx.dt_h * p.efficiency_charge * p.charge_max_kw
+    drain_kwh = ctx.dt_h * p.discharge_limit_kw / p.efficiency_discharge
+    for _ in range(ctx.n_steps):  # the reachable levels, kept to the limits
+        up, down = min(keep * up + fill_kwh, high), max(keep * down - drain_kwh, low)
+        if up < low - LEVEL_TOL_KWH or down > high + LEVEL_TOL_KWH:
+            return True
+    return up < terminal_level_kwh(name, p, ctx) - LEVEL_TOL_KWH
+
+
 def add_storage(asset: Asset, b: pyo.Block, ctx: BuildContext, p: StorageParams) -> None:
     """Add ``charge_kw``, ``discharge_kw``, ``level_kwh`` and their constraints to ``b``."""
     T = b.model().T
@@ -113,7 +137,8 @@ def add_storage(asset: Asset, b: pyo.Block, ctx: BuildContext, p: StorageParams)
     b.charge_kw = pyo.Var(T, bounds=(0, p.charge_max_kw))
     b.discharge_kw = pyo.Var(T, bounds=(0, p.discharge_limit_kw))
     low, high = p.soc_min_frac * p.capacity_kwh, p.soc_max_frac * p.capacity_kwh
-    if ctx.soft_limits:  # physically empty to full; the level limits as priced rows
+    soft = needs_soft_limits(asset.name, p, ctx)
+    if soft:  # physically empty to full; the level limits as priced rows
         b.level_kwh = pyo.Var(T, bounds=(0.0, p.capacity_kwh))
         name, penalty = "level outside its limits", p.limit_penalty_eur_per_kwh
         requirement = held(asset.name, name, "kWh", penalty, ctx.dt_h, ctx.n_steps)
@@ -142,18 +167,15 @@ def add_storage(asset: Asset, b: pyo.Block, ctx: BuildContext, p: StorageParams)
             return linear_sum(terms) == keep * initial
         return linear_sum([*terms, (-keep, b.level_kwh[t - 1])]) == 0
 
-    short = asset.shortfall(
-        b,
-        ctx,
-        Requirement(
-            asset.name,
-            "level below its terminal minimum",
-            "kWh",
-            ((T.last(), T.last() + 1),),
-            None,
-            p.limit_penalty_eur_per_kwh,
-        ),
+    requirement = Requirement(
+        asset.name,
+        "level below its terminal minimum",
+        "kWh",
+        ((T.last(), T.last() + 1),),
+        None,
+        p.limit_penalty_eur_per_kwh,
     )
+    short = asset.shortfall(b, ctx, requirement) if soft else {0: 0.0}
     b.level_terminal = pyo.Constraint(expr=b.level_kwh[T.last()] + short[0] >= terminal)
     if p.no_simultaneous:
         b.is_charging = pyo.Var(T, domain=pyo.Binary)
@@ -209,6 +231,10 @@ class StorageAsset(Asset):
         """Level after the first ``steps`` intervals [kWh]."""
         return {"level_kwh": float(np.clip(pyo.value(b.level_kwh[steps - 1]), 0.0, None))}
 
+    def structure_key(self, ctx: BuildContext) -> bool:
+        """Whether the level limits are priced rows (soft mode, a level beyond them)."""
+        return needs_soft_limits(self.name, self.params, ctx)
+
     def plan_setpoints(self, b: pyo.Block, columns: list[str]) -> dict[str, str]:
         """A plan tells a storage when to charge and discharge (the level follows)."""
         return {"charge_kw": "charge_kw", "discharge_kw": "discharge_kw"}
@@ -225,3 +251,5 @@ class StorageAsset(Asset):
             b.discharge_kw[t].fix(0.0)
             b.level_kwh[t].setlb(0.0)
         b.level_terminal.deactivate()
+        if b.component("level_kwh_low") is not None:  # soft mode: the priced lower limit
+            b.level_kwh_low.deactivate()

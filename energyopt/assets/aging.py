@@ -22,8 +22,9 @@ discretised exactly for a constant supply over a step::
     sign * theta[last] >= 0      (the window ends at the set point or with energy stored)
 
 Soft mode (``ctx.soft_limits``, the service's planning): a room measured
-outside its band is planned from there, and the band and the terminal row
-hold up to priced drift beyond them at ``band_penalty_eur_per_k_h`` (default
+outside its band is planned from there; where the band may not hold (a room
+measured outside it, or a rated ``supply_max_kw``) the band and the terminal
+row hold up to priced drift beyond them at ``band_penalty_eur_per_k_h`` (default
 500 EUR per K h, an assumption: cells aged off their temperature may need a
 longer aging or re-testing; holding a room of 400 kWh/K one K closer takes
 about 400 kWh, far less)::
@@ -178,7 +179,7 @@ class Aging(Asset):
         assert p.heat_capacity_kwh_per_k is not None  # a band needs it (the params' validator)
         a, g = room_coefficients(p.heat_capacity_kwh_per_k, p.ua_kw_per_k, ctx.dt_h)
         initial = self.scalar_param(b, "temp_deviation_initial_k", ctx, self._initial)
-        if ctx.soft_limits:
+        if self._needs_soft_band(ctx):
             b.temp_deviation_k = pyo.Var(T)
             name, penalty = "room temperature outside its band", p.band_penalty_eur_per_k_h
             requirement = held(self.name, name, "K", penalty, ctx.dt_h, ctx.n_steps)
@@ -193,19 +194,29 @@ class Aging(Asset):
             net = b.supply_kw[t] - demand[t]
             return b.temp_deviation_k[t] == a * before + g * p.sign * net
 
-        late = self.shortfall(
-            b,
-            ctx,
-            Requirement(
-                self.name,
-                "room short of its set point at the window's end",
-                "K",
-                ((T.last(), T.last() + 1),),
-                None,
-                p.band_penalty_eur_per_k_h,  # as if held for an hour
-            ),
+        requirement = Requirement(
+            self.name,
+            "room short of its set point at the window's end",
+            "K",
+            ((T.last(), T.last() + 1),),
+            None,
+            p.band_penalty_eur_per_k_h,  # as if held for an hour
         )
+        soft = self._needs_soft_band(ctx)
+        late = self.shortfall(b, ctx, requirement) if soft else {0: 0.0}
         b.room_terminal = pyo.Constraint(expr=p.sign * b.temp_deviation_k[T.last()] + late[0] >= 0)
+
+    def _needs_soft_band(self, ctx: BuildContext) -> bool:
+        """Soft mode: the band gets priced rows where it may not hold: a room measured
+        outside it, or a rated heater or cooler that may not keep up."""
+        if not ctx.soft_limits or self.params.temp_band_k == 0:
+            return False
+        drift = abs(ctx.initial(self.name, "temp_deviation_k", 0.0))
+        return drift > self.params.temp_band_k + 1e-9 or self.params.supply_max_kw is not None
+
+    def structure_key(self, ctx: BuildContext) -> bool:
+        """Whether the band is priced rows (see :meth:`_needs_soft_band`)."""
+        return self._needs_soft_band(ctx)
 
     def _demand(self, ctx: BuildContext) -> np.ndarray:
         p = self.params

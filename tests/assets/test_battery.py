@@ -172,6 +172,17 @@ def test_soft_mode_plans_a_battery_measured_below_its_minimum():
     assert solved.report.objective_eur == pytest.approx(1.5 + 50.0)
 
 
+def test_soft_mode_keeps_reachable_limits_as_bounds():
+    """A store that can hold its limits from where it starts adds no shortfall rows in
+    soft mode, and its model differs from the hard one only by the open balances."""
+    ctx = context(index(4), {"price_eur_per_mwh": 100.0}, state={"bess": {"level_kwh": 30.0}})
+    soft = build_model(assets_from([grid(), battery()]), dataclasses.replace(ctx, soft_limits=True))
+    block = soft.block("bess")
+    assert block.component("level_kwh_low") is None
+    assert block.level_kwh[0].lb == 0.0  # soc_min_frac 0
+    assert [r.asset for r in soft.requirements] == ["plant", "plant"]  # electricity only
+
+
 def test_initial_level_comes_from_the_carried_state():
     """A carried level of 60 kWh (full) replaces soc_initial_frac = 0."""
     ctx = context(
