@@ -308,22 +308,21 @@ class Asset:
     # ---- soft process requirements --------------------------------------------------
 
     def shortfall(
-        self,
-        b: pyo.Block,
-        ctx: BuildContext,
-        requirement: Requirement,
+        self, b: pyo.Block, ctx: BuildContext, requirement: Requirement, var: Any = None
     ) -> Any:
         """Shortfall of a process requirement: its variable when ``ctx.soft_limits``,
         else zeros (the requirement is hard).
 
         ``requirement`` is given with ``shortfall=None``; in soft mode the variable
-        is added to ``b`` as ``shortfall_<n>`` and the requirement is recorded for
-        the objective and for the plan's list of violations.
+        (``var``, an existing non-negative one indexed like the spans, or a new one
+        added to ``b`` as ``shortfall_<n>``) is recorded with it for the objective
+        and for the plan's list of violations.
         """
         if not ctx.soft_limits:
             return dict.fromkeys(range(len(requirement.spans)), 0.0)
-        var = shortfall_var(requirement.spans)
-        b.add_component(f"shortfall_{len(self.requirements)}", var)
+        if var is None:
+            var = shortfall_var(requirement.spans)
+            b.add_component(f"shortfall_{len(self.requirements)}", var)
         self.requirements.append(dataclasses.replace(requirement, shortfall=var))
         return var
 

@@ -30,7 +30,10 @@ pays for the minimum whether it takes it or not)::
     volume[d] + shortfall[d] >= required[d],  shortfall[d] >= 0
     cost (category exchange) = shortfall_price * sum_d shortfall[d]
 
-With ``daily_min_mode: take`` the minimum is a hard limit (``shortfall = 0``).
+With ``daily_min_mode: take`` the minimum is a hard limit (``shortfall = 0``);
+in soft mode (``ctx.soft_limits``, the service's planning) a take minimum the
+plant cannot meet is a named violation priced at ``shortfall_price``
+(category ``violation``, reported over the window).
 ``required[d]`` is the minimum less what was already taken on day ``d``
 before the window (the carried ``used_today``); a day that ends after the
 window has no requirement in it (the next window sees the rest of that day).
@@ -85,6 +88,7 @@ from energyopt.assets.base import (
     series_field,
     values,
 )
+from energyopt.assets.requirements import Requirement
 from energyopt.errors import ModelBuildError
 from energyopt.inputs.production import day_index, window_days
 from energyopt.inputs.timeseries import index_step
@@ -276,7 +280,8 @@ class Exchange(Asset):
         b.DAYS = pyo.RangeSet(0, day_slots(ctx.n_steps * ctx.dt_h) - 1)
         in_day = self.table_param(b, "in_day", b.DAYS * T, ctx, self._in_day)
         required = self.table_param(b, "required", b.DAYS, ctx, self._required)
-        hard = self.params.daily_min_mode == "take"
+        take = self.params.daily_min_mode == "take"
+        hard = take and not ctx.soft_limits
         b.shortfall = pyo.Var(b.DAYS, bounds=(0, 0) if hard else (0, None))
 
         @b.Constraint(b.DAYS)
@@ -285,6 +290,12 @@ class Exchange(Asset):
             return volume + b.shortfall[d] >= required[d]
 
         price = self.scalar_param(b, "shortfall_price", ctx, self._shortfall_price)
+        if take and ctx.soft_limits:  # a missed hard minimum: a named violation
+            unit = "kWh" if self.params.is_energy else "kg"
+            spans = tuple((0, ctx.n_steps) for _ in b.DAYS)
+            missed = Requirement(self.name, "daily minimum not taken", unit, spans, None, price)
+            self.shortfall(b, ctx, missed, var=b.shortfall)
+            return 0.0
         b.cost_shortfall_eur = pyo.Expression(expr=price * sum(b.shortfall[d] for d in b.DAYS))
         return b.cost_shortfall_eur
 

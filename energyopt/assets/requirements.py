@@ -57,7 +57,7 @@ class Requirement:
         Interval positions each shortfall index covers in the window.
     shortfall : pyo.Var
         Non-negative, indexed ``0 .. len(spans) - 1``.
-    penalty_eur_per_unit : float
+    penalty_eur_per_unit : float or mutable parameter
         Price of one unit of reported shortfall [EUR/unit].
     weight_h : float
         Reported amount per unit of the variable: 1 for amounts, the
@@ -75,7 +75,7 @@ class Requirement:
     unit: str
     spans: tuple[tuple[int, int], ...]
     shortfall: Any
-    penalty_eur_per_unit: float
+    penalty_eur_per_unit: Any
     weight_h: float = 1.0
     merge: bool = False
     rate_unit: str | None = None
@@ -91,6 +91,7 @@ class Requirement:
             [self.shortfall[k].value or 0.0 for k in range(len(self.spans))], dtype=float
         )
         step = index[1] - index[0] if len(index) > 1 else pd.Timedelta(hours=self.weight_h)
+        price = float(pyo.value(self.penalty_eur_per_unit))
         found: list[Violation] = []
         for k in np.flatnonzero(amounts * self.weight_h > SHORTFALL_TOL):
             first, stop = self.spans[k]
@@ -103,7 +104,7 @@ class Requirement:
                     last,
                     end=end,
                     amount=last.amount + amount,
-                    penalty_eur=last.penalty_eur + amount * self.penalty_eur_per_unit,
+                    penalty_eur=last.penalty_eur + amount * price,
                     peak=None if peak is None else max(peak, last.peak or 0.0),
                 )
                 continue
@@ -115,7 +116,7 @@ class Requirement:
                     end,
                     amount,
                     self.unit,
-                    amount * self.penalty_eur_per_unit,
+                    amount * price,
                     peak,
                     self.rate_unit,
                 )

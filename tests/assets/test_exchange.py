@@ -3,6 +3,8 @@ carried daily volume, materials in kg, temperature levels and bad input."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pyomo.environ as pyo
 import pytest
 from helpers import assets_from, context, grid, index, load, scenario_doc, solve_assets
@@ -165,6 +167,27 @@ def test_take_mode_is_a_hard_minimum():
     )
     with pytest.raises(InfeasibleError):
         solve_assets([load(1000.0, "heat_lt"), boiler(), short], ctx)
+
+
+def test_soft_mode_names_a_take_minimum_it_cannot_meet():
+    """Only 100 kW offered against a 5 MWh take minimum: 2,600 kWh missed, named and
+    priced at the contract's 60 EUR/MWh as a violation instead of leaving no plan."""
+    ctx = dataclasses.replace(context(index(24), tariffs=GAS), soft_limits=True)
+    short = contract(
+        price_eur_per_mwh=60.0, daily_min_kwh=5000.0, daily_min_mode="take", capacity_kw=100.0
+    )
+    solved = solve_assets([load(1000.0, "heat_lt"), boiler(), short], ctx)
+    reading = solved.plant.read()
+    (missed,) = reading.violations
+    assert (missed.asset, missed.requirement, missed.unit) == (
+        "neighbour",
+        "daily minimum not taken",
+        "kWh",
+    )
+    assert missed.amount == pytest.approx(2600.0)
+    assert missed.penalty_eur == pytest.approx(2600 * 0.060)
+    assert reading.costs_eur["violation"] == pytest.approx(2600 * 0.060)
+    assert costs(solved)["exchange"] == pytest.approx(2400 * 0.060)
 
 
 def test_deliver_or_pay_export_minimum():
