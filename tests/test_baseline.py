@@ -233,3 +233,11 @@ def test_the_baseline_plan_is_handed_to_highs_as_the_first_incumbent():
     report = plant.solve(options, start=base)
     assert report.status in ("time_limit", "optimal")
     assert report.objective_eur <= base.read().total_cost_eur + 1e-6
+    # the report says what the start was worth: the baseline's cost; as given it misses
+    # the optimisation's terminal store levels (the idle baseline lets them fall), so
+    # HiGHS keeps its integer values and completes the rest with an LP
+    assert report.start_objective_eur == pytest.approx(base.read().total_cost_eur, rel=1e-9)
+    assert report.start_feasible is False
+    # the phases of the solve: HiGHS's own time within the wall time
+    phases = report.compile_s + report.handoff_s + report.highs_s + report.load_s
+    assert 0.0 < report.highs_s < phases <= report.solve_s + 1e-6

@@ -26,6 +26,7 @@ import math
 import threading
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import highspy
 import numpy as np
@@ -62,6 +63,15 @@ class SolveReport:
 
     ``status`` is ``optimal`` or ``time_limit`` (an incumbent, see ``mip_gap``);
     ``mip_gap`` is the relative gap between incumbent and bound [frac].
+    ``solve_s`` is the wall time from compiling to the plan in the variables,
+    made of ``compile_s`` (the model as matrices), ``handoff_s`` (matrices and
+    start to HiGHS), ``highs_s`` (HiGHS's own run time, ``getRunTime``) and
+    ``load_s`` (the plan back into the variables). ``start_objective_eur`` and
+    ``start_feasible`` describe the MIP start handed to HiGHS, if any
+    (``start_feasible``: the values as given within every bound, row and
+    integrality, 1e-6; HiGHS keeps a start's integer values and completes the
+    continuous ones with an LP, so an infeasible start may still give it an
+    incumbent).
     """
 
     status: str
@@ -73,6 +83,12 @@ class SolveReport:
     n_variables: int
     n_constraints: int
     n_binaries: int
+    compile_s: float = 0.0
+    handoff_s: float = 0.0
+    highs_s: float = 0.0
+    load_s: float = 0.0
+    start_objective_eur: float | None = None
+    start_feasible: bool | None = None
 
     def as_dict(self) -> dict[str, object]:
         """Plain dict for JSON."""
@@ -142,20 +158,27 @@ class PendingSolve:
         self._outcome: _Outcome | None = None
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
+        #: seconds per phase and what the start was worth (see SolveReport)
+        self.timing: dict[str, Any] = {}
         try:
             form = plant.standard_form()
         except InfeasibleConstraintException:
             self._outcome = _Outcome(_Status.kInfeasible, None, None)
             return
+        compiled = time.perf_counter()
+        self.timing["compile_s"] = compiled - self.started
         self._columns = form.columns
         self._lp = _highs_lp(form)
         self._highs = _configured_highs(options)
         self._highs.passModel(self._lp)
         if start is not None and self._lp.integrality_:
+            values = start_values(form.columns, plant, start)
             solution = highspy.HighsSolution()
-            solution.col_value = start_values(form.columns, plant, start).tolist()
+            solution.col_value = values.tolist()
             solution.value_valid = True
             self._highs.setSolution(solution)
+            self.timing.update(start_quality(form, values))
+        self.timing["handoff_s"] = time.perf_counter() - compiled
         if background:
             self._thread = threading.Thread(target=self._run, name="highs", daemon=True)
             self._thread.start()
@@ -176,12 +199,16 @@ class PendingSolve:
             self._thread.join()
             if self._error is not None:
                 raise self._error
+        self.timing["highs_s"] = float(self._highs.getRunTime())
+        loading = time.perf_counter()
         self._outcome = _collect(self._highs, self._lp, self._columns)
+        self.timing["load_s"] = time.perf_counter() - loading
         return self._outcome
 
     def finish(self, *, diagnose: bool = True) -> SolveReport:
         """The solve's report (see :func:`solve`)."""
-        return _report(self.plant, self.options, self.outcome(), self.started, diagnose)
+        outcome = self.outcome()
+        return _report(self.plant, self.options, outcome, self.started, diagnose, self.timing)
 
 
 def start_solve(
@@ -219,6 +246,23 @@ def start_values(columns: list, plant: PlantSession, start: PlantSession) -> np.
                 if value is not None:
                     by_id[id(data)] = value
     return np.array([by_id.get(id(c), 0.0) for c in columns], dtype=float)
+
+
+def start_quality(form: StandardForm, values: np.ndarray, tol: float = 1e-6) -> dict[str, Any]:
+    """Objective of a MIP start [EUR] and whether it is feasible: within its column
+    bounds, every row's bounds and integral where required (absolute ``tol``)."""
+    activity = form.matrix @ values
+    within = bool(
+        np.all(values >= form.col_lower - tol)
+        and np.all(values <= form.col_upper + tol)
+        and np.all(activity >= form.row_lower - tol)
+        and np.all(activity <= form.row_upper + tol)
+        and np.all(np.abs(values[form.is_integer] - np.round(values[form.is_integer])) <= tol)
+    )
+    return {
+        "start_objective_eur": float(form.cost @ values + form.offset),
+        "start_feasible": within,
+    }
 
 
 def _configured_highs(options: SolverOptions) -> highspy.Highs:
@@ -270,7 +314,12 @@ def solve(
 
 
 def _report(
-    plant: PlantSession, options: SolverOptions, outcome: _Outcome, started: float, diagnose: bool
+    plant: PlantSession,
+    options: SolverOptions,
+    outcome: _Outcome,
+    started: float,
+    diagnose: bool,
+    timing: dict[str, Any],
 ) -> SolveReport:
     solve_s = time.perf_counter() - started
     size = plant.size()
@@ -294,7 +343,10 @@ def _report(
         mip_gap=_gap(objective, bound) if size["n_binaries"] else 0.0,
         build_s=plant.build_s,
         solve_s=solve_s,
-        **size,
+        n_variables=size["n_variables"],
+        n_constraints=size["n_constraints"],
+        n_binaries=size["n_binaries"],
+        **timing,
     )
     logger.debug("solved: %s", report)
     return report

@@ -65,7 +65,8 @@ class WindowReport:
     action: str  # "build" or "update"
     forecast_s: float
     build_s: float  # model build, or parameter update
-    solve_s: float
+    solve_s: float  # compile, hand-off, HiGHS and reading the plan back
+    highs_s: float  # HiGHS's own run time (getRunTime) within solve_s
     status: str  # solver status, or "fallback"
     objective_eur: float
     fallback_reason: str | None = None
@@ -104,6 +105,7 @@ class RollingPlan:
             "build_s_total": float(frame.loc[built, "build_s"].sum()),
             "update_s_total": float(frame.loc[~built, "build_s"].sum()),
             "solve_s_total": float(frame["solve_s"].sum()),
+            "highs_s_total": float(frame["highs_s"].sum()),
             "window_s_median": float((frame["build_s"] + frame["solve_s"]).median()),
             "solve_s_median": float(frame["solve_s"].median()),
             "planning_wall_s": self.wall_s,
@@ -241,7 +243,7 @@ class RollingEngine:
             action, build_s = "build", self.plant.build_s
         else:
             action, build_s = "update", self.plant.update(ctx)
-        source, reason, gap = self.plant, None, None
+        source, reason, gap, highs_s = self.plant, None, None, 0.0
         started = time.perf_counter()
         pending, failed = None, None
         try:
@@ -261,6 +263,7 @@ class RollingEngine:
                 raise failed
             solved = pending.finish()
             status, objective, gap = solved.status, solved.objective_eur, solved.mip_gap
+            highs_s = solved.highs_s
         except SolveError as exc:
             reason = str(exc)
             logger.warning("window %d: no plan (%s); using the baseline", window.number, reason)
@@ -278,6 +281,7 @@ class RollingEngine:
             forecast_s=forecast_s,
             build_s=build_s,
             solve_s=solve_s,
+            highs_s=highs_s,
             status=status,
             objective_eur=objective,
             fallback_reason=reason,
