@@ -85,10 +85,15 @@ def test_dispatch_csv_is_the_utc_table_of_the_week(example_run):
 
 
 def test_dispatch_html_is_a_plotly_page(example_run):
+    """Both charts load the one plotly.js bundle written next to them (offline)."""
     _, out = example_run
-    text = (out / "dispatch.html").read_text(encoding="utf-8")
-    assert "<html" in text.lower()
-    assert "plotly" in text.lower()
+    for name in ("dispatch.html", "sankey.html"):
+        text = (out / name).read_text(encoding="utf-8")
+        assert "<html" in text.lower()
+        assert 'src="plotly.min.js"' in text
+        assert len(text) < 2_000_000  # the 4.8 MB bundle is not embedded
+    bundle = (out / "plotly.min.js").read_text(encoding="utf-8")
+    assert "plotly.js" in bundle[:2000].lower()
 
 
 def test_run_overrides_days_and_step(tmp_path):
