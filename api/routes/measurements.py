@@ -19,12 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import SettingsDep, StoreDep, require_role
 from api.routes.plants import PlantDep
 from api.schemas import CalendarDateTime, ErrorOut
-from energyopt.service.measurements import Reading, check_readings, quantities_for
-from energyopt.service.planning import PlanningOptions
+from energyopt.service.measurements import Reading, quantities_for, record_readings
 from energyopt.service.store import MeasurementRecord
 from energyopt.service.store import measurements as measurement_store
 from energyopt.service.store import scenarios as scenario_store
-from energyopt.service.store.documents import validate_document
 
 router = APIRouter(prefix="/plants/{plant_id}/measurements", tags=["measurements"])
 #: most readings accepted in one request [-]
@@ -87,20 +85,10 @@ def add_measurements(
     A reading sent again (same asset, quantity, time and value) is not stored
     twice; with another value it answers 409 and nothing of the batch is stored.
     """
-    record = scenario_store.get_scenario(store, scenario_id=plant.scenario_id)
-    scenario = validate_document(
-        record.document, roots=settings.allowed_data_roots, base_dir=settings.scenarios_dir
-    )
     readings = [Reading(m.asset, m.quantity, m.value, m.measured_at) for m in body.measurements]
-    max_age = dt.timedelta(hours=PlanningOptions.of(plant).measurement_max_age_h)
-    check_readings(scenario, readings, now=dt.datetime.now(dt.UTC), max_age=max_age)
-    items = [
-        measurement_store.Measurement(
-            r.asset, r.quantity, r.value, r.measured_at.astimezone(dt.UTC)
-        )
-        for r in readings
-    ]
-    stored = measurement_store.add_measurements(store, plant_id=plant.id, items=items)
+    stored = record_readings(
+        store, plant, readings, roots=settings.allowed_data_roots, base_dir=settings.scenarios_dir
+    )
     return [_out(r) for r in stored]
 
 

@@ -18,8 +18,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-import numpy as np
-import pandas as pd
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
@@ -27,6 +25,7 @@ from api.deps import require_role
 from api.routes.plants import CacheDep, PlantDep
 from api.schedule_cache import CachedSchedule, ScheduleCache
 from api.schemas import ErrorOut
+from energyopt.service.control.intervals import covering, interval
 from energyopt.service.control.setpoints import CONVENTION
 from energyopt.service.store import NotFoundError, PlantRecord
 from energyopt.service.store.db import dumps
@@ -42,48 +41,15 @@ MAX_INTERVALS = 192
 
 def _fragments(entry: CachedSchedule) -> list[str]:
     """Every interval of a version as ready JSON text."""
-    return [dumps(_interval(entry, i)) for i in range(len(entry.starts_ns))]
-
-
-def _interval(entry: CachedSchedule, position: int) -> dict:
-    record = entry.record
-    start = pd.Timestamp(int(entry.starts_ns[position]), tz="UTC")
-    return {
-        "valid_from": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "valid_to": (start + entry.step).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "delivery_date": record.delivery_date.isoformat(),
-        "schedule_version": record.version,
-        "is_fallback": record.is_fallback,
-        "has_violations": record.has_violations,
-        "setpoints": entry.setpoints[position],
-    }
+    return [dumps(interval(entry, i)) for i in range(len(entry.starts_ns))]
 
 
 def collect(cache: ScheduleCache, plant: PlantRecord, now: dt.datetime, count: int) -> list[str]:
     """The interval containing ``now`` and up to ``count`` following ones (JSON texts)."""
-    zone = plant.timezone
-    found: list[str] = []
-    at = pd.Timestamp(now).tz_convert("UTC")
-    day = at.tz_convert(zone).date()
-    for _ in range(4):  # today and the next days until enough intervals are found
-        entry = cache.latest(plant.id, day)
-        if entry is not None and len(entry.starts_ns):
-            starts = entry.starts_ns
-            step_ns = int(entry.step.total_seconds() * 1e9)
-            first = int(np.searchsorted(starts, at.value, side="right")) - 1
-            if not found and (first < 0 or at.value >= starts[first] + step_ns):
-                return []  # the current interval is not covered
-            fragments = entry.derived("setpoint_intervals", _fragments)
-            for position in range(max(first, 0), len(starts)):
-                found.append(fragments[position])
-                if len(found) > count:
-                    return found
-        elif not found:
-            return []
-        else:
-            break
-        day = day + dt.timedelta(days=1)
-    return found
+    return [
+        entry.derived("setpoint_intervals", _fragments)[position]
+        for entry, position in covering(cache, plant, now, count)
+    ]
 
 
 @router.get(

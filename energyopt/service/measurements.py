@@ -26,6 +26,11 @@ as ``measurements[2].value``) when its asset is unknown, its quantity does not
 exist for the asset's kind, its value lies outside the quantity's range for
 that asset, or its time stamp is stale (older than the plant's
 ``measurement_max_age_h``) or in the future (beyond :data:`FUTURE_TOLERANCE`).
+Every face a control system reports through (REST, OPC UA, MQTT) stores its
+readings with :func:`record_readings`: the checks above against the plant's
+stored scenario, then one transaction (all or none; a reading sent again with
+the same value is stored once, with another value it is a ``ConflictError``).
+JSON messages (MQTT) are read into readings by :func:`readings_from_message`.
 
 Moisture from dew point: the dry room stores ``storage_air_kg * w`` with ``w``
 the humidity ratio of air whose dew (frost) point is the reading, at the
@@ -39,7 +44,8 @@ import dataclasses
 import datetime as dt
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -47,6 +53,9 @@ from energyopt.assets import ASSET_TYPES
 from energyopt.assets.declarations import QuantitySpec, StateContext, fixed_bounds
 from energyopt.errors import MeasurementError
 from energyopt.inputs.config import Scenario
+
+if TYPE_CHECKING:
+    from energyopt.service.store import MeasurementRecord, PlantRecord, Store
 
 #: how far in the future a reading's time stamp may lie (clock skew) [s]
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
@@ -154,6 +163,83 @@ def check_readings(
     assets = {a.name: a for a in scenario.plant.assets}
     for i, reading in enumerate(readings):
         check_reading(reading, f"{prefix}[{i}]", assets, now, max_age)
+
+
+def record_readings(
+    store: Store,
+    plant: PlantRecord,
+    readings: Sequence[Reading],
+    *,
+    roots: Sequence[Path],
+    base_dir: Path,
+    now: dt.datetime | None = None,
+    prefix: str = "measurements",
+) -> list[MeasurementRecord]:
+    """Check ``readings`` against the plant's scenario and store them (all or none).
+
+    ``now`` (default: the current time, UTC) is the reference of the
+    freshness check, the plant's ``measurement_max_age_h``. Raises
+    :class:`MeasurementError` naming the field (``<prefix>[i].value``) or the
+    store's ``ConflictError`` for a reading stored before with another value;
+    nothing is stored then.
+    """
+    # imported here: the planning package reads measurements into its state
+    from energyopt.service.planning.options import PlanningOptions
+    from energyopt.service.store import measurements as measurement_store
+    from energyopt.service.store import scenarios as scenario_store
+    from energyopt.service.store.documents import validate_document
+
+    record = scenario_store.get_scenario(store, scenario_id=plant.scenario_id)
+    scenario = validate_document(record.document, roots=tuple(roots), base_dir=base_dir)
+    max_age = dt.timedelta(hours=PlanningOptions.of(plant).measurement_max_age_h)
+    now = now or dt.datetime.now(dt.UTC)
+    check_readings(scenario, readings, now=now, max_age=max_age, prefix=prefix)
+    items = [
+        measurement_store.Measurement(
+            r.asset, r.quantity, float(r.value), r.measured_at.astimezone(dt.UTC)
+        )
+        for r in readings
+    ]
+    return measurement_store.add_measurements(store, plant_id=plant.id, items=items)
+
+
+def readings_from_message(data: Any, prefix: str = "measurements") -> list[Reading]:
+    """Readings of a JSON message ``{"measurements": [{asset, quantity, value, measured_at}]}``.
+
+    ``value`` must be a JSON number (not text or a boolean), ``measured_at``
+    an ISO 8601 time with zone. Raises :class:`MeasurementError` naming the
+    first bad field.
+    """
+    items = data.get(prefix) if isinstance(data, Mapping) else None
+    if not isinstance(items, list) or not items:
+        msg = f"{prefix}: a non-empty list of measurements is needed"
+        raise MeasurementError(msg, field=prefix)
+    return [_reading_of(item, f"{prefix}[{i}]") for i, item in enumerate(items)]
+
+
+def _reading_of(item: Any, path: str) -> Reading:
+    if not isinstance(item, Mapping):
+        raise MeasurementError(f"{path}: an object is needed", field=path)
+    extra = sorted(set(item) - {"asset", "quantity", "value", "measured_at"})
+    if extra:
+        raise MeasurementError(f"{path}.{extra[0]}: unknown field", field=f"{path}.{extra[0]}")
+    texts = {}
+    for name in ("asset", "quantity", "measured_at"):
+        text = item.get(name)
+        if not isinstance(text, str) or not text:
+            msg = f"{path}.{name}: a non-empty string is needed"
+            raise MeasurementError(msg, field=f"{path}.{name}")
+        texts[name] = text
+    value = item.get("value")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        msg = f"{path}.value: a JSON number is needed (got {value!r})"
+        raise MeasurementError(msg, field=f"{path}.value")
+    try:
+        stamp = dt.datetime.fromisoformat(texts["measured_at"])
+    except ValueError:
+        msg = f"{path}.measured_at: {texts['measured_at']!r} is not an ISO 8601 time"
+        raise MeasurementError(msg, field=f"{path}.measured_at") from None
+    return Reading(texts["asset"], texts["quantity"], float(value), stamp)
 
 
 @dataclasses.dataclass(frozen=True)

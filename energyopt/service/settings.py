@@ -15,7 +15,7 @@ import os
 import secrets
 import socket
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,6 +35,14 @@ def new_instance_id() -> str:
     """A fresh instance id: host name, process id and a random suffix."""
     suffix = f"-{os.getpid()}-{secrets.token_hex(3)}"
     return socket.gethostname()[: MAX_INSTANCE_ID_CHARS - len(suffix)] + suffix
+
+
+#: OPC UA message security: none, Basic256Sha256 Sign, Basic256Sha256 SignAndEncrypt
+SecurityMode = Literal["none", "sign", "sign_encrypt"]
+
+
+def _secure_modes() -> list[SecurityMode]:
+    return ["sign", "sign_encrypt"]
 
 
 class Settings(BaseSettings):
@@ -114,10 +122,40 @@ class Settings(BaseSettings):
         2.0, gt=0, description="how often the instance looks for queued runs it can start [s]"
     )
 
-    @field_validator("data_dir", "scenarios_dir")
+    opcua_endpoint: str | None = Field(
+        None,
+        pattern=r"^opc\.tcp://[^/\s]+:\d{1,5}(/\S*)?$",
+        description="OPC UA server endpoint, e.g. opc.tcp://0.0.0.0:4840; none: no OPC UA server",
+    )
+    opcua_security: list[SecurityMode] = Field(
+        default_factory=_secure_modes,
+        min_length=1,
+        description="OPC UA message security modes offered (Basic256Sha256 for sign and "
+        "sign_encrypt, which need the server certificate of `energyopt opcua certs`)",
+    )
+    opcua_pki_dir: Path | None = Field(
+        None,
+        description="OPC UA certificates: server certificate and key, trusted/ client "
+        "certificates; default: opcua/ in the data directory",
+    )
+    opcua_allow_anonymous: bool = Field(
+        False, description="OPC UA sessions without a user (as viewer); off by default"
+    )
+    mqtt_url: str | None = Field(
+        None,
+        pattern=r"^mqtts?://([^@/\s]+@)?[^/\s:]+(:\d{1,5})?/?$",
+        description="MQTT broker, e.g. mqtt://user:password@127.0.0.1:1883; none: no MQTT",
+    )
+    mqtt_topic_prefix: str = Field(
+        "energyopt",
+        pattern=r"^[^#+\s]+$",
+        description="first level of every MQTT topic (no wildcards)",
+    )
+
+    @field_validator("data_dir", "scenarios_dir", "opcua_pki_dir")
     @classmethod
-    def _absolute(cls, value: Path) -> Path:
-        return value.expanduser().resolve()
+    def _absolute(cls, value: Path | None) -> Path | None:
+        return None if value is None else value.expanduser().resolve()
 
     @field_validator("admin_token")
     @classmethod
@@ -155,6 +193,11 @@ class Settings(BaseSettings):
             busy_timeout_s=self.sqlite_busy_timeout_s,
             instance_id=self.instance_id,
         )
+
+    @property
+    def opcua_pki(self) -> Path:
+        """Directory of the OPC UA certificates (``opcua_pki_dir`` or ``DATA_DIR/opcua``)."""
+        return self.opcua_pki_dir or self.data_dir / "opcua"
 
     @property
     def allowed_data_roots(self) -> tuple[Path, ...]:
