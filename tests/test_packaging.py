@@ -17,6 +17,7 @@ DISTRIBUTIONS = {
     "yaml": "pyyaml",
     "pydantic_settings": "pydantic-settings",
     "pydantic_core": "pydantic-core",
+    "entsoe": "entsoe-py",
     "jinja2": "jinja2",
 }
 
@@ -40,7 +41,7 @@ def _imported(folder: str) -> set[str]:
 
 
 def test_every_third_party_import_is_declared():
-    declared = _declared("service")
+    declared = _declared("service", "data")
     for name in sorted(_imported("energyopt") | _imported("api")):
         assert DISTRIBUTIONS.get(name, name).lower() in declared, name
 

@@ -15,10 +15,13 @@ from energyopt.assets.requirements import Violation
 from energyopt.errors import DataError
 from energyopt.inputs.config import Scenario
 from energyopt.inputs.timeseries import (
+    BoundaryFill,
+    fill_in_use,
     fmt_step,
     index_step,
     make_index,
     read_series_file,
+    read_site_file,
     to_model_grid,
 )
 from energyopt.inputs.weather import load_weather, weather_on_grid
@@ -62,6 +65,12 @@ def period_index(
 def load_inputs(scenario: Scenario, index: pd.DatetimeIndex) -> pd.DataFrame:
     """All input series of the site on ``index``: weather columns and named series.
 
+    Files that cover a UTC calendar year are extended to the site's local year
+    (typical years wrap, real years pad; see
+    :func:`energyopt.inputs.timeseries.fill_year_boundary`). The fills that
+    ``index`` reaches are logged as warnings and listed in the result's
+    ``attrs["boundary_fills"]`` (a tuple of ``BoundaryFill``, empty if none).
+
     Raises
     ------
     DataError
@@ -69,6 +78,7 @@ def load_inputs(scenario: Scenario, index: pd.DatetimeIndex) -> pd.DataFrame:
     """
     site = scenario.site
     columns: dict[Hashable, pd.Series] = {}
+    fills: list[BoundaryFill | None] = []
     if site.weather is not None:
         weather = load_weather(
             site.weather.file,
@@ -76,10 +86,13 @@ def load_inputs(scenario: Scenario, index: pd.DatetimeIndex) -> pd.DataFrame:
             site.longitude,
             site.altitude_m,
             site.weather.cloud_cover_overcast_frac,
+            timezone=site.timezone,
         )
+        fills.append(weather.attrs.get("boundary_fill"))
         columns.update(weather_on_grid(weather, index, str(site.weather.file)).items())
     for name, source in site.series.items():
-        frame = read_series_file(source.file)
+        frame, fill = read_site_file(source.file, site.timezone)
+        fills.append(fill)
         if source.column not in frame.columns:
             known = ", ".join(frame.columns)
             raise DataError(f"{source.file}: no column {source.column!r} (has {known})")
@@ -87,7 +100,12 @@ def load_inputs(scenario: Scenario, index: pd.DatetimeIndex) -> pd.DataFrame:
         columns[name] = (
             to_model_grid(frame[source.column], index, source.resample, label) * source.scale
         )
-    return pd.DataFrame(columns, index=index)
+    inputs = pd.DataFrame(columns, index=index)
+    used = tuple(dict.fromkeys(f for f in fills if f is not None and fill_in_use(f, index)))
+    for fill in used:
+        logger.warning("%s", fill.text())
+    inputs.attrs["boundary_fills"] = used
+    return inputs
 
 
 def input_coverage(scenario: Scenario) -> tuple[pd.Timestamp, pd.Timestamp] | None:

@@ -15,15 +15,29 @@ Conventions (also in the README):
   middle the nearest value is held. A series already on the model step is
   used as it is by both rules. Finer data on a coarser step is averaged over
   each model interval.
+* Year files and the site's local year (:func:`fill_year_boundary`): a file
+  that starts or ends at a UTC new year (the bundled 2023 files run from
+  2023-01-01T00:00Z to 2024-01-01T00:00Z) lacks the hours a site's *local*
+  calendar year reaches past it: 2022-12-31T23:00Z for Europe/Berlin (one
+  hour), two for Europe/Helsinki, hours after the end for sites west of UTC.
+  Those hours, and only those, are filled: a **typical year** (a file with a
+  ``tmy_source_year`` column, or with ``tmy`` in its name: each month taken
+  from another real year) **wraps**: the hours before its start repeat its
+  last hours, one year later (the same clock hours of 31 December), and the
+  hours after its end repeat its first hours. A **real year** **pads**: the
+  hours before its start take its first hour again, the hours after its end
+  its last hour. Every fill is returned as a :class:`BoundaryFill` naming the
+  file, the rule and the hours, so that callers can flag it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -34,6 +48,8 @@ if TYPE_CHECKING:
     from pandas.tseries.offsets import Tick
 
 TIME_COLUMN = "timestamp_utc"
+#: a column that marks a file as a typical year: the real year each row was taken from
+TYPICAL_YEAR_COLUMN = "tmy_source_year"
 
 # Physically plausible ranges by unit suffix of the column name: (min, max).
 _RANGES: list[tuple[str, tuple[float, float]]] = [
@@ -298,3 +314,133 @@ def _refine(series: pd.Series, index: pd.DatetimeIndex, method: str) -> pd.Serie
     filled = points.reindex(union).interpolate(method="time", limit_area="inside")
     values = filled.ffill().bfill().reindex(middles).to_numpy()
     return pd.Series(values, index=index, name=series.name)
+
+
+# ------------------------------------------------------------------ year boundary
+
+
+@dataclasses.dataclass(frozen=True)
+class BoundaryFill:
+    """Hours of a site's local year that a year file lacks, and how they were filled.
+
+    ``rule`` is ``wrap`` (typical year: the other end of the same year) or
+    ``pad`` (real year: the file's first or last row again); ``first`` and
+    ``last`` are the first and last filled interval starts (ISO 8601 UTC),
+    ``hours`` the filled length [h].
+    """
+
+    file: str
+    rule: Literal["wrap", "pad"]
+    first: str
+    last: str
+    hours: float
+
+    def text(self) -> str:
+        """One line for logs and reports."""
+        how = (
+            "typical year, wrapped from the other end of the year"
+            if self.rule == "wrap"
+            else "real year, padded with its first or last hour"
+        )
+        span = self.first if self.first == self.last else f"{self.first} to {self.last}"
+        return f"{self.file}: {self.hours:g} h at the year boundary filled ({how}): {span}"
+
+
+def is_typical_year(path: str | Path, frame: pd.DataFrame) -> bool:
+    """True for a typical-year file: a ``tmy_source_year`` column or ``tmy`` in its name."""
+    return TYPICAL_YEAR_COLUMN in frame.columns or "tmy" in Path(path).name.lower()
+
+
+def _utc_new_year(stamp: pd.Timestamp) -> bool:
+    return bool(stamp == pd.Timestamp(year=stamp.year, month=1, day=1, tz="UTC"))
+
+
+def _local_new_year(year: int, timezone: str) -> pd.Timestamp:
+    """Local midnight of 1 January ``year`` at the site, in UTC."""
+    return pd.Timestamp(year=year, month=1, day=1).tz_localize(timezone).tz_convert("UTC")
+
+
+def _missing_edges(
+    index: pd.DatetimeIndex, timezone: str
+) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+    """Interval starts of the local year(s) before the file's first and after its last row."""
+    step = index[1] - index[0]
+    first, end = index[0], index[-1] + step
+    before = after = pd.DatetimeIndex([], tz="UTC")
+    if _utc_new_year(first):
+        local = _local_new_year(first.year, timezone).floor(step)
+        before = pd.date_range(local, first, freq=step, inclusive="left")
+    if _utc_new_year(end):
+        local = _local_new_year(end.year, timezone).ceil(step)
+        after = pd.date_range(end, local, freq=step, inclusive="left")
+    return before, after
+
+
+def fill_year_boundary(
+    frame: pd.DataFrame, path: str | Path, timezone: str
+) -> tuple[pd.DataFrame, BoundaryFill | None]:
+    """Extend a year file to the site's local calendar year (see the module docstring).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        A validated file (:func:`read_series_file`) on its regular UTC index.
+    path : str or Path
+        The file, for :func:`is_typical_year` and the report.
+    timezone : str
+        IANA time zone of the site.
+
+    Returns
+    -------
+    (DataFrame, BoundaryFill or None)
+        The frame with the filled rows (unchanged if the file does not start
+        or end at a UTC new year or the local year lies inside it) and what
+        was filled.
+    """
+    index = cast(pd.DatetimeIndex, frame.index)
+    before, after = _missing_edges(index, timezone)
+    if not len(before) and not len(after):
+        return frame, None
+    step = index[1] - index[0]
+    span = index[-1] + step - index[0]
+    one_year = _utc_new_year(index[0]) and index[0] + pd.DateOffset(years=1) == index[-1] + step
+    wrap = one_year and is_typical_year(path, frame)
+    if wrap:
+        head = frame.loc[before + span].set_axis(before)
+        tail = frame.loc[after - span].set_axis(after)
+    else:
+        head = pd.DataFrame([frame.iloc[0]] * len(before), index=before, columns=frame.columns)
+        tail = pd.DataFrame([frame.iloc[-1]] * len(after), index=after, columns=frame.columns)
+    filled = pd.concat([head, frame, tail]).astype(frame.dtypes.to_dict())
+    filled.index.name = index.name
+    stamps = before.append(after)
+    fill = BoundaryFill(
+        file=str(path),
+        rule="wrap" if wrap else "pad",
+        first=fmt_time(stamps[0]),
+        last=fmt_time(stamps[-1]),
+        hours=len(stamps) * step / pd.Timedelta("1h"),
+    )
+    return filled, fill
+
+
+def read_site_file(
+    path: str | Path, timezone: str | None
+) -> tuple[pd.DataFrame, BoundaryFill | None]:
+    """A validated file (:func:`read_series_file`), extended to the site's local year.
+
+    ``timezone`` None reads the file as it is.
+    """
+    frame = read_series_file(path)
+    if timezone is None:
+        return frame, None
+    return fill_year_boundary(frame, path, timezone)
+
+
+def fill_in_use(fill: BoundaryFill | None, index: pd.DatetimeIndex) -> bool:
+    """True if ``index`` reaches a filled hour of ``fill``."""
+    if fill is None or not len(index):
+        return False
+    first = pd.Timestamp(fill.first)
+    end = index[-1] + index_step(index)
+    return bool(index[0] < first + pd.Timedelta(hours=fill.hours) and end > first)

@@ -20,6 +20,13 @@ calibration of ``cloud_cover_overcast_frac`` against a measured annual sum.
 Solar geometry is evaluated at the middle of each interval. Missing pressure
 is taken from the site altitude (standard atmosphere).
 
+Given the site's time zone, a weather file that covers one UTC calendar year
+is extended to the site's local year before anything is derived from it
+(typical years wrap, real years pad: see
+:func:`energyopt.inputs.timeseries.fill_year_boundary`); the fill is kept in
+the returned frame's ``attrs["boundary_fill"]``. Errors name the file's own
+columns (``temp_air_C``), not the package's names.
+
 References
 ----------
 Larson, Nonnenmacher, Coimbra (2016), Day-ahead forecasting of solar power
@@ -37,7 +44,7 @@ import psychrolib
 import pvlib
 
 from energyopt.errors import DataError
-from energyopt.inputs.timeseries import read_series_file, to_model_grid
+from energyopt.inputs.timeseries import read_site_file, to_model_grid
 
 if TYPE_CHECKING:
     from pandas.tseries.offsets import Tick
@@ -64,6 +71,8 @@ WEATHER_COLUMNS: dict[str, tuple[str, float]] = {
     "cloud_cover_pct": ("cloud_cover_frac", 0.01),
 }
 IRRADIANCE = ["ghi_w_per_m2", "dni_w_per_m2", "dhi_w_per_m2"]
+#: package name -> the file column it comes from (for messages)
+FILE_COLUMNS: dict[str, str] = {name: column for column, (name, _) in WEATHER_COLUMNS.items()}
 #: wind speed of the PV cell-temperature model where the weather has none [m/s]
 #: (a weather file without wind gives wind turbines no power to guess from)
 PV_DEFAULT_WIND_SPEED_M_PER_S = 1.0
@@ -76,12 +85,16 @@ def load_weather(
     longitude: float,
     altitude_m: float,
     overcast_frac: float = LARSON_OFFSET,
+    timezone: str | None = None,
 ) -> pd.DataFrame:
     """Read a weather file and return all package weather columns on its own index.
 
     Derives irradiance from cloud cover (``overcast_frac``: GHI under full
     cover as a share of clear-sky GHI [0-1]) and pressure from altitude when
-    the file lacks them (see the module docstring).
+    the file lacks them (see the module docstring). With the site's
+    ``timezone`` a year file is first extended to the local year; the
+    :class:`~energyopt.inputs.timeseries.BoundaryFill` (or None) is in
+    ``attrs["boundary_fill"]``.
 
     Raises
     ------
@@ -89,14 +102,16 @@ def load_weather(
         If temperature or humidity is missing, or neither irradiance nor cloud
         cover is present.
     """
-    raw = read_series_file(path)
+    raw, fill = read_site_file(path, timezone)
     weather = pd.DataFrame(index=raw.index)
     for column, (name, factor) in WEATHER_COLUMNS.items():
         if column in raw.columns:
             weather[name] = raw[column] * factor
     for required in ("temp_air_degc", "relative_humidity_frac"):
         if required not in weather.columns:
-            raise DataError(f"{path}: weather needs column for {required}")
+            column = FILE_COLUMNS[required]
+            msg = f"{path}: weather needs column for {required}: add a {column} column"
+            raise DataError(msg)
     if "pressure_pa" not in weather.columns:
         weather["pressure_pa"] = pvlib.atmosphere.alt2pres(altitude_m)
     if not set(IRRADIANCE) <= set(weather.columns):
@@ -106,6 +121,7 @@ def load_weather(
         location = pvlib.location.Location(latitude, longitude, altitude=altitude_m)
         derived = irradiance_from_cloud_cover(location, weather["cloud_cover_frac"], overcast_frac)
         weather = weather.join(derived)
+    weather.attrs["boundary_fill"] = fill
     return weather
 
 
@@ -146,9 +162,14 @@ def irradiance_from_cloud_cover(
 
 
 def weather_on_grid(weather: pd.DataFrame, index: pd.DatetimeIndex, source: str) -> pd.DataFrame:
-    """All weather columns on the model index, interpolated (see timeseries)."""
+    """All weather columns on the model index, interpolated (see timeseries).
+
+    Errors name ``source`` and the file's column (``temp_air_C``).
+    """
     columns = {
-        name: to_model_grid(weather[name], index, "interpolate", f"{source}: {name}")
+        name: to_model_grid(
+            weather[name], index, "interpolate", f"{source}: {FILE_COLUMNS.get(name, name)}"
+        )
         for name in weather.columns
     }
     frame = pd.DataFrame(columns, index=index)
