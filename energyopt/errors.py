@@ -11,6 +11,7 @@
     ├── ModelBuildError        the plant cannot be turned into a model (names the asset)
     ├── SolveError             HiGHS did not return a usable plan
     │   └── InfeasibleError    no plan meets every constraint (names carrier and time stamps)
+    ├── ControlFaceError       an OPC UA or MQTT face cannot start (names the setting or file)
     └── StoreError             the store cannot do what was asked
         ├── NotFoundError      a record asked for by id or name does not exist
         ├── ConflictError      the request conflicts with what is stored (a name in use, ...)
@@ -97,3 +98,7 @@ class ConflictError(StoreError):
 
 class QueryError(StoreError):
     """A query names something the record does not have (e.g. a dispatch column)."""
+
+
+class ControlFaceError(EnergyOptError):
+    """An OPC UA or MQTT face cannot start or is misconfigured (names the setting or file)."""

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from energyopt.service.control.errors import ControlFaceError
+from energyopt.errors import ControlFaceError
 
 #: application URI of the server (also in its certificate)
 SERVER_URI = "urn:energyopt:opcua:server"

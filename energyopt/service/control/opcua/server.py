@@ -55,8 +55,13 @@ from asyncua.crypto.truststore import TrustStore
 from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
 from asyncua.server.address_space import AttributeService
 
-from energyopt.errors import ConflictError, EnergyOptError, MeasurementError, NotFoundError
-from energyopt.service.control.errors import ControlFaceError
+from energyopt.errors import (
+    ConflictError,
+    ControlFaceError,
+    EnergyOptError,
+    MeasurementError,
+    NotFoundError,
+)
 from energyopt.service.control.intervals import covering, interval, signature
 from energyopt.service.control.opcua.address_space import (
     NAMESPACE,
