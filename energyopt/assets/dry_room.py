@@ -154,7 +154,7 @@ from energyopt.assets.declarations import (
     column_setpoint,
     fixed_bounds,
 )
-from energyopt.assets.requirements import Requirement, per_interval
+from energyopt.assets.requirements import Requirement, held
 from energyopt.errors import ModelBuildError
 from energyopt.inputs.production import ProductionCalendar, in_production
 from energyopt.inputs.timeseries import fmt_time
@@ -481,22 +481,10 @@ class DryRoom(ProcessAsset):
 
     def _add_soft_band(self, b: pyo.Block, ctx: BuildContext, series: dict) -> None:
         """The band's upper limit with priced water above it [kg per interval]."""
-        requirement = Requirement(
-            self.name,
-            "moisture above the dew-point band",
-            "kg h",
-            per_interval(ctx.n_steps),
-            None,
-            self.params.above_band_penalty_eur_per_kg_h,
-            weight_h=ctx.dt_h,
-            merge=True,
-            rate_unit="kg",
-        )
-        above = self.shortfall(b, ctx, requirement)
-        b.band_upper = pyo.Constraint(
-            b.model().T,
-            rule=lambda b, t: b.moisture_kg[t] - above[t] <= series["moisture_max_kg"][t],
-        )
+        p = self.params
+        name, penalty = "moisture above the dew-point band", p.above_band_penalty_eur_per_kg_h
+        requirement = held(self.name, name, "kg", penalty, ctx.dt_h, ctx.n_steps)
+        self.soft_band(b, ctx, b.moisture_kg, (None, series["moisture_max_kg"]), requirement)
 
     def _floor(self, ctx: BuildContext) -> np.ndarray:
         """Soft mode's lower limit: the band's, or where a room measured drier than it
