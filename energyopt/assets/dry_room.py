@@ -1,54 +1,44 @@
 """Dry room: desiccant-wheel dehumidification held inside a dew-point band.
 
-The state is the water held in the room air, ``moisture_kg[t]`` (end of
-interval; the initial value is carried from the previous window as
-``moisture_kg``)::
+The state is the water held in the room, ``moisture_kg[t]`` (end of interval;
+the initial value is carried from the previous window as ``moisture_kg``). The
+room humidity ratio is ``w_room = moisture_kg / storage_air_kg`` with
+``storage_air_kg = floor_area_m2 * height_m * air_density_kg_per_m3 *
+moisture_buffer_factor``. Make-up and infiltration air bring water in and the
+same mass of room air leaves (exhaust and leaks), so the balance depends on the
+room's own humidity; solved implicitly over the step::
 
-    air_kg            = floor_area_m2 * height_m * air_density_kg_per_m3
-    moisture_kg       = air_kg * moisture_buffer_factor * w_room
-    moisture_kg[t]    = moisture_kg[t-1] + dt_h * (load_kg_per_h[t] - removal_kg_per_h[t])
-    moisture_min_kg[t] <= moisture_kg[t] <= moisture_max_kg[t]          (variable bounds)
-    0 <= removal_kg_per_h[t] <= removal_max_kg_per_h[t]                 (variable bounds)
-    regeneration_heat_kw[t] = regeneration_base_kw * flow_frac[t]
-                              + regeneration_heat_kwh_per_kg * removal_kg_per_h[t]
-    moisture_kg[last] <= moisture_setpoint_kg[last]          (terminal_at_setpoint)
+    moisture_kg[t] = moisture_kg[t-1]
+                     + dt_h * (moisture_in[t] - exchange_per_h[t] * moisture_kg[t] - removal[t])
+    moisture_in    = m_makeup * w_makeup + m_infiltration * w_out + people * water_per_person
+                     + process_moisture_kg_per_h                              [kg/h]
+    exchange_per_h = (m_makeup + m_infiltration) / storage_air_kg              [1/h]
 
-The band comes from dew points: ``w(dp)`` is the humidity ratio of air with
-dew (frost) point ``dp`` at the outdoor pressure (psychrolib). The upper limit
-and the set point relax in set-back (non-production) intervals; the lower
-limit does not. ``removal_kg_per_h`` is the only decision: the wheel may
-pre-dry the room before expensive hours but never leaves the band. The base
-regeneration heat (regeneration air and rotor matrix kept at temperature,
-whatever the water load) is not dispatchable; ``flow_frac`` is 1 in production
-and ``setback.flow_frac`` outside it.
+so a drier room takes in more water and costs more to hold: the plan dries
+ahead of expensive hours but otherwise holds the room no drier than it must.
+Band ``moisture_min_kg[t] <= moisture_kg[t] <= moisture_max_kg[t]`` from dew
+points (``w(dp)``, psychrolib, at the outdoor pressure); the upper limit and
+the set point relax in set-back (non-production) intervals; the lower limit
+does not. ``moisture_kg[last] <= moisture_setpoint_kg[last]`` if
+``terminal_at_setpoint``.
 
-Moisture loads [kg/h], with ``w_set[t]`` the set-point humidity ratio::
+The air path (pre-heat, pre-cool coil, mixing, wheel, after-cool and reheat,
+regeneration) is in :mod:`energyopt.assets.dry_room_air`, which precomputes
+its per-interval coefficients from the weather so the rows stay linear::
 
-    makeup       = rho * makeup_m3_per_h[t] * (w_coil[t] - w_set[t])
-    infiltration = rho * infiltration_m3_per_h * (w_out[t] - w_set[t])
-    people       = people[t] * water_per_person_kg_per_h
-    process      = process_moisture_kg_per_h
+    0 <= removal_kg_per_h[t] <= removal_max_kg_per_h[t]
+    regeneration_heat_kw[t] >= regeneration_min_kw[t]
+    regeneration_heat_kw[t] >= regeneration_kwh_per_kg[t] * removal_kg_per_h[t]
+    aftercool_kw[t] - reheat_kw[t] = sensible_kw[t] + sorption_heat_kj_per_kg / 3600 * removal[t]
+                                     + carryover_frac * regeneration_heat_kw[t]
+    0 <= regeneration_electric_kw[t] <= min(regeneration_electric_max_kw, regeneration_heat_kw[t])
 
-Linearisation: the make-up and infiltration loads use ``w_set`` instead of the
-actual room humidity ratio, so the load is a parameter per interval. The error
-is at most ``(w_upper - w_set) / (w_out - w_set)``, e.g. 0.02 g/kg against
-outdoor air with 2 g/kg or more: about 1 %.
-
-Make-up air is pre-cooled on a chilled-water coil before the wheel when the
-outdoor air is warmer than the coil leaving temperature ``T_lv`` or more humid
-than saturation at it; it leaves at ``min(T_out, T_lv)`` with
-``w_coil = min(w_out, w_sat(T_lv))``. Coil duty and condensate::
-
-    precool_kw[t]        = rho * makeup_m3_per_h[t] * max(0, h(T_out, w_out) - h(T_leave, w_coil))
-    coil_water_kg_per_h  = rho * makeup_m3_per_h[t] * (w_out - w_coil)
-
-with ``h`` the moist-air enthalpy (psychrolib). An optional pre-heater on
-``preheat_carrier`` warms colder make-up air to ``preheat_to_degc``. Fans draw
-``fan_power_kw`` or ``supply_m3_per_h[t] * fan_pressure_pa / fan_efficiency_frac``.
-In set-back intervals supply and make-up flows, the wheel capacity and the base
-regeneration heat scale by ``setback.flow_frac``. ``rho`` is
-``air_density_kg_per_m3``. A ``regeneration_heat_max_kw`` rating limits the
-removal to ``(regeneration_heat_max_kw - base) / regeneration_heat_kwh_per_kg``.
+Draws: ``heat_carrier`` regeneration heat less the electric heater's share;
+``cooling_carrier`` pre-cool plus after-cool; ``preheat_carrier`` winter
+pre-heat; ``reheat_carrier`` reheat; electricity for fans, wheel drives and the
+electric regeneration heater. After-cool and reheat are both free to run (a
+plan pays for both, so it uses one at a time); the pre-cool, pre-heat and fan
+draws are parameters of the weather and the production state.
 
 At build (and on every refresh) the band is checked against the wheel: from
 the initial moisture, the wheel at full capacity must keep the room below the
@@ -64,49 +54,70 @@ a humid day)::
 
 at ``above_band_penalty_eur_per_kg_h`` (default 1,000 EUR per kg h; water
 above the band risks scrap in cell assembly, an assumption; removing a kg
-takes ``regeneration_heat_kwh_per_kg``, a few kWh). The terminal set point may
-be missed at that price per kg. The lower limit stays a bound (the wheel
-cannot dry further), lowered only where a room measured drier than it cannot
-reach it with the wheel off (``moisture_floor_kg``).
+takes a few kWh of regeneration heat). The terminal set point may be missed
+at that price per kg. The lower limit stays a bound (the wheel cannot dry
+further), lowered only where a room measured drier than it cannot reach it
+with the wheel off (``moisture_floor_kg``).
 
-Defaults (20 GWh/a plant context: about 30,000 m2 of dry rooms, i.e. six rooms
-like this one; ACC 20,000 m2 for 13.4 GWh/a, plant reference sections 1 and 6):
+Design rules and defaults (a 20 GWh/a plant has ~30,000 m2 of dry rooms, six
+rooms like this one; ACC: 20,000 m2 for 13.4 GWh/a, plant reference 1 and 6):
 
-* 5,000 m2 x 3 m room; 290,000 m3/h supply air (19 air changes per hour): the
-  Vogt et al. dataset (J. Clean. Prod. 370 (2022) 133512; 99,000 m3/h supply,
-  1.1-1.4 MW on average) scaled to the 1.5-2 million m3/h that ~30,000 m2 of
-  dry rooms of a 20 GWh/a plant need (plant reference 2.1 and 6); dry-room
-  energy scales almost linearly with the supply flow (Vogt et al.).
-* make-up air 30 % of the supply: pilot dry room of Vogt, Buchholz et al.,
-  J. Clean. Prod. 350 (2022) 131354, code github.com/HVAC-in-industry/HVAC-control-schemes
-  (3,250 of 11,000 m3/h fresh).
+* 5,000 m2 x 3 m at 21 degC; supply air 20 air changes per hour (300,000 m3/h):
+  the 1.5-2 million m3/h that ~30,000 m2 of dry rooms of a 20 GWh/a plant need
+  (plant reference 2.1 and 6), i.e. 50-67 m3/h per m2; dry-room energy scales
+  almost linearly with supply flow (Vogt et al., J. Clean. Prod. 370 (2022)
+  133512). ``supply_air_m3_per_h`` overrides the air changes.
+* make-up (fresh) air 30 % of the supply: pilot dry room of Vogt, Buchholz et
+  al., J. Clean. Prod. 350 (2022) 131354 (3,250 of 11,000 m3/h fresh).
+* infiltration 0.05 air changes per hour [assumption: a tight room with airlocks].
+* people 6 per 1,000 m2 on shift (30 in 5,000 m2) [assumption], 0.113 kg water/h
+  each (MDPI Appl. Sci. 16(13) 6732 and the Vogt code constant); people are the
+  main internal moisture source (plant reference 2.1).
+* sensible gains 40 W/m2 in production (machines, lighting, people), half of it
+  outside production [assumption; typical light-industry process hall loads,
+  ASHRAE Fundamentals ch. 18].
 * dew points -50 degC set point, -45 degC upper, -60 degC lower: practice ranges
   (greenengguide, cleanroomtechnology; Vogt: -60 degC process air), plant reference 2.1.
-* people 0.113 kg water/h each: MDPI Appl. Sci. 16(13) 6732 and the Vogt code
-  constant; 30 people on shift [assumption].
-* regeneration 1.4 kWh_th per kg water: engineering estimate 0.8-1.4, deep dew
-  points at the upper end (plant reference 2.1, [D]); the pilot map of the
-  Vogt/Buchholz code gives 20-125 kW for 20-40 l/h (1.0-3.1 kWh/kg, never
-  below 20 kW).
-* base regeneration 900 kW_th [D]: the Vogt dataset's regeneration-heater peak
-  of 0.55-0.73 MW at 99,000 m3/h, scaled to 290,000 m3/h (1.6-2.1 MW; 10-14 MW
-  for the plant, reference section 6), less the per-kg part at the summer peak
-  (1.4 x ~620 kg/h = 0.87 MW).
-* wheel 800 kg/h: [D] summer load at the coil leaving state (87,000 m3/h x
-  1.2 kg/m3 x 5.8 g/kg) plus infiltration and people, ~620 kg/h, and ~30 % margin.
-* coil leaving 6 degC saturated: design chain in plant reference 2.1.
-* fans 1,800 Pa at 70 % efficiency (Vogt et al. 2022): 207 kW at 290,000 m3/h.
-* infiltration 750 m3/h, 0.05 air changes per hour [assumption, tight room
-  with airlocks]; air density 1.2 kg/m3 (plant reference 2.1 water-load table).
+* make-up air pre-heated to 5 degC in frost (coil and wheel protection) and
+  pre-cooled on a coil to 6 degC saturated: design chain in plant reference 2.1.
+* wheel sized for the summer design state (32 degC, 50 % RH, near the ASHRAE
+  0.4 % cooling design of central European sites; set a site's own) after the
+  coil, room at set point, plus 30 % margin [design rule]; ``wheel_capacity_kg_per_h``
+  overrides it.
+* heat of sorption 2,800 kJ per kg of water released into the process air
+  (silica gel and molecular sieves: 2,500-3,300 kJ/kg, ASHRAE Fundamentals
+  ch. 32); 10 % of the regeneration heat carried over into the process air by
+  the rotating matrix and purge [assumption; vendor data put the process-air
+  temperature rise of deep-dew-point wheels at several K].
+* regeneration air: outdoor air heated to 140 degC (conventional wheels run at
+  140-180 degC, plant reference 2.1), picking up 20 g of water per kg at the
+  design flow [design rule: reactivation air leaves at 40-60 degC with 15-30 g/kg];
+  the heater turns down to 50 % of the design flow's duty [assumption: purge and
+  matrix temperature need heat whatever the load]. That gives 1.6-2.0 kWh of
+  heat per kg of water at 0-20 degC outdoor, against the 0.8-1.4 kWh/kg
+  engineering estimate of plant reference 2.1 (deep dew points at the upper
+  end) plus the turn-down share.
+* fans 1,800 Pa at 70 % efficiency (Vogt et al. 2022), regeneration fan 1,000 Pa
+  [assumption]; power as the cube of the flow share in set-back (affinity laws);
+  wheel drives 0.5 kW per 100 kg/h of capacity [assumption: rotor motors of
+  0.2-1.5 kW per wheel]; they are small against the fans.
+* air density 1.2 kg/m3 (plant reference 2.1 water-load table).
 * the room air holds only ~0.7 kg of water across the band, seconds of load:
   ``moisture_buffer_factor`` > 1 adds hygroscopic buffering of the envelope and
   the wheel, for which no measured time constant was found (plant reference 7.3).
 
-With these defaults one room draws ~1.8 MW_th of regeneration heat, ~1.5 MW of
-coil cooling and 0.2 MW for fans on a humid summer day (~1.45 MW_th in winter):
-six rooms with a gas boiler and a water-cooled chiller come to ~5-6 kWh of
-final energy per kWh of cells at 20 GWh/a, near the 6-10 kWh/kWh the plant
-reference (section 1) gives for dry rooms.
+Published benchmark (``tests/assets/test_dry_room_year.py``): a room sized like
+the case of Vogt et al. (2022): 99,000 m3/h, a five-day week with a weekend
+economy mode, chiller cooling number 2.5) uses 52 MWh of final energy a year per
+1,000 m3/h of supply air at Frankfurt, 55 at Lisbon and 50 at Lulea; Lisbon
+needs 70 % more make-up cooling, Lulea six times Frankfurt's winter pre-heat and
+far less drying. Published figures span 11 (Ahmed, Nelson and Dees 2016: a
+16,000 m3 room at 400 kW, at 20 air changes) to 101-126 (Vogt et al., 22
+sites) per 1,000 m3/h. This model sits at about half of Vogt's range: its
+regeneration heat matches their heater figures (0.55-0.73 MW peak at
+99,000 m3/h, here 0.6 MW), the gap is in cooling and reheat, which their
+summary does not break down. :meth:`DryRoom.kpis` reports the design flows and
+ratings as ``design_*``.
 
 Examples
 --------
@@ -116,14 +127,12 @@ YAML::
       name: assembly_dry_room
       floor_area_m2: 5000
       height_m: 3
+      air_changes_per_h: 20
+      makeup_air_frac: 0.3
       setpoint_dew_point_degc: -50
       upper_dew_point_degc: -45
-      supply_air_m3_per_h: 290000
-      makeup_air_frac: 0.3
-      wheel_capacity_kg_per_h: 800
-      regeneration_heat_kwh_per_kg: 1.4
-      regeneration_base_kw: 900
       heat_carrier: heat_ht
+      regeneration_electric_max_kw: 500
       calendar: {weekly: [{start: "mon 06:00", end: "sat 06:00"}]}
       setback: {setpoint_dew_point_degc: -40, upper_dew_point_degc: -35, flow_frac: 0.5}
 """
@@ -137,6 +146,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
 from energyopt.assets._process import ProcessAsset, net_injections
 from energyopt.assets.base import (
@@ -154,6 +164,7 @@ from energyopt.assets.declarations import (
     column_setpoint,
     fixed_bounds,
 )
+from energyopt.assets.dry_room_air import AirPath, RoomDesign, air_path, room_design
 from energyopt.assets.requirements import Requirement, held
 from energyopt.errors import ModelBuildError
 from energyopt.inputs.production import ProductionCalendar, in_production
@@ -162,19 +173,16 @@ from energyopt.inputs.weather import (
     dew_point_degc,
     humidity_ratio_at_dew_point,
     humidity_ratio_at_dew_points,
-    humidity_ratio_kg_per_kg,
-    moist_air_enthalpy_j_per_kg,
 )
 from energyopt.model.flat import linear_sum
-from energyopt.units import J_PER_KWH
 
-#: room dry-bulb temperature used only to bound dew points on display [degC]
-ROOM_TEMP_DEGC = 20.0
 #: tolerance of the band check [kg]
 BAND_TOL_KG = 1e-9
 #: baseline penalties on moisture above / below the set point [EUR per kg and hour]
 BASELINE_ABOVE_EUR_PER_KG_H = 1_000.0
 BASELINE_BELOW_EUR_PER_KG_H = 10.0
+#: kJ per kWh
+KJ_PER_KWH = 3600.0
 
 
 class DryRoomSetback(BaseModel):
@@ -188,12 +196,14 @@ class DryRoomSetback(BaseModel):
 
 
 class DryRoomParams(AssetParams):
-    """Dry-room parameters (see the module docstring for maths and sources)."""
+    """Dry-room parameters (see the module docstring for maths, rules and sources)."""
 
     type: Literal["dry_room"]
     process: str = Field("dry_room", description="process group for per-process KPIs")
+    # --- the room
     floor_area_m2: float = Field(5000.0, gt=0, description="[m2]")
     height_m: float = Field(3.0, gt=0, description="[m]")
+    room_temp_degc: float = Field(21.0, ge=10, le=35, description="room dry bulb [degC]")
     air_density_kg_per_m3: float = Field(1.2, gt=0, description="[kg/m3]")
     moisture_buffer_factor: float = Field(
         1.0, ge=1, description="effective water storage over that of the room air [-]"
@@ -201,27 +211,63 @@ class DryRoomParams(AssetParams):
     setpoint_dew_point_degc: float = Field(-50.0, description="[degC]")
     upper_dew_point_degc: float = Field(-45.0, description="[degC]")
     lower_dew_point_degc: float = Field(-60.0, description="[degC]")
-    supply_air_m3_per_h: float = Field(290_000.0, gt=0, description="[m3/h]")
+    # --- air flows
+    air_changes_per_h: float = Field(20.0, gt=0, description="supply air per room volume [1/h]")
+    supply_air_m3_per_h: float | None = Field(
+        None, gt=0, description="supply air; overrides air_changes_per_h [m3/h]"
+    )
     makeup_air_frac: float = Field(0.30, ge=0, le=1, description="fresh share of supply [frac]")
-    infiltration_m3_per_h: float = Field(750.0, ge=0, description="outdoor air leaking in [m3/h]")
-    people: float = Field(30.0, ge=0, description="people in the room in production [-]")
+    infiltration_air_changes_per_h: float = Field(0.05, ge=0, description="[1/h]")
+    infiltration_m3_per_h: float | None = Field(
+        None, ge=0, description="outdoor air leaking in; overrides the air changes [m3/h]"
+    )
+    # --- internal loads
+    people_per_1000_m2: float = Field(6.0, ge=0, description="people on shift per 1000 m2 [-]")
+    people: float | None = Field(None, ge=0, description="people on shift; overrides density")
     people_off_shift: float = Field(0.0, ge=0, description="people outside production [-]")
     water_per_person_kg_per_h: float = Field(0.113, ge=0, description="[kg/h]")
     process_moisture_kg_per_h: float = Field(0.0, ge=0, description="[kg/h]")
-    wheel_capacity_kg_per_h: float = Field(800.0, gt=0, description="[kg/h]")
-    regeneration_heat_kwh_per_kg: float = Field(1.4, gt=0, description="[kWh_th/kg]")
-    regeneration_base_kw: float = Field(
-        900.0, ge=0, description="regeneration heat whatever the water load [kW_th]"
+    sensible_gains_w_per_m2: float = Field(40.0, ge=0, description="in production [W/m2]")
+    sensible_gains_off_shift_frac: float = Field(0.5, ge=0, le=1, description="[frac]")
+    # --- design states and the wheel
+    design_summer_temp_degc: float = Field(32.0, ge=-30, le=55, description="[degC]")
+    design_summer_rh_frac: float = Field(0.5, ge=0, le=1, description="[frac]")
+    design_winter_temp_degc: float = Field(-15.0, ge=-60, le=20, description="[degC]")
+    wheel_margin_frac: float = Field(0.3, ge=0, description="wheel over design load [frac]")
+    wheel_capacity_kg_per_h: float | None = Field(
+        None, gt=0, description="water removal; overrides the design rule [kg/h]"
     )
-    regeneration_heat_max_kw: float | None = Field(None, gt=0, description="[kW]")
+    sorption_heat_kj_per_kg: float = Field(
+        2800.0, ge=0, description="released into process air [kJ/kg]"
+    )
+    carryover_frac: float = Field(
+        0.35, ge=0, lt=1, description="regeneration heat carried into process air [frac]"
+    )
+    wheel_drive_kw_per_100_kg_h: float = Field(0.5, ge=0, description="[kW per 100 kg/h]")
+    wheel_drive_kw: float | None = Field(None, ge=0, description="overrides the rule [kW]")
+    # --- regeneration
+    regeneration_temp_degc: float = Field(140.0, gt=40, le=250, description="[degC]")
+    regeneration_pickup_g_per_kg: float = Field(
+        15.0, gt=0, le=200, description="water per kg of regeneration air at design [g/kg]"
+    )
+    regeneration_min_frac: float = Field(
+        0.6, ge=0, le=1, description="heater turn-down, share of the design duty [frac]"
+    )
+    regeneration_heat_max_kw: float | None = Field(None, gt=0, description="heater rating [kW]")
+    regeneration_electric_max_kw: float = Field(
+        0.0, ge=0, description="electric regeneration heater [kW]"
+    )
     heat_carrier: str = carrier_field("heat_ht")
+    # --- coils and fans
     precool: bool = Field(True, description="pre-cool make-up air on a coil")
     precool_leaving_temp_degc: float = Field(6.0, description="coil leaving, saturated [degC]")
     cooling_carrier: str = carrier_field("cooling")
-    preheat_to_degc: float | None = Field(None, description="pre-heat make-up air to [degC]")
+    preheat_to_degc: float | None = Field(5.0, description="pre-heat make-up air to [degC]")
     preheat_carrier: str = carrier_field("heat_lt")
+    reheat_carrier: str = carrier_field("heat_lt")
     fan_power_kw: float | None = Field(None, ge=0, description="constant fan power [kW]")
     fan_pressure_pa: float = Field(1800.0, gt=0, description="[Pa]")
+    regeneration_fan_pressure_pa: float = Field(1000.0, ge=0, description="[Pa]")
     fan_efficiency_frac: float = Field(0.70, gt=0, le=1, description="[frac]")
     calendar: ProductionCalendar = ProductionCalendar()
     setback: DryRoomSetback | None = None
@@ -248,6 +294,23 @@ class DryRoomParams(AssetParams):
                 raise ValueError(f"{prefix}upper_dew_point_degc must exceed the lower limit")
         return self
 
+    @model_validator(mode="after")
+    def _wheel_energy_adds_up(self) -> DryRoomParams:
+        """Regeneration air must bring the heat of sorption plus the carry-over."""
+        lift_k = self.regeneration_temp_degc - self.design_summer_temp_degc
+        kj_per_kg_water = 1.006 * lift_k / (self.regeneration_pickup_g_per_kg / 1e3)
+        if kj_per_kg_water * (1.0 - self.carryover_frac) < self.sorption_heat_kj_per_kg:
+            msg = (
+                f"regeneration air at {self.regeneration_temp_degc} degC picking up "
+                f"{self.regeneration_pickup_g_per_kg} g/kg brings {kj_per_kg_water:.0f} kJ per kg "
+                f"of water at the summer design state; after carryover_frac="
+                f"{self.carryover_frac} that is less than sorption_heat_kj_per_kg="
+                f"{self.sorption_heat_kj_per_kg} (raise regeneration_temp_degc or lower "
+                "regeneration_pickup_g_per_kg)"
+            )
+            raise ValueError(msg)
+        return self
+
     @property
     def storage_air_kg(self) -> float:
         """Room air mass times the buffer factor [kg]."""
@@ -260,17 +323,16 @@ class DryRoomProfile:
     """Per-interval inputs of a dry room (arrays over the window)."""
 
     is_production: np.ndarray
-    humidity_ratio_out: np.ndarray  # [kg/kg]
     moisture_min_kg: np.ndarray
     moisture_max_kg: np.ndarray
     moisture_setpoint_kg: np.ndarray
-    load_kg_per_h: np.ndarray
-    removal_max_kg_per_h: np.ndarray
-    regeneration_base_kw: np.ndarray
-    coil_water_kg_per_h: np.ndarray
-    precool_kw: np.ndarray
-    preheat_kw: np.ndarray
-    fan_kw: np.ndarray
+    air: AirPath
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        """The air path's arrays by their own names (``profile.precool_kw``)."""
+        if name == "air":  # not yet set (copying, unpickling)
+            raise AttributeError(name)
+        return getattr(self.air, name)
 
 
 def band_kg(p: DryRoomParams, producing: np.ndarray, pressure_pa: np.ndarray) -> tuple:
@@ -282,35 +344,15 @@ def band_kg(p: DryRoomParams, producing: np.ndarray, pressure_pa: np.ndarray) ->
     setpoint = np.where(producing, p.setpoint_dew_point_degc, setback.setpoint_dew_point_degc)
     upper = np.where(producing, p.upper_dew_point_degc, setback.upper_dew_point_degc)
     kg = p.storage_air_kg
+    high = kg * humidity_ratio_at_dew_points(upper, pressure_pa)
+    # the level at an interval's end is the next one's start: it keeps both limits
+    # (a room is pulled down before production starts, not during its first interval)
+    high = np.minimum(high, np.append(high[1:], high[-1:]))
     return (
         kg * humidity_ratio_at_dew_points(p.lower_dew_point_degc, pressure_pa),
-        kg * humidity_ratio_at_dew_points(upper, pressure_pa),
+        high,
         kg * humidity_ratio_at_dew_points(setpoint, pressure_pa),
     )
-
-
-def makeup_air_treatment(
-    p: DryRoomParams, temp_degc: np.ndarray, w_out: np.ndarray, pressure_pa: np.ndarray
-) -> tuple:
-    """Coil and pre-heater per kg of make-up air.
-
-    Returns (humidity ratio leaving the coil [kg/kg], coil cooling [J/kg],
-    condensate [kg/kg], pre-heat [J/kg]).
-    """
-    h_out = moist_air_enthalpy_j_per_kg(temp_degc, w_out)
-    none = np.zeros_like(w_out)
-    w_leave, cooling, water = w_out, none, none
-    if p.precool:
-        t_lv = p.precool_leaving_temp_degc
-        w_leave = np.minimum(w_out, humidity_ratio_at_dew_points(t_lv, pressure_pa))
-        h_leave = moist_air_enthalpy_j_per_kg(np.minimum(temp_degc, t_lv), w_leave)
-        cooling = np.maximum(h_out - h_leave, 0.0)
-        water = w_out - w_leave
-    heating = none
-    if p.preheat_to_degc is not None:
-        h_warm = moist_air_enthalpy_j_per_kg(np.maximum(temp_degc, p.preheat_to_degc), w_out)
-        heating = np.maximum(h_warm - h_out, 0.0)
-    return w_leave, cooling, water, heating
 
 
 def dry_room_profile(
@@ -321,43 +363,21 @@ def dry_room_profile(
     pressure_pa: np.ndarray,
 ) -> DryRoomProfile:
     """All per-interval loads, limits and auxiliary demands of a dry room."""
-    flow = np.where(producing, 1.0, p.setback.flow_frac if p.setback else 1.0)
-    supply_m3_per_h = p.supply_air_m3_per_h * flow
-    makeup_kg_per_h = p.air_density_kg_per_m3 * p.makeup_air_frac * supply_m3_per_h
-    w_out = humidity_ratio_kg_per_kg(temp_degc, rh_frac, pressure_pa)
-    w_coil, cooling_j, water, heating_j = makeup_air_treatment(p, temp_degc, w_out, pressure_pa)
     low, high, setpoint = band_kg(p, producing, pressure_pa)
     w_set = setpoint / p.storage_air_kg
-    people = np.where(producing, p.people, p.people_off_shift)
-    load = (
-        makeup_kg_per_h * (w_coil - w_set)
-        + p.air_density_kg_per_m3 * p.infiltration_m3_per_h * (w_out - w_set)
-        + people * p.water_per_person_kg_per_h
-        + p.process_moisture_kg_per_h
-    )
-    base_kw = p.regeneration_base_kw * flow
-    removal_max = p.wheel_capacity_kg_per_h * flow
-    if p.regeneration_heat_max_kw is not None:
-        spare_kw = np.maximum(p.regeneration_heat_max_kw - base_kw, 0.0)
-        removal_max = np.minimum(removal_max, spare_kw / p.regeneration_heat_kwh_per_kg)
-    if p.fan_power_kw is not None:
-        fan_kw = np.full(len(flow), p.fan_power_kw)
-    else:
-        fan_kw = supply_m3_per_h * p.fan_pressure_pa / p.fan_efficiency_frac / J_PER_KWH
-    return DryRoomProfile(
-        is_production=producing,
-        humidity_ratio_out=w_out,
-        moisture_min_kg=low,
-        moisture_max_kg=high,
-        moisture_setpoint_kg=setpoint,
-        load_kg_per_h=load,
-        removal_max_kg_per_h=removal_max,
-        regeneration_base_kw=base_kw,
-        coil_water_kg_per_h=makeup_kg_per_h * water,
-        precool_kw=makeup_kg_per_h * cooling_j / J_PER_KWH,
-        preheat_kw=makeup_kg_per_h * heating_j / J_PER_KWH,
-        fan_kw=fan_kw,
-    )
+    air = air_path(p, room_design(p), producing, temp_degc, rh_frac, pressure_pa, w_set)
+    return DryRoomProfile(producing, low, high, setpoint, air)
+
+
+def wet_path(profile: DryRoomProfile, initial_kg: float, dt_h: float, removal) -> np.ndarray:
+    """Moisture after each interval with a given removal [kg] (implicit exchange)."""
+    inflow = dt_h * (profile.moisture_in_kg_per_h - np.asarray(removal))
+    keep = 1.0 / (1.0 + dt_h * profile.exchange_per_h)
+    level, out = initial_kg, np.empty(len(inflow))
+    for t in range(len(inflow)):
+        level = (level + inflow[t]) * keep[t]
+        out[t] = level
+    return out
 
 
 def first_unholdable(
@@ -370,16 +390,16 @@ def first_unholdable(
     With ``terminal_max_kg`` the last interval must also reach that level.
     """
     lowest = highest = initial_kg
-    for t in range(len(profile.load_kg_per_h)):
-        load = profile.load_kg_per_h[t]
-        lowest = max(
-            lowest + dt_h * (load - profile.removal_max_kg_per_h[t]), profile.moisture_min_kg[t]
-        )
-        highest = min(highest + dt_h * load, profile.moisture_max_kg[t])
+    inflow = dt_h * profile.moisture_in_kg_per_h
+    dried = dt_h * profile.removal_max_kg_per_h
+    keep = 1.0 / (1.0 + dt_h * profile.exchange_per_h)
+    for t in range(len(inflow)):
+        lowest = max((lowest + inflow[t] - dried[t]) * keep[t], profile.moisture_min_kg[t])
+        highest = min((highest + inflow[t]) * keep[t], profile.moisture_max_kg[t])
         if lowest > highest + BAND_TOL_KG:
             return t
     if terminal_max_kg is not None and lowest > terminal_max_kg + BAND_TOL_KG:
-        return len(profile.load_kg_per_h) - 1
+        return len(inflow) - 1
     return None
 
 
@@ -392,6 +412,10 @@ def moisture_state(
     is the reading, at the window's first forecast air pressure.
     """
     return {"moisture_kg": p.storage_air_kg * humidity_ratio_at_dew_point(dew_point, c.pressure_pa)}
+
+
+def _scaled(coefficient, var) -> MonomialTermExpression:
+    return MonomialTermExpression((coefficient, var))
 
 
 @register
@@ -413,21 +437,28 @@ class DryRoom(ProcessAsset):
         ),
     }
 
+    @property
+    def design(self) -> RoomDesign:
+        """Flows and ratings of the room from its design inputs."""
+        return room_design(self.params)
+
     def build(self, b: pyo.Block, ctx: BuildContext) -> AssetTerms:
         p = self.params
         T = b.model().T
-        dt_h = ctx.dt_h
         series = {
             name: self.series_param(b, name, ctx, self._field(name))
             for name in (
-                "load_kg_per_h",
+                "moisture_in_kg_per_h",
                 "removal_max_kg_per_h",
                 "moisture_min_kg",
                 "moisture_max_kg",
                 "moisture_setpoint_kg",
-                "regeneration_base_kw",
+                "regeneration_min_kw",
+                "regeneration_kwh_per_kg",
+                "sensible_kw",
             )
         }
+        retention = self.series_param(b, "retention", ctx, self._retention)
         initial = self.scalar_param(b, "moisture_initial_kg", ctx, self._initial)
         if ctx.soft_limits:  # the upper limit as priced rows (see _add_soft_band)
             floor = self.series_param(b, "moisture_floor_kg", ctx, self._floor)
@@ -440,44 +471,90 @@ class DryRoom(ProcessAsset):
                 bounds=lambda b, t: (series["moisture_min_kg"][t], series["moisture_max_kg"][t]),
             )
         b.removal_kg_per_h = pyo.Var(
-            T,
-            domain=pyo.NonNegativeReals,
-            bounds=lambda b, t: (0.0, series["removal_max_kg_per_h"][t]),
+            T, bounds=lambda b, t: (0.0, series["removal_max_kg_per_h"][t])
         )
 
         @b.Constraint(T)
         def moisture_balance(b, t):
-            # moisture[t] = moisture[t-1] + dt_h * (load[t] - removal[t])
-            terms = [(1.0, b.moisture_kg[t]), (dt_h, b.removal_kg_per_h[t])]
-            load = dt_h * series["load_kg_per_h"][t]
-            if t == 0:
-                return linear_sum(terms) == load + initial
-            return linear_sum([*terms, (-1.0, b.moisture_kg[t - 1])]) == load
+            # retention * moisture[t] - moisture[t-1] + dt * removal[t] = dt * moisture_in[t]
+            terms = [
+                _scaled(retention[t], b.moisture_kg[t]),
+                _scaled(ctx.dt_h, b.removal_kg_per_h[t]),
+            ]
+            if t > 0:
+                terms.append(_scaled(-1.0, b.moisture_kg[t - 1]))
+            inflow = ctx.dt_h * series["moisture_in_kg_per_h"][t]
+            return LinearExpression(terms) == (inflow + initial if t == 0 else inflow)
 
         if p.terminal_at_setpoint:
-            late = self.shortfall(
-                b,
-                ctx,
-                Requirement(
-                    self.name,
-                    "room above its set point at the window's end",
-                    "kg",
-                    ((T.last(), T.last() + 1),),
-                    None,
-                    p.above_band_penalty_eur_per_kg_h,  # as if held for an hour
-                ),
-            )
-            b.moisture_terminal = pyo.Constraint(
-                expr=b.moisture_kg[T.last()] - late[0] <= series["moisture_setpoint_kg"][T.last()]
-            )
-        b.regeneration_heat_kw = pyo.Expression(
-            T,
-            rule=lambda b, t: (
-                series["regeneration_base_kw"][t]
-                + p.regeneration_heat_kwh_per_kg * b.removal_kg_per_h[t]
+            self._add_terminal(b, ctx, series["moisture_setpoint_kg"])
+        self._add_regeneration(b, series)
+        self._add_after_treatment(b, series)
+        return AssetTerms(injections=self._injections(b, ctx))
+
+    def _add_terminal(self, b: pyo.Block, ctx: BuildContext, setpoint: pyo.Param) -> None:
+        """The window ends at or below the set point (priced in soft mode) [kg]."""
+        last = b.model().T.last()
+        late = self.shortfall(
+            b,
+            ctx,
+            Requirement(
+                self.name,
+                "room above its set point at the window's end",
+                "kg",
+                ((last, last + 1),),
+                None,
+                self.params.above_band_penalty_eur_per_kg_h,  # as if held for an hour
             ),
         )
-        return AssetTerms(injections=self._injections(b, ctx))
+        b.moisture_terminal = pyo.Constraint(expr=b.moisture_kg[last] - late[0] <= setpoint[last])
+
+    def _add_regeneration(self, b: pyo.Block, series: dict) -> None:
+        """Regeneration heat: turn-down minimum, per kg removed, electric share [kW]."""
+        p = self.params
+        T = b.model().T
+        b.regeneration_heat_kw = pyo.Var(
+            T, bounds=lambda b, t: (series["regeneration_min_kw"][t], None)
+        )
+        per_kg = series["regeneration_kwh_per_kg"]
+        b.regeneration_demand = pyo.Constraint(
+            T,
+            rule=lambda b, t: (
+                LinearExpression(
+                    [b.regeneration_heat_kw[t], _scaled(-per_kg[t], b.removal_kg_per_h[t])]
+                )
+                >= 0
+            ),
+        )
+        b.regeneration_electric_kw = pyo.Var(T, bounds=(0.0, p.regeneration_electric_max_kw))
+        if p.regeneration_electric_max_kw > 0:
+            b.regeneration_electric_share = pyo.Constraint(
+                T,
+                rule=lambda b, t: (
+                    linear_sum(
+                        [(1.0, b.regeneration_electric_kw[t]), (-1.0, b.regeneration_heat_kw[t])]
+                    )
+                    <= 0
+                ),
+            )
+
+    def _add_after_treatment(self, b: pyo.Block, series: dict) -> None:
+        """After-cool or reheat of the process air leaving the wheel [kW]."""
+        p = self.params
+        T = b.model().T
+        b.aftercool_kw = pyo.Var(T, domain=pyo.NonNegativeReals)
+        b.reheat_kw = pyo.Var(T, domain=pyo.NonNegativeReals)
+        sorption_kw_per_kg_h = p.sorption_heat_kj_per_kg / KJ_PER_KWH
+
+        @b.Constraint(T)
+        def sensible_balance(b, t):
+            terms = [
+                (1.0, b.aftercool_kw[t]),
+                (-1.0, b.reheat_kw[t]),
+                (-sorption_kw_per_kg_h, b.removal_kg_per_h[t]),
+                (-p.carryover_frac, b.regeneration_heat_kw[t]),
+            ]
+            return linear_sum(terms) == series["sensible_kw"][t]
 
     def _add_soft_band(self, b: pyo.Block, ctx: BuildContext, series: dict) -> None:
         """The band's upper limit with priced water above it [kg per interval]."""
@@ -490,23 +567,30 @@ class DryRoom(ProcessAsset):
         """Soft mode's lower limit: the band's, or where a room measured drier than it
         cannot reach it with the wheel off, the wheel-off path [kg]."""
         profile = self.profile(ctx)
-        wet_up = self._initial(ctx) + np.cumsum(profile.load_kg_per_h) * ctx.dt_h
+        wet_up = wet_path(profile, self._initial(ctx), ctx.dt_h, 0.0)
         return np.minimum(profile.moisture_min_kg, wet_up)
 
+    def _retention(self, ctx: BuildContext) -> np.ndarray:
+        """Coefficient of the interval's own moisture in the balance, 1 + dt * exchange [-]."""
+        return 1.0 + ctx.dt_h * self.profile(ctx).exchange_per_h
+
     def _injections(self, b: pyo.Block, ctx: BuildContext) -> dict:
-        """Draws per carrier: regeneration heat, coil cooling, pre-heat, fans [kW]."""
+        """Draws per carrier: regeneration heat, coils, pre-heat, reheat, fans [kW]."""
         p = self.params
+        T = b.model().T
+        fans = self.series_param(b, "fan_kw", ctx, self._field("fan_kw"))
+        precool = self.series_param(b, "precool_kw", ctx, self._field("precool_kw"))
+        electric = b.regeneration_electric_kw
         draws = [
-            (p.heat_carrier, -1.0, b.regeneration_heat_kw),
-            ("electricity", -1.0, self.series_param(b, "fan_kw", ctx, self._field("fan_kw"))),
+            (p.heat_carrier, -1.0, {t: b.regeneration_heat_kw[t] - electric[t] for t in T}),
+            ("electricity", -1.0, {t: fans[t] + electric[t] for t in T}),
+            (p.cooling_carrier, -1.0, {t: precool[t] + b.aftercool_kw[t] for t in T}),
+            (p.reheat_carrier, -1.0, b.reheat_kw),
         ]
-        if p.precool:
-            precool = self.series_param(b, "precool_kw", ctx, self._field("precool_kw"))
-            draws.append((p.cooling_carrier, -1.0, precool))
         if p.preheat_to_degc is not None:
             preheat = self.series_param(b, "preheat_kw", ctx, self._field("preheat_kw"))
             draws.append((p.preheat_carrier, -1.0, preheat))
-        return net_injections(b.model().T, draws)
+        return net_injections(T, draws)
 
     # ---- inputs -------------------------------------------------------------------
 
@@ -551,13 +635,14 @@ class DryRoom(ProcessAsset):
         failing = first_unholdable(profile, initial, ctx.dt_h, terminal)
         if failing is None:
             return None
-        load = profile.load_kg_per_h
+        # the load that holds the upper limit, against the wheel
+        load = profile.moisture_in_kg_per_h - profile.exchange_per_h * profile.moisture_max_kg
         worst = int(np.argmax(load - profile.removal_max_kg_per_h))
         return (
             f"asset {self.name!r}: the desiccant wheel cannot hold the dew-point band at "
             f"{fmt_time(ctx.index[failing])}: moisture load {load[failing]:.1f} kg/h against "
             f"a removal capacity of {profile.removal_max_kg_per_h[failing]:.1f} kg/h "
-            f"(wheel_capacity_kg_per_h={p.wheel_capacity_kg_per_h}, "
+            f"(wheel_capacity_kg_per_h={self.design.wheel_capacity_kg_per_h:.6g}, "
             f"regeneration_heat_max_kw={p.regeneration_heat_max_kw}); the worst interval is "
             f"{fmt_time(ctx.index[worst])} with {load[worst]:.1f} kg/h"
         )
@@ -565,32 +650,33 @@ class DryRoom(ProcessAsset):
     # ---- results ------------------------------------------------------------------
 
     def extract(self, b: pyo.Block, ctx: BuildContext) -> pd.DataFrame:
-        """Moisture state and band, removal, loads and auxiliary draws."""
+        """Moisture state and band, removal, loads, heat and auxiliary draws."""
         n = ctx.n_steps
         profile = self.profile(ctx)
         moisture = values(b.moisture_kg, n)
         pressure = ctx.column("pressure_pa", self.name)
         ratio = np.maximum(moisture, 0.0) / self.params.storage_air_kg
-        return pd.DataFrame(
-            {
-                "moisture_kg": moisture,
-                "moisture_min_kg": values(b.moisture_min_kg, n),
-                "moisture_max_kg": values(b.moisture_max_kg, n),
-                "moisture_setpoint_kg": values(b.moisture_setpoint_kg, n),
-                "dew_point_degc": dew_point_degc(ratio, pressure, ROOM_TEMP_DEGC),
-                "load_kg_per_h": values(b.load_kg_per_h, n),
-                "removal_kg_per_h": values(b.removal_kg_per_h, n),
-                "removal_max_kg_per_h": values(b.removal_max_kg_per_h, n),
-                "regeneration_heat_kw": values(b.regeneration_heat_kw, n),
-                "coil_water_kg_per_h": profile.coil_water_kg_per_h,
-                "precool_kw": profile.precool_kw if self.params.precool else np.zeros(n),
-                "preheat_kw": profile.preheat_kw,
-                "fan_kw": values(b.fan_kw, n),
-                "humidity_ratio_out_kg_per_kg": profile.humidity_ratio_out,
-                "is_production": profile.is_production.astype(float),
-            },
-            index=ctx.index,
-        )
+        columns = {
+            "moisture_kg": moisture,
+            "moisture_min_kg": values(b.moisture_min_kg, n),
+            "moisture_max_kg": values(b.moisture_max_kg, n),
+            "moisture_setpoint_kg": values(b.moisture_setpoint_kg, n),
+            "dew_point_degc": dew_point_degc(ratio, pressure, self.params.room_temp_degc),
+            "load_kg_per_h": profile.moisture_in_kg_per_h - profile.exchange_per_h * moisture,
+            "removal_kg_per_h": values(b.removal_kg_per_h, n),
+            "removal_max_kg_per_h": values(b.removal_max_kg_per_h, n),
+            "regeneration_heat_kw": values(b.regeneration_heat_kw, n),
+            "regeneration_electric_kw": values(b.regeneration_electric_kw, n),
+            "aftercool_kw": values(b.aftercool_kw, n),
+            "reheat_kw": values(b.reheat_kw, n),
+            "coil_water_kg_per_h": profile.coil_water_kg_per_h,
+            "precool_kw": profile.precool_kw,
+            "preheat_kw": profile.preheat_kw if self.params.preheat_to_degc is not None else 0.0,
+            "fan_kw": values(b.fan_kw, n),
+            "humidity_ratio_out_kg_per_kg": profile.humidity_ratio_out,
+            "is_production": profile.is_production.astype(float),
+        }
+        return pd.DataFrame(columns, index=ctx.index)
 
     def final_state(self, b: pyo.Block, ctx: BuildContext, steps: int) -> dict[str, float]:
         """Water in the room air after the first ``steps`` intervals [kg]."""
@@ -630,13 +716,22 @@ class DryRoom(ProcessAsset):
         return {"moisture_kg": "moisture_kg"} if "moisture_kg" in columns else {}
 
     def kpis(self, dispatch: pd.DataFrame, ctx: BuildContext) -> dict[str, float]:
-        """Water removed by wheel and coil [kg] and regeneration heat [kWh_th]."""
+        """Water removed by wheel and coil [kg], heat and cooling of the air path
+        [kWh], and the room's design flows and ratings (``design_*``)."""
         totals = {
             "water_removed_wheel_kg": "removal_kg_per_h",
             "water_removed_coil_kg": "coil_water_kg_per_h",
             "regeneration_heat_kwh": "regeneration_heat_kw",
+            "regeneration_electric_kwh": "regeneration_electric_kw",
+            "precool_kwh": "precool_kw",
+            "aftercool_kwh": "aftercool_kw",
+            "preheat_kwh": "preheat_kw",
+            "reheat_kwh": "reheat_kw",
+            "fan_kwh": "fan_kw",
         }
-        return {
+        out = {
             f"{self.name}.{key}": float(dispatch[f"{self.name}.{column}"].sum() * ctx.dt_h)
             for key, column in totals.items()
         }
+        out.update({f"{self.name}.{k}": v for k, v in self.design.summary().items()})
+        return out
