@@ -96,13 +96,15 @@ class RoomDesign:
     infiltration_m3_per_h: float
     people: float
     #: moisture load at the summer design state, room at set point [kg/h]
-    design_load_kg_per_h: float
+    load_kg_per_h: float
     wheel_capacity_kg_per_h: float
     regeneration_air_kg_per_h: float
     #: regeneration heat at full wheel capacity at the summer design state [kW_th]
-    regeneration_heat_design_kw: float
-    precool_design_kw: float
-    preheat_design_kw: float
+    regeneration_heat_kw: float
+    #: make-up air pre-cool coil at the summer design state [kW]
+    precool_kw: float
+    #: make-up air pre-heater at the winter design state (90 % RH) [kW]
+    preheat_kw: float
     fan_kw: float
     wheel_drive_kw: float
 
@@ -195,14 +197,14 @@ def room_design(p: DryRoomParams) -> RoomDesign:
         makeup_air_m3_per_h=makeup,
         infiltration_m3_per_h=infiltration,
         people=people,
-        design_load_kg_per_h=load,
+        load_kg_per_h=load,
         wheel_capacity_kg_per_h=wheel,
         regeneration_air_kg_per_h=regen_air,
-        regeneration_heat_design_kw=float(
+        regeneration_heat_kw=float(
             regen_air * _regeneration_j_per_kg(p, t_d, w_d)[0] / J_PER_KWH
         ),
-        precool_design_kw=float(rho * makeup * cooling[0] / J_PER_KWH),
-        preheat_design_kw=float(rho * makeup * heating[0] / J_PER_KWH),
+        precool_kw=float(rho * makeup * cooling[0] / J_PER_KWH),
+        preheat_kw=float(rho * makeup * heating[0] / J_PER_KWH),
         fan_kw=float(_fan_kw(p, supply, regen_air, 1.0)),
         wheel_drive_kw=_wheel_drive_kw(p, wheel),
     )
