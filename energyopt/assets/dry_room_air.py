@@ -200,9 +200,7 @@ def room_design(p: DryRoomParams) -> RoomDesign:
         load_kg_per_h=load,
         wheel_capacity_kg_per_h=wheel,
         regeneration_air_kg_per_h=regen_air,
-        regeneration_heat_kw=float(
-            regen_air * _regeneration_j_per_kg(p, t_d, w_d)[0] / J_PER_KWH
-        ),
+        regeneration_heat_kw=float(regen_air * _regeneration_j_per_kg(p, t_d, w_d)[0] / J_PER_KWH),
         precool_kw=float(rho * makeup * cooling[0] / J_PER_KWH),
         preheat_kw=float(rho * makeup * heating[0] / J_PER_KWH),
         fan_kw=float(_fan_kw(p, supply, regen_air, 1.0)),
