@@ -8,6 +8,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
+#: the headless-Chromium fixture (tests/browser.py)
+pytest_plugins = ("browser",)
 
 
 @pytest.fixture

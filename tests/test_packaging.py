@@ -41,7 +41,7 @@ def _imported(folder: str) -> set[str]:
 
 
 def test_every_third_party_import_is_declared():
-    declared = _declared("service", "data")
+    declared = _declared("service", "data", "study")
     for name in sorted(_imported("energyopt") | _imported("api")):
         assert DISTRIBUTIONS.get(name, name).lower() in declared, name
 

@@ -338,6 +338,17 @@ def load_scenario(path: str | Path) -> Scenario:
     return scenario_from_dict(document, source=str(path))
 
 
+def read_scenario_document(path: str | Path, follow_extends: bool = True) -> dict[str, Any]:
+    """A YAML mapping from ``path`` with absolute ``file`` paths: with ``follow_extends``
+    a scenario merged over its bases, else the document alone (a study file)."""
+    path = Path(path)
+    if follow_extends:
+        return _read_with_extends(path, seen=())
+    document = _read_yaml(path)
+    _resolve_files(document, path.parent)
+    return document
+
+
 def scenario_from_dict(document: dict[str, Any], source: str = "<scenario>") -> Scenario:
     """Validate a scenario document; errors name ``source`` and the key path."""
     try:

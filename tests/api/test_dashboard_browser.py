@@ -8,15 +8,14 @@ test is skipped with the reason.
 
 from __future__ import annotations
 
-import shutil
 import socket
-import subprocess
 import threading
 import time
 
 import httpx
 import pytest
 import uvicorn
+from browser import browse
 from planning_support import SUMMER_NOW, make_settings
 
 from api.main import create_app
@@ -26,34 +25,6 @@ from energyopt.service.store import keys as key_store
 from energyopt.service.store import plants as plant_store
 from energyopt.service.store import scenarios as scenario_store
 from energyopt.service.store.documents import document_from_file
-
-CHROMIUM_NAMES = ("chromium", "chromium-browser")
-BROWSER_TIMEOUT_S = 90
-
-
-def _chromium() -> str | None:
-    for name in CHROMIUM_NAMES:
-        if path := shutil.which(name):
-            return path
-    return None
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    path = _chromium()
-    if path is None and shutil.which("apt-get"):
-        env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
-        for command in (
-            ["apt-get", "update", "-qq"],
-            ["apt-get", "install", "-y", "-qq", "chromium"],
-        ):
-            subprocess.run(command, env=env, capture_output=True, timeout=900, check=False)
-        path = _chromium()
-    if path is None:
-        reason = "Debian's chromium package is not installed and could not be installed"
-        print(reason)
-        pytest.skip(reason)
-    return path
 
 
 def _free_port() -> int:
@@ -103,34 +74,11 @@ def server(tmp_path, executor):
     thread.join(timeout=15)
 
 
-def _browse(chromium: str, profile, url: str, *extra: str) -> subprocess.CompletedProcess:
-    command = [
-        chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--hide-scrollbars",
-        f"--user-data-dir={profile}",
-        "--virtual-time-budget=15000",
-        "--window-size=1400,2200",
-        *extra,
-        url,
-    ]
-    return subprocess.run(
-        command, capture_output=True, text=True, timeout=BROWSER_TIMEOUT_S, check=False
-    )
-
-
 def test_dashboard_draws_the_plotly_charts_offline(chromium, server, tmp_path):
     base, token = server
     profile = tmp_path / "profile"
     url = f"{base}/?key={token}"  # the page keeps the key in a cookie and redirects to /
-    dom = _browse(chromium, profile, url, "--dump-dom")
+    dom = browse(chromium, profile, url, "--dump-dom")
     assert dom.returncode == 0, dom.stderr[-2000:]
     html = dom.stdout
     assert "Lille pilot" in html
@@ -139,7 +87,7 @@ def test_dashboard_draws_the_plotly_charts_offline(chromium, server, tmp_path):
     assert "daily_plan" in html  # the planning run is listed
     assert "cdn.plot.ly" not in html
     shot = tmp_path / "dashboard.png"
-    picture = _browse(chromium, profile, url, f"--screenshot={shot}")
+    picture = browse(chromium, profile, url, f"--screenshot={shot}")
     assert picture.returncode == 0, picture.stderr[-2000:]
     assert shot.stat().st_size > 20_000
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

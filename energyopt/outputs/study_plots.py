@@ -1,0 +1,142 @@
+"""Figures of a site study: cases side by side (tables in, Plotly figures out).
+
+Every chart carries its units on the axes and writes the values people compare
+on the marks: totals on bars, MWh on Sankey nodes, targets as lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from energyopt.units import KWH_PER_MWH
+
+#: the KPI bars: table column, axis title, target (None: no target line)
+KPI_BARS = (
+    ("energy_cost_eur_per_kwh_cell", "energy cost [EUR/kWh cell]", None),
+    ("energy_kwh_per_kwh_cell", "energy [kWh/kWh cell]", 25.0),
+    ("co2_kg_per_kwh_cell", "CO2 [kg/kWh cell]", 10.0),
+)
+#: cost categories of the breakdown: table column -> legend label
+COST_PARTS = {
+    "cost_energy_eur": "grid energy",
+    "cost_demand_charge_eur": "demand charge",
+    "cost_fuel_eur": "fuel",
+    "cost_co2_eur": "CO2",
+    "cost_exchange_eur": "neighbours (net)",
+    "cost_degradation_eur": "battery wear",
+    "cost_violation_eur": "missed requirements",
+}
+
+
+def kpi_bars(table: pd.DataFrame) -> go.Figure:
+    """Per-kWh-cell KPIs per case, values on the bars, Batteries Europe 2030 targets as
+    dashed lines (25 kWh/kWh, 10 kg CO2/kWh)."""
+    fig = make_subplots(
+        rows=1, cols=len(KPI_BARS), subplot_titles=[title for _, title, _ in KPI_BARS]
+    )
+    for col, (column, title, target) in enumerate(KPI_BARS, start=1):
+        values = table[column]
+        fig.add_trace(
+            go.Bar(
+                x=table.index,
+                y=values,
+                text=[f"{v:,.3g}" for v in values],
+                textposition="outside",
+                marker_color="#4c78a8",
+                showlegend=False,
+                name=title,
+            ),
+            row=1,
+            col=col,
+        )
+        fig.update_yaxes(title_text=title, row=1, col=col)
+        if target is not None:
+            fig.add_hline(
+                y=target,
+                line_dash="dash",
+                line_color="#e45756",
+                annotation_text=f"2030 target {target:g}",
+                row=1,
+                col=col,
+            )
+    fig.update_layout(height=460, template="plotly_white", title="Per kWh of cells")
+    return fig
+
+
+def cost_breakdown(table: pd.DataFrame) -> go.Figure:
+    """Stacked cost categories per case [EUR per year], the net total above each bar."""
+    fig = go.Figure()
+    for column, label in COST_PARTS.items():
+        if column in table and table[column].abs().sum() > 0:
+            fig.add_trace(go.Bar(x=table.index, y=table[column], name=label))
+    total = table["total_cost_eur"]
+    top = table[[c for c in COST_PARTS if c in table]].clip(lower=0).sum(axis=1)
+    fig.add_trace(
+        go.Scatter(
+            x=table.index,
+            y=top,
+            mode="text",
+            text=[f"net {v / 1e6:,.2f} M" for v in total],
+            textposition="top center",
+            showlegend=False,
+            hoverinfo="skip",
+        )
+    )
+    fig.update_layout(
+        barmode="relative",
+        height=480,
+        template="plotly_white",
+        title="Cost by category",
+        yaxis_title="EUR per year",
+        legend_title_text="category",
+    )
+    return fig
+
+
+def sankey_with_values(links: Sequence[Sequence], title: str) -> go.Figure:
+    """Energy flows (source, target, kWh): MWh on the nodes' labels and on hover."""
+    nodes = sorted({n for s, t, _ in links for n in (s, t)})
+    inflow = dict.fromkeys(nodes, 0.0)
+    outflow = dict.fromkeys(nodes, 0.0)
+    for s, t, v in links:
+        outflow[s] += v
+        inflow[t] += v
+    labels = [f"{n} {max(inflow[n], outflow[n]) / KWH_PER_MWH:,.0f} MWh" for n in nodes]
+    position = {n: i for i, n in enumerate(nodes)}
+    fig = go.Figure(
+        go.Sankey(
+            node={"label": labels, "pad": 14, "thickness": 14},
+            link={
+                "source": [position[s] for s, _, _ in links],
+                "target": [position[t] for _, t, _ in links],
+                "value": [v / KWH_PER_MWH for _, _, v in links],
+            },
+            valueformat=",.0f",
+            valuesuffix=" MWh",
+        )
+    )
+    fig.update_layout(title=title, height=560, template="plotly_white")
+    return fig
+
+
+def duration_curves(series: Mapping[str, pd.Series], title: str, axis: str) -> go.Figure:
+    """Values per case sorted from highest to lowest over the share of hours."""
+    fig = go.Figure()
+    for name, values in series.items():
+        ordered = np.sort(values.dropna().to_numpy())[::-1]
+        share = np.arange(1, len(ordered) + 1) / max(len(ordered), 1) * 100.0
+        fig.add_trace(go.Scatter(x=share, y=ordered, name=name, mode="lines"))
+    fig.update_layout(
+        title=title,
+        height=420,
+        template="plotly_white",
+        xaxis_title="share of hours [%]",
+        yaxis_title=axis,
+        legend_title_text="case",
+    )
+    return fig
