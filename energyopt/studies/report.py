@@ -19,8 +19,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from energyopt.outputs.plant_kpis import PROCESSES
+from energyopt.outputs.plots import sankey_figure
+from energyopt.outputs.results import COST_KPIS
 from energyopt.outputs.study_plots import cost_breakdown, duration_curves, kpi_bars
-from energyopt.outputs.study_plots import sankey_with_values as sankey
 from energyopt.studies.spec import Case, Study
 from energyopt.studies.store import StudyStore
 
@@ -29,13 +30,7 @@ PLAN_MODES = ("rolling", "perfect", "baseline")
 #: the ranking's cost
 RANK_BY = "total_cost_eur_per_kwh_cell"
 #: absolute KPIs scaled to a year
-ANNUAL = (
-    "total_cost_eur",
-    "co2_t",
-    *(f"cost_{c}_eur" for c in ("energy", "demand_charge", "fuel", "co2", "exchange")),
-    "cost_degradation_eur",
-    "cost_violation_eur",
-)
+ANNUAL = ("total_cost_eur", "co2_t", *COST_KPIS)
 #: the columns of the printed table: column -> (heading, format)
 COLUMNS = {
     "total_cost_eur": ("cost [MEUR/a]", lambda v: f"{v / 1e6:,.2f}"),
@@ -219,4 +214,5 @@ def _case_sankey(study: Study, store: StudyStore, name: str) -> go.Figure:
     case = next(c for c in study.cases if c.name == name)
     flows = store.flows(case)
     mode = plan_mode(flows)
-    return sankey(flows[mode], f"{name} ({mode}): energy flows over the period")
+    links = [(a, b, float(v)) for a, b, v in flows[mode]]
+    return sankey_figure(links, f"{name} ({mode}): energy flows over the period")
