@@ -154,7 +154,7 @@ def schedule_view(entry) -> dict[str, Any]:
     frame = schedule.to_frame(payload)
     zone = payload["plant"]["timezone"]
     title = f"{payload['plant']['name']}: {record.delivery_date} (version {record.version})"
-    figure = dispatch_figure(frame, title=title, timezone=zone)
+    figure = dispatch_figure(frame, title=title, timezone=zone, kinds=payload.get("assets"))
     kpis = payload.get("kpis", {})
     state = payload.get("state", {})
     return {

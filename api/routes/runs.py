@@ -319,6 +319,12 @@ def get_dispatch_chart(
     _check_aware(start=start, end=end)
     frame = run_store.read_dispatch(store, run_id=run.id, start=start, end=end)
     timezone = run.document.get("site", {}).get("timezone", "UTC")
-    figure = dispatch_figure(frame, title=f"{run.scenario_name} ({run.mode})", timezone=timezone)
+    kinds = {
+        str(a["name"]): str(a["type"])
+        for a in run.document.get("plant", {}).get("assets", [])
+        if isinstance(a, dict) and "name" in a and "type" in a
+    }
+    title = f"{run.scenario_name} ({run.mode})"
+    figure = dispatch_figure(frame, title=title, timezone=timezone, kinds=kinds)
     html = figure.to_html(include_plotlyjs=True if plotlyjs == "inline" else "cdn", full_html=True)
     return HTMLResponse(html)

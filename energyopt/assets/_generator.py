@@ -36,6 +36,8 @@ BASELINE_CURTAIL_PENALTY_EUR_PER_KWH = 10.0
 class CurtailableGenerator(Asset):
     """Base of generators whose available power comes from the site weather."""
 
+    legend_section = "supply"
+
     params: PvParams | WindParams
     boundary_column = "power_kw"
     setpoints = {"power_limit_kw": curtailment_limit_setpoint()}

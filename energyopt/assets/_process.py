@@ -21,6 +21,8 @@ P = TypeVar("P")
 class ProcessAsset(Asset):
     """Asset whose inputs are derived once per window (see :meth:`cached`)."""
 
+    legend_section = "process"
+
     #: contexts remembered: a rolling window compares the new one with the built one
     CACHE_SIZE = 2
 

@@ -191,6 +191,8 @@ def add_storage(asset: Asset, b: pyo.Block, ctx: BuildContext, p: StorageParams)
 class StorageAsset(Asset):
     """Base of storage kinds: dispatch columns and carried state."""
 
+    legend_section = "storage"
+
     params: StorageParams
     process = "storage"
     carries_state = True

@@ -156,6 +156,8 @@ def room_coefficients(
 class Aging(Asset):
     """Aging room held at a set temperature, optionally with a drift band."""
 
+    legend_section = "process"
+
     kind = "aging"
     process = "aging"
     Params = AgingParams

@@ -214,6 +214,9 @@ class Asset:
     #: process group for per-process KPIs (dry_room, ovens, formation, aging, other);
     #: a ``process`` field in the params overrides it
     process: str = "other"
+    #: section of the kind in chart legends: supply, neighbours, conversion, storage,
+    #: process or load
+    legend_section: ClassVar[str] = "conversion"
     #: dispatch column with the final energy this asset brings across the plant
     #: boundary [kW] (grid import, PV output, boiler fuel, bought heat); None if none.
     #: Its draws from carriers then count as exports, not as conversion inputs.

@@ -234,6 +234,8 @@ class ExchangeParams(AssetParams):
 class Exchange(Asset):
     """A contract with a neighbour: heat, cooling, electricity or material, in or out."""
 
+    legend_section = "neighbours"
+
     kind = "exchange"
     Params = ExchangeParams
     params: ExchangeParams

@@ -46,6 +46,8 @@ class FixedLoadParams(AssetParams):
 class FixedLoad(Asset):
     """Inflexible demand."""
 
+    legend_section = "load"
+
     kind = "fixed_load"
     Params = FixedLoadParams
     params: FixedLoadParams

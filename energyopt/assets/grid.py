@@ -101,6 +101,8 @@ def monthly_peaks_kw(import_kw: pd.Series, timezone: str) -> dict[str, float]:
 class Grid(Asset):
     """Public grid connection."""
 
+    legend_section = "supply"
+
     kind = "grid"
     boundary_column = "import_kw"
     import_column = "import_kw"

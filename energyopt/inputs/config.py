@@ -270,6 +270,10 @@ class Plant(StrictModel):
             seen.add(asset.name)
         return self
 
+    def kinds(self) -> dict[str, str]:
+        """Asset name -> kind (``type``)."""
+        return {asset.name: asset.type for asset in self.assets}
+
 
 class Scenario(StrictModel):
     """A complete, runnable case."""

@@ -181,12 +181,17 @@ def plant_kpis(
     return out
 
 
+def _node_name(name: str, kind: str) -> str:
+    """``name (kind)``, or the name alone where it already says the kind."""
+    return name if kind in name else f"{name} ({kind})"
+
+
 def sankey_links(flows: EnergyFlows, assets: Mapping[str, Asset]) -> list[tuple[str, str, float]]:
     """Energy-flow links (source, target, kWh) from sources via carriers to processes."""
     links: list[tuple[str, str, float]] = []
     for name, asset in assets.items():
         is_consumer = name not in flows.boundary and flows.outputs.loc[name].sum() <= 1e-9
-        node = f"process: {asset.process}" if is_consumer else f"{name} ({asset.kind})"
+        node = f"process: {asset.process}" if is_consumer else _node_name(name, asset.kind)
         for carrier in flows.carriers:
             supplied = cast(float, flows.outputs.loc[name, carrier])
             drawn = cast(float, flows.inputs.loc[name, carrier])

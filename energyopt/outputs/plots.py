@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import cast
 
@@ -10,16 +11,42 @@ import plotly.colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from energyopt.assets.base import flow_unit
+from energyopt.assets.base import ASSET_TYPES, flow_unit
 from energyopt.inputs.timeseries import index_step
 from energyopt.outputs.results import carriers_in, grid_energy_cost_eur, injection_columns
 from energyopt.units import KWH_PER_MWH
 
+#: order of the legend sections
+SECTIONS = ("supply", "neighbours", "conversion", "storage", "process", "load")
 
-def dispatch_figure(dispatch: pd.DataFrame, title: str = "", timezone: str = "UTC") -> go.Figure:
+
+def legend_groups(kinds: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """Asset name -> (legend section, group) from asset name -> kind.
+
+    Assets of one kind share a group (six dry rooms are one stacked area per
+    carrier); the section is the kind's ``legend_section``. Unknown kinds
+    keep their own name in a section ``other``.
+    """
+    groups = {}
+    for name, kind in kinds.items():
+        cls = ASSET_TYPES.get(kind)
+        groups[name] = (cls.legend_section, kind) if cls else ("other", name)
+    return groups
+
+
+def dispatch_figure(
+    dispatch: pd.DataFrame,
+    title: str = "",
+    timezone: str = "UTC",
+    kinds: Mapping[str, str] | None = None,
+) -> go.Figure:
     """Stacked dispatch per carrier, storage levels and the import price.
 
     Supplies stack above zero, draws below zero; times shown in ``timezone``.
+    With ``kinds`` (asset name -> kind) the assets of one kind are summed into
+    one area per carrier and the legend is sectioned (supply, conversion,
+    storage, process, ...), one entry per kind with its asset count; without
+    it, one entry per asset. Storage levels use a fixed 0-100 % axis.
     """
     carriers = carriers_in(dispatch)
     levels = [c for c in dispatch.columns if c.endswith(".soc_frac")]
@@ -37,10 +64,13 @@ def dispatch_figure(dispatch: pd.DataFrame, title: str = "", timezone: str = "UT
         vertical_spacing=0.04,
     )
     x = cast(pd.DatetimeIndex, dispatch.index).tz_convert(timezone)
-    colors = _asset_colors(dispatch)
+    assets = list(dict.fromkeys(c.split(".", 1)[0] for c in dispatch.columns))
+    groups = legend_groups(kinds) if kinds else {}
+    groups = {a: groups.get(a, ("assets", a)) for a in assets}
+    legend = _Legend(groups)
     for row, carrier in enumerate(carriers, start=1):
-        for column in injection_columns(dispatch, carrier):
-            _add_flow_traces(fig, x, dispatch[column], carrier, colors, row)
+        for group, flow in _grouped_flows(dispatch, carrier, groups).items():
+            _add_flow_traces(fig, x, flow, carrier, legend, group, row)
     row = len(carriers)
     if levels:
         row += 1
@@ -51,10 +81,13 @@ def dispatch_figure(dispatch: pd.DataFrame, title: str = "", timezone: str = "UT
                     y=dispatch[column] * 100,
                     name=column.split(".")[0] + " level",
                     line={"shape": "linear"},
+                    legendgroup="levels",
+                    legendgrouptitle_text="storage levels",
                 ),
                 row=row,
                 col=1,
             )
+        fig.update_yaxes(range=[0, 100], title_text="%", row=row, col=1)
     if prices:
         row += 1
         fig.add_trace(
@@ -63,6 +96,8 @@ def dispatch_figure(dispatch: pd.DataFrame, title: str = "", timezone: str = "UT
                 y=dispatch[prices[0]] * KWH_PER_MWH,
                 name="import price",
                 line={"shape": "hv"},
+                legendgroup="price",
+                legendgrouptitle_text="price",
             ),
             row=row,
             col=1,
@@ -72,40 +107,72 @@ def dispatch_figure(dispatch: pd.DataFrame, title: str = "", timezone: str = "UT
         height=260 * rows + 120,
         hovermode="x unified",
         template="plotly_white",
+        legend={"groupclick": "toggleitem", "tracegroupgap": 12},
     )
     return fig
 
 
-def _asset_colors(dispatch: pd.DataFrame) -> dict[str, str]:
-    """One colour per asset, the same in every carrier's panel."""
-    palette = plotly.colors.qualitative.Dark24 + plotly.colors.qualitative.Light24
-    assets = list(dict.fromkeys(c.split(".", 1)[0] for c in dispatch.columns))
-    return {a: palette[i % len(palette)] for i, a in enumerate(assets)}
+class _Legend:
+    """Colours and legend entries of the groups: one colour and one entry per group."""
+
+    def __init__(self, groups: Mapping[str, tuple[str, str]]) -> None:
+        palette = plotly.colors.qualitative.Dark24 + plotly.colors.qualitative.Light24
+        order = sorted(
+            dict.fromkeys(groups.values()),
+            key=lambda g: (SECTIONS.index(g[0]) if g[0] in SECTIONS else len(SECTIONS), g[1]),
+        )
+        self.order = order
+        self.colors = {g: palette[i % len(palette)] for i, g in enumerate(order)}
+        self.members = {g: sum(1 for v in groups.values() if v == g) for g in order}
+        self.shown: set[tuple[str, str]] = set()
+
+    def name(self, group: tuple[str, str]) -> str:
+        count = self.members[group]
+        return group[1] if count == 1 else f"{group[1]} ({count})"
+
+
+def _grouped_flows(
+    dispatch: pd.DataFrame, carrier: str, groups: Mapping[str, tuple[str, str]]
+) -> dict[tuple[str, str], pd.Series]:
+    """Net injections into ``carrier`` summed per group [kW]."""
+    out: dict[tuple[str, str], pd.Series] = {}
+    for column in injection_columns(dispatch, carrier):
+        group = groups[column.split(".", 1)[0]]
+        out[group] = out[group] + dispatch[column] if group in out else dispatch[column]
+    return out
 
 
 def _add_flow_traces(
-    fig: go.Figure, x, flow: pd.Series, carrier: str, colors: dict[str, str], row: int
+    fig: go.Figure,
+    x,
+    flow: pd.Series,
+    carrier: str,
+    legend: _Legend,
+    group: tuple[str, str],
+    row: int,
 ) -> None:
-    """Supply stacked above zero, draw below; one legend entry per asset and carrier."""
-    asset = cast(str, flow.name).split(".", 1)[0]
-    shown = False
-    for part, group in ((flow.clip(lower=0), "supply"), (flow.clip(upper=0), "draw")):
+    """Supply stacked above zero, draw below; one legend entry per group."""
+    section = group[0]
+    for part, side in ((flow.clip(lower=0), "supply"), (flow.clip(upper=0), "draw")):
         if part.abs().max() <= 1e-6:
             continue
         fig.add_trace(
             go.Scatter(
                 x=x,
                 y=part,
-                name=f"{asset} ({carrier})",
-                stackgroup=f"{carrier}-{group}",
-                line={"shape": "hv", "width": 0.5, "color": colors[asset]},
-                legendgroup=f"{carrier}-{asset}",
-                showlegend=not shown,
+                name=legend.name(group),
+                stackgroup=f"{carrier}-{side}",
+                line={"shape": "hv", "width": 0.5, "color": legend.colors[group]},
+                legendgroup=section,
+                legendgrouptitle_text=section,
+                legendrank=legend.order.index(group),
+                showlegend=group not in legend.shown,
+                hovertemplate=f"{legend.name(group)} ({carrier}): %{{y:,.0f}}<extra></extra>",
             ),
             row=row,
             col=1,
         )
-        shown = True
+        legend.shown.add(group)
 
 
 def write_html(fig: go.Figure, path: str | Path) -> Path:
@@ -118,16 +185,28 @@ def write_html(fig: go.Figure, path: str | Path) -> Path:
 
 
 def sankey_figure(links: list[tuple[str, str, float]], title: str = "") -> go.Figure:
-    """Energy-flow Sankey from ``(source, target, kWh)`` links (values in MWh)."""
+    """Energy-flow Sankey from ``(source, target, kWh)`` links (values in MWh).
+
+    Every node's label carries its throughput (the larger of what enters and
+    what leaves it, so a store shows what it took in) and every link its value
+    on hover: Plotly draws no text on the links themselves.
+    """
     nodes = sorted({n for s, t, _ in links for n in (s, t)})
+    inflow = dict.fromkeys(nodes, 0.0)
+    outflow = dict.fromkeys(nodes, 0.0)
+    for source, target, value in links:
+        outflow[source] += value
+        inflow[target] += value
+    labels = [f"{n}: {max(inflow[n], outflow[n]) / KWH_PER_MWH:,.1f} MWh" for n in nodes]
     position = {n: i for i, n in enumerate(nodes)}
     fig = go.Figure(
         go.Sankey(
-            node={"label": nodes, "pad": 18, "thickness": 16},
+            node={"label": labels, "pad": 18, "thickness": 16},
             link={
                 "source": [position[s] for s, _, _ in links],
                 "target": [position[t] for _, t, _ in links],
                 "value": [v / KWH_PER_MWH for _, _, v in links],
+                "label": [f"{s} → {t}: {v / KWH_PER_MWH:,.1f} MWh" for s, t, v in links],
             },
             valueformat=",.1f",
             valuesuffix=" MWh",
@@ -198,12 +277,29 @@ def comparison_figure(
             col=1,
         )
     modes = list(kpis)
+    tops = [0.0] * len(modes)
     for key in (*_COST_KPIS, "revenue_eur"):
         sign = -1.0 if key == "revenue_eur" else 1.0
         values = [sign * float(kpis[m].get(key, 0.0)) for m in modes]
         if any(abs(v) > 1e-9 for v in values):
             label = key.removeprefix("cost_").removesuffix("_eur")
             fig.add_trace(go.Bar(x=modes, y=values, name=label), row=4, col=1)
+            tops = [t + max(v, 0.0) for t, v in zip(tops, values, strict=True)]
+    totals = [float(kpis[m].get("total_cost_eur", 0.0)) for m in modes]
+    fig.add_trace(
+        go.Scatter(
+            x=modes,
+            y=tops,
+            mode="text",
+            text=[f"net {v:,.0f} EUR" for v in totals],
+            textposition="top center",
+            showlegend=False,
+            hoverinfo="skip",
+        ),
+        row=4,
+        col=1,
+    )
+    fig.update_yaxes(range=[0, 100], row=2, col=1)
     fig.update_layout(
         title=title, barmode="relative", height=1200, hovermode="x", template="plotly_white"
     )

@@ -46,6 +46,7 @@ def write_outputs(result: RunResult, out_dir: str | Path) -> list[Path]:
         result.dispatch,
         title=f"{result.scenario.name}",
         timezone=result.scenario.site.timezone,
+        kinds=result.scenario.plant.kinds(),
     )
     html_path = write_html(figure, out / "dispatch.html")
     return [csv_path, kpi_path, violation_path, html_path, write_sankey(result, out)]

@@ -1,19 +1,18 @@
 """Figures of a site study: cases side by side (tables in, Plotly figures out).
 
 Every chart carries its units on the axes and writes the values people compare
-on the marks: totals on bars, MWh on Sankey nodes, targets as lines.
+on the marks: totals on bars, targets as lines (the Sankey is
+:func:`energyopt.outputs.plots.sankey_figure`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
-
-from energyopt.units import KWH_PER_MWH
 
 #: the KPI bars: table column, axis title, target (None: no target line)
 KPI_BARS = (
@@ -95,32 +94,6 @@ def cost_breakdown(table: pd.DataFrame) -> go.Figure:
         yaxis_title="EUR per year",
         legend_title_text="category",
     )
-    return fig
-
-
-def sankey_with_values(links: Sequence[Sequence], title: str) -> go.Figure:
-    """Energy flows (source, target, kWh): MWh on the nodes' labels and on hover."""
-    nodes = sorted({n for s, t, _ in links for n in (s, t)})
-    inflow = dict.fromkeys(nodes, 0.0)
-    outflow = dict.fromkeys(nodes, 0.0)
-    for s, t, v in links:
-        outflow[s] += v
-        inflow[t] += v
-    labels = [f"{n} {max(inflow[n], outflow[n]) / KWH_PER_MWH:,.0f} MWh" for n in nodes]
-    position = {n: i for i, n in enumerate(nodes)}
-    fig = go.Figure(
-        go.Sankey(
-            node={"label": labels, "pad": 14, "thickness": 14},
-            link={
-                "source": [position[s] for s, _, _ in links],
-                "target": [position[t] for _, t, _ in links],
-                "value": [v / KWH_PER_MWH for _, _, v in links],
-            },
-            valueformat=",.0f",
-            valuesuffix=" MWh",
-        )
-    )
-    fig.update_layout(title=title, height=560, template="plotly_white")
     return fig
 
 

@@ -75,7 +75,10 @@ def write_simulation(sim: Simulation, out_dir: str | Path) -> list[Path]:
         paths.append(write_html(figure, out / "comparison.html"))
     else:
         figure = dispatch_figure(
-            sim.runs[main].dispatch, title=f"{sim.scenario.name}: {main}", timezone=timezone
+            sim.runs[main].dispatch,
+            title=f"{sim.scenario.name}: {main}",
+            timezone=timezone,
+            kinds=sim.scenario.plant.kinds(),
         )
         paths.append(write_html(figure, out / "dispatch.html"))
     return paths

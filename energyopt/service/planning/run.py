@@ -225,7 +225,7 @@ def schedule_payload(
         "issued_at": issued_at.isoformat(),
         "planned_at": planned_at.isoformat(),
         "is_complete_day": bool(len(part) and part.index[0] == start),
-        "assets": {a.name: a.type for a in scenario.plant.assets},
+        "assets": scenario.plant.kinds(),
         **schedule.dispatch_fields(part, pd.Timedelta(options.step)),
         "solve": {
             "status": plan.status,
