@@ -292,6 +292,7 @@ def kpi_table(kpis: dict, title: str = "KPIs") -> Table:
 
 from energyopt.data_cli import data_app  # noqa: E402
 from energyopt.service.cli import keys_app, serve  # noqa: E402
+from energyopt.service.control.opcua.cli import opcua_app  # noqa: E402
 from energyopt.service.setup import service  # noqa: E402
 from energyopt.study_cli import compare, study_app  # noqa: E402
 
@@ -299,6 +300,7 @@ app.command()(serve)
 app.command("service")(service)
 app.add_typer(keys_app, name="keys")
 app.add_typer(data_app, name="data")
+app.add_typer(opcua_app, name="opcua")
 app.add_typer(study_app, name="study")
 app.command()(compare)
 

@@ -72,12 +72,18 @@ def serve(
     data_dir: Path | None = DataDirOption,
     database_url: str | None = DatabaseOption,
     log_level: str = typer.Option("info", help="uvicorn log level"),
+    opcua_endpoint: str | None = typer.Option(
+        None,
+        "--opcua-endpoint",
+        help="also serve OPC UA, e.g. opc.tcp://0.0.0.0:4840 (or ENERGYOPT_OPCUA_ENDPOINT)",
+    ),
 ) -> None:
     """Run the HTTP service (API under /api/v1, health at /health, docs at /docs).
 
     The process is one instance of the service on its database
     (:mod:`energyopt.service.instances`): a second one on the same SQLite
     file is refused (exit code 2); on PostgreSQL instances share the work.
+    With an OPC UA endpoint the OPC UA server runs next to it on the same store.
     """
     require_service_stack()
     import dataclasses
@@ -88,7 +94,13 @@ def serve(
 
     from energyopt.service.instances import ServiceInstance
 
-    settings = _apply_overrides(data_dir, database_url)
+    if opcua_endpoint is not None:
+        os.environ["ENERGYOPT_OPCUA_ENDPOINT"] = opcua_endpoint
+    try:
+        settings = _apply_overrides(data_dir, database_url)
+    except ValueError as exc:  # pydantic's ValidationError: e.g. a malformed endpoint
+        err_console.print(f"[bold red]error:[/] {escape(' '.join(str(exc).split()))}")
+        raise typer.Exit(code=2) from None
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
@@ -97,18 +109,29 @@ def serve(
         app.state.scheduler_config, claim_stale_after_s=settings.instance_timeout_s
     )
     instance = ServiceInstance(settings, app.state.executor)
+    control = None
     try:
         instance.start()
-    except EnergyOptError as exc:
+        if settings.opcua_endpoint is not None:
+            from energyopt.service.control.opcua.cli import start_server
+
+            store = settings.open_store()
+            store.migrate()
+            control = start_server(settings, store)
+    except (EnergyOptError, OSError) as exc:
+        instance.stop()
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(code=2) from None
+    opcua = f", OPC UA on {settings.opcua_endpoint}" if control is not None else ""
     console.print(
-        f"energyopt service on http://{host}:{port} (docs /docs), "
+        f"energyopt service on http://{host}:{port} (docs /docs){opcua}, "
         f"database {settings.db_url.split('@')[-1]}, instance {settings.instance_id}"
     )
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level)
     finally:
+        if control is not None:
+            control.stop()
         instance.stop()
 
 
