@@ -286,19 +286,7 @@ def comparison_figure(
             fig.add_trace(go.Bar(x=modes, y=values, name=label), row=4, col=1)
             tops = [t + max(v, 0.0) for t, v in zip(tops, values, strict=True)]
     totals = [float(kpis[m].get("total_cost_eur", 0.0)) for m in modes]
-    fig.add_trace(
-        go.Scatter(
-            x=modes,
-            y=tops,
-            mode="text",
-            text=[f"net {v:,.0f} EUR" for v in totals],
-            textposition="top center",
-            showlegend=False,
-            hoverinfo="skip",
-        ),
-        row=4,
-        col=1,
-    )
+    fig.add_trace(total_labels(modes, tops, [f"net {v:,.0f} EUR" for v in totals]), row=4, col=1)
     fig.update_yaxes(range=[0, 100], row=2, col=1)
     fig.update_layout(
         title=title, barmode="relative", height=1200, hovermode="x", template="plotly_white"
@@ -306,6 +294,20 @@ def comparison_figure(
     fig.update_xaxes(matches="x", row=2, col=1)
     fig.update_xaxes(matches="x", row=3, col=1)
     return fig
+
+
+def total_labels(x, tops, texts) -> go.Scatter:
+    """Text marks writing ``texts`` above stacked bars (at ``tops``, the height of each
+    bar's positive stack), e.g. the net total of costs and revenues."""
+    return go.Scatter(
+        x=x,
+        y=tops,
+        mode="text",
+        text=list(texts),
+        textposition="top center",
+        showlegend=False,
+        hoverinfo="skip",
+    )
 
 
 def _grid_energy_cost_eur(dispatch: pd.DataFrame, dt_h: float) -> pd.Series:

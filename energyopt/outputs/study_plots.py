@@ -7,12 +7,15 @@ on the marks: totals on bars, targets as lines (the Sankey is
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+
+from energyopt.outputs.plant_kpis import PROCESSES
+from energyopt.outputs.plots import total_labels
 
 #: the KPI bars: table column, axis title, target (None: no target line)
 KPI_BARS = (
@@ -67,34 +70,61 @@ def kpi_bars(table: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def cost_breakdown(table: pd.DataFrame) -> go.Figure:
-    """Stacked cost categories per case [EUR per year], the net total above each bar."""
+def stacked_bars(
+    table: pd.DataFrame,
+    parts: Mapping[str, str],
+    total: str,
+    fmt: Callable[[float], str],
+    *,
+    title: str,
+    axis: str,
+    legend: str,
+) -> go.Figure:
+    """Columns ``parts`` (column -> legend label) stacked per case, negative parts below
+    zero, the case's ``total`` column written above each bar with ``fmt``."""
     fig = go.Figure()
-    for column, label in COST_PARTS.items():
-        if column in table and table[column].abs().sum() > 0:
-            fig.add_trace(go.Bar(x=table.index, y=table[column], name=label))
-    total = table["total_cost_eur"]
-    top = table[[c for c in COST_PARTS if c in table]].clip(lower=0).sum(axis=1)
-    fig.add_trace(
-        go.Scatter(
-            x=table.index,
-            y=top,
-            mode="text",
-            text=[f"net {v / 1e6:,.2f} M" for v in total],
-            textposition="top center",
-            showlegend=False,
-            hoverinfo="skip",
-        )
-    )
+    present = [c for c in parts if c in table]
+    for column in present:
+        if table[column].abs().sum() > 0:
+            fig.add_trace(go.Bar(x=table.index, y=table[column], name=parts[column]))
+    tops = table[present].clip(lower=0).sum(axis=1)
+    fig.add_trace(total_labels(table.index, tops, [fmt(v) for v in table[total]]))
     fig.update_layout(
         barmode="relative",
-        height=480,
+        height=470,
         template="plotly_white",
-        title="Cost by category",
-        yaxis_title="EUR per year",
-        legend_title_text="category",
+        title=title,
+        yaxis_title=axis,
+        legend_title_text=legend,
     )
     return fig
+
+
+def cost_breakdown(table: pd.DataFrame) -> go.Figure:
+    """Cost categories per case [EUR per year], the net total above each bar [MEUR]."""
+    return stacked_bars(
+        table,
+        COST_PARTS,
+        "total_cost_eur",
+        lambda v: f"net {v / 1e6:,.2f} M",
+        title="Cost by category",
+        axis="EUR per year",
+        legend="category",
+    )
+
+
+def process_bars(table: pd.DataFrame) -> go.Figure:
+    """Final energy per kWh of cells by process [kWh/kWh], the total above each bar."""
+    parts = {f"energy_kwh_per_kwh_cell_{p}": p for p in PROCESSES}
+    return stacked_bars(
+        table,
+        parts,
+        "energy_kwh_per_kwh_cell",
+        lambda v: f"{v:.1f}",
+        title="Final energy by process",
+        axis="kWh per kWh of cells",
+        legend="process",
+    )
 
 
 def duration_curves(series: Mapping[str, pd.Series], title: str, axis: str) -> go.Figure:

@@ -18,10 +18,14 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from energyopt.outputs.plant_kpis import PROCESSES
 from energyopt.outputs.plots import sankey_figure
 from energyopt.outputs.results import COST_KPIS
-from energyopt.outputs.study_plots import cost_breakdown, duration_curves, kpi_bars
+from energyopt.outputs.study_plots import (
+    cost_breakdown,
+    duration_curves,
+    kpi_bars,
+    process_bars,
+)
 from energyopt.studies.spec import Case, Study
 from energyopt.studies.store import StudyStore
 
@@ -121,7 +125,7 @@ def write_report(study: Study, store: StudyStore, path: str | Path | None = None
     figures: list[go.Figure] = []
     if len(done):
         if "energy_kwh_per_kwh_cell" in done:  # a plant that makes cells
-            figures += [kpi_bars(done), _process_bars(done)]
+            figures += [kpi_bars(done), process_bars(done)]
         figures.append(cost_breakdown(done))
         figures += _duration_figures(study, store, done)
         figures += [_case_sankey(study, store, name) for name in done.index]
@@ -161,36 +165,6 @@ def _head(study: Study, table: pd.DataFrame) -> str:
 
 def _html_table(title: str, frame: pd.DataFrame) -> str:
     return f"<h2>{html.escape(title)}</h2>" + frame.to_html(na_rep="-", escape=True)
-
-
-def _process_bars(done: pd.DataFrame) -> go.Figure:
-    """Final energy per kWh of cells by process, stacked, total on each bar."""
-    fig = go.Figure()
-    columns = [f"energy_kwh_per_kwh_cell_{p}" for p in PROCESSES]
-    for column, process in zip(columns, PROCESSES, strict=True):
-        if column in done:
-            fig.add_trace(go.Bar(x=done.index, y=done[column], name=process))
-    total = done["energy_kwh_per_kwh_cell"]
-    fig.add_trace(
-        go.Scatter(
-            x=done.index,
-            y=done[[c for c in columns if c in done]].clip(lower=0).sum(axis=1),
-            mode="text",
-            text=[f"{v:.1f}" for v in total],
-            textposition="top center",
-            showlegend=False,
-            hoverinfo="skip",
-        )
-    )
-    fig.update_layout(
-        barmode="relative",
-        height=460,
-        template="plotly_white",
-        title="Final energy by process",
-        yaxis_title="kWh per kWh of cells",
-        legend_title_text="process",
-    )
-    return fig
 
 
 def _duration_figures(study: Study, store: StudyStore, done: pd.DataFrame) -> list[go.Figure]:

@@ -19,13 +19,14 @@ Executors:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import multiprocessing
 import os
 import threading
 import uuid
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Literal
 
 from energyopt.errors import ScenarioError
@@ -116,12 +117,13 @@ def _run_local(payloads, workers, _scheduler, finish, on_window, should_stop) ->
             finish(name, run_case(payload, windows))
         return []
     context = multiprocessing.get_context("spawn")
-    with context.Manager() as manager:
-        queue = manager.Queue() if on_window is not None else None
-        relay = _start_relay(queue, on_window)
+    with contextlib.ExitStack() as stack:
+        queue = None
+        if on_window is not None:  # window progress from the workers, through a manager
+            queue = stack.enter_context(context.Manager()).Queue()
+            relay = _start_relay(queue, on_window)
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = {pool.submit(_run_reporting, p, queue): p["name"] for p in payloads}
-            cancelled = _collect(futures, as_completed(futures), finish, should_stop)
+            cancelled = _feed_pool(pool, payloads, workers, queue, finish, should_stop)
         if queue is not None:
             queue.put(None)
             relay.join()
@@ -139,7 +141,7 @@ def _start_relay(queue, on_window) -> threading.Thread:
     """A thread handing window progress from the workers to ``on_window``."""
 
     def relay() -> None:
-        while queue is not None and (item := queue.get()) is not None:
+        while (item := queue.get()) is not None:
             on_window(*item)
 
     thread = threading.Thread(target=relay, daemon=True)
@@ -147,20 +149,50 @@ def _start_relay(queue, on_window) -> threading.Thread:
     return thread
 
 
+def _feed_pool(pool, payloads, workers, queue, finish, should_stop) -> list[str]:
+    """Keep ``workers`` cases running, the rest queued here (so a stop can cancel them:
+    a pool's own queue hands work to its processes ahead of time)."""
+    waiting = list(payloads)
+    running: dict = {}
+
+    def submit_next() -> None:
+        if waiting:
+            payload = waiting.pop(0)
+            running[pool.submit(_run_reporting, payload, queue)] = payload["name"]
+
+    for _ in range(workers):
+        submit_next()
+    cancelled: list[str] = []
+    while running:
+        done, _ = wait(running, return_when=FIRST_COMPLETED)
+        for future in done:
+            finish(running.pop(future), _result(future))
+        if not cancelled and should_stop is not None and should_stop():
+            cancelled = [p["name"] for p in waiting]
+            waiting.clear()
+        for _ in done:
+            submit_next()
+    return cancelled
+
+
+def _result(future) -> dict[str, Any]:
+    """A finished future's case result; a worker that died is a failed case."""
+    try:
+        return future.result()
+    except Exception as exc:  # the worker itself died (killed, out of memory)
+        reason = " ".join(f"worker lost: {type(exc).__name__}: {exc}".split())
+        return {"status": "failed", "reason": reason}
+
+
 def _collect(futures: dict, completed: Iterable, finish, should_stop) -> list[str]:
     """Store results as they complete; on ``should_stop`` cancel what has not finished
-    (a local pool lets running cases finish; Dask stops them)."""
+    (Dask stops running cases too)."""
     cancelled: list[str] = []
     stopped = False
     for future in completed:
         if future.cancelled():
             continue
-        try:
-            result = future.result()
-        except Exception as exc:  # the worker itself died (killed, out of memory)
-            reason = " ".join(f"worker lost: {type(exc).__name__}: {exc}".split())
-            result = {"status": "failed", "reason": reason}
-        finish(futures[future], result)
+        finish(futures[future], _result(future))
         if not stopped and should_stop is not None and should_stop():
             stopped = True
             for other, name in futures.items():

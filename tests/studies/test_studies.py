@@ -329,3 +329,25 @@ def _energyopt(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     return subprocess.run(
         [*_command(), *args], cwd=cwd, capture_output=True, text=True, timeout=600, env=env
     )
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_stop_request_cancels_the_queued_cases(folder, tmp_path, workers):
+    """After the first finished case the study is asked to stop: cases not yet started
+    are cancelled and stay pending; the ones that ran are stored."""
+    study = load_study(write_study(folder))
+    store = StudyStore(tmp_path / "results", study.name)
+    finished: list[str] = []
+    outcome = run_study(
+        study,
+        store,
+        workers=workers,
+        on_case=lambda name, *_: finished.append(name),
+        should_stop=lambda: bool(finished),
+    )
+    assert outcome.cancelled
+    assert sorted(outcome.computed + outcome.cancelled) == sorted(c.name for c in study.cases)
+    assert len(outcome.computed) < 4
+    table = case_table(study, store)
+    for name in outcome.cancelled:
+        assert table.loc[name, "status"] == "pending"
