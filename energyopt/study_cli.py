@@ -161,6 +161,8 @@ def compare(
     ),
 ) -> None:
     """KPIs of runs or study cases side by side."""
+    from energyopt.studies.report import plan_mode
+
     runs = {}
     for folder in outputs:
         path = folder / "kpis.json"
@@ -169,8 +171,6 @@ def compare(
         except (OSError, ValueError) as exc:
             _fail(EnergyOptError(f"{path}: no readable kpis.json ({exc})"))
         if "modes" in kpis:  # a study case: its plan mode
-            from energyopt.studies.report import plan_mode
-
             kpis = {**kpis["modes"][plan_mode(kpis["modes"])], **kpis}
         runs[str(folder)] = kpis
     keys = [

@@ -16,6 +16,7 @@ from plotly.subplots import make_subplots
 
 from energyopt.outputs.plant_kpis import PROCESSES
 from energyopt.outputs.plots import total_labels
+from energyopt.outputs.results import COST_KPIS
 
 #: the KPI bars: table column, axis title, target (None: no target line)
 KPI_BARS = (
@@ -23,16 +24,6 @@ KPI_BARS = (
     ("energy_kwh_per_kwh_cell", "energy [kWh/kWh cell]", 25.0),
     ("co2_kg_per_kwh_cell", "CO2 [kg/kWh cell]", 10.0),
 )
-#: cost categories of the breakdown: table column -> legend label
-COST_PARTS = {
-    "cost_energy_eur": "grid energy",
-    "cost_demand_charge_eur": "demand charge",
-    "cost_fuel_eur": "fuel",
-    "cost_co2_eur": "CO2",
-    "cost_exchange_eur": "neighbours (net)",
-    "cost_degradation_eur": "battery wear",
-    "cost_violation_eur": "missed requirements",
-}
 
 
 def kpi_bars(table: pd.DataFrame) -> go.Figure:
@@ -101,13 +92,16 @@ def stacked_bars(
 
 
 def cost_breakdown(table: pd.DataFrame) -> go.Figure:
-    """Cost categories per case [EUR per year], the net total above each bar [MEUR]."""
+    """Cost categories per case [EUR per year], revenue (NMP and heat sales, exports)
+    below zero, the net total above each bar [MEUR]: the bars add up to it."""
+    parts = {k: k.removeprefix("cost_").removesuffix("_eur") for k in COST_KPIS}
+    signed = table.assign(revenue_eur=-table["revenue_eur"]) if "revenue_eur" in table else table
     return stacked_bars(
-        table,
-        COST_PARTS,
+        signed,
+        parts,
         "total_cost_eur",
         lambda v: f"net {v / 1e6:,.2f} M",
-        title="Cost by category",
+        title="Cost by category (revenue below zero)",
         axis="EUR per year",
         legend="category",
     )

@@ -48,14 +48,12 @@ from energyopt.inputs.config import (
     scenario_from_dict,
 )
 
-#: the modes a case can run (see energyopt.engine.rolling.simulate)
-CASE_MODES = ("rolling", "perfect", "baseline")
-#: forecasts of the rolling mode
-FORECASTS = ("perfect", "persistence", "noisy")
 #: solver gap of study runs unless a scenario sets its own [frac]: fine enough to rank
 #: sites whose annual costs differ by a few per mille
 STUDY_MIP_REL_GAP = 0.001
 
+#: the modes of energyopt.engine.rolling.MODES and the forecast kinds of
+#: energyopt.engine.forecast.FORECAST_KINDS, as types (a test keeps them equal)
 Mode = Literal["rolling", "perfect", "baseline"]
 #: a study's modes unless it names its own
 DEFAULT_MODES: tuple[Mode, ...] = ("rolling", "baseline")

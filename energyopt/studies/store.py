@@ -24,8 +24,6 @@ import pandas as pd
 
 from energyopt.studies.spec import Case
 
-DEFAULT_ROOT = Path("out/studies")
-
 
 class StudyStore:
     """Results of one study's cases under ``root/<study name>``."""

@@ -14,17 +14,21 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import get_args
 
 import pandas as pd
 import pytest
 import yaml
 from browser import browse
 
+from energyopt.engine.forecast import FORECAST_KINDS
+from energyopt.engine.rolling import MODES
 from energyopt.errors import ScenarioError
+from energyopt.outputs.study_plots import cost_breakdown
 from energyopt.studies.cases import case_key, case_payload
 from energyopt.studies.report import case_table, ranking, write_report
 from energyopt.studies.runner import run_study
-from energyopt.studies.spec import load_study
+from energyopt.studies.spec import Forecast, Mode, load_study
 from energyopt.studies.store import StudyStore
 from tests.conftest import ROOT, SCENARIOS
 
@@ -86,6 +90,11 @@ def test_two_sites_by_two_variants_expand_to_four_validated_cases(folder):
         assert case.scenario.solver.mip_rel_gap == 0.001  # the study's gap
         assert case.scenario.period.days == 2
         assert case.scenario.site.name in ("Lille", "Frankfurt am Main")
+
+
+def test_study_modes_and_forecasts_are_the_engines():
+    assert get_args(Mode) == MODES
+    assert set(get_args(Forecast)) == set(FORECAST_KINDS)
 
 
 def test_explicit_cases_with_their_own_modes(folder):
@@ -277,6 +286,11 @@ def test_report_numbers_equal_the_stored_kpis_and_the_html_draws_every_chart(tmp
         baseline = stored["modes"]["baseline"]["total_cost_eur"]
         saving = (1 - rolling["total_cost_eur"] / baseline) * 100
         assert stored["savings_vs_baseline_pct"] == pytest.approx(saving)
+    # the cost bars (revenue below zero) add up to each case's net total
+    bars = [t for t in cost_breakdown(table).data if t.type == "bar"]
+    for i, name in enumerate(table.index):
+        stacked = sum(float(t.y[i]) for t in bars)
+        assert stacked == pytest.approx(table.loc[name, "total_cost_eur"], rel=1e-9)
     rank = ranking(table, 0.001)
     costs = rank["total_cost_eur_per_kwh_cell"].to_numpy()
     assert list(rank["rank"]) == [1, 2, 3, 4]
