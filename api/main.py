@@ -3,13 +3,16 @@
 Start-up (lifespan): open the store and migrate it, create the deployment's
 admin key if ``ENERGYOPT_ADMIN_TOKEN`` is set, mark failed the runs left
 ``running`` that no live service instance executes (a previous process's),
-start the worker pool and hand it the runs still queued. Shutdown: stop the
-pool and mark failed the runs it was executing that no instance took back.
+start the worker pool and hand it the runs still queued, queue again the
+studies no live instance runs and start the study thread. Shutdown: stop the
+study thread and the pool, mark failed the runs it was executing that no
+instance took back and queue this instance's unfinished studies again (they
+resume at the next start).
 ``energyopt serve`` also runs the process as a service instance on its
 database (``energyopt.service.instances``: heartbeat, take-over of a silent
 instance's runs, a stopping instance queues its interrupted runs again).
-``app.state`` holds ``settings``, ``store``, ``executor`` and ``scheduler``
-(None until a scheduler is wired in).
+``app.state`` holds ``settings``, ``store``, ``executor``, ``study_runner``
+and ``scheduler`` (None until a scheduler is wired in).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from api.routes import (
     scenarios,
     schedules,
     setpoints,
+    studies,
 )
 from api.schedule_cache import ScheduleCache
 from energyopt import __version__
@@ -46,6 +50,8 @@ from energyopt.service.scheduler import PlanningScheduler, SchedulerConfig
 from energyopt.service.settings import Settings, get_settings
 from energyopt.service.store import keys as key_store
 from energyopt.service.store import runs as run_store
+from energyopt.service.store import studies as study_store
+from energyopt.service.studies import StudyRunner
 from energyopt.service.workers import WorkerPool
 
 logger = logging.getLogger(__name__)
@@ -90,6 +96,7 @@ def create_app(settings: Settings | None = None, *, executor: RunExecutor | None
     )
     app.state.store = None
     app.state.scheduler = None
+    app.state.study_runner = None
     app.state.scheduler_config = SchedulerConfig()
     app.state.schedule_cache = None
     # inside CORS, so that refusals carry its headers
@@ -108,7 +115,7 @@ def create_app(settings: Settings | None = None, *, executor: RunExecutor | None
     errors.install(app)
     access_log.install()
     app.include_router(health.router)
-    for module in (scenarios, runs, comparisons, keys, audit):
+    for module in (scenarios, runs, studies, comparisons, keys, audit):
         app.include_router(module.router, prefix=API_PREFIX)
     for module in (plants, schedules, measurements, setpoints):
         app.include_router(module.router, prefix=API_PREFIX)
@@ -143,6 +150,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     for run_id in run_store.queued_run_ids(store):
         executor.submit(context, run_id)
+    _start_studies(app, store, settings)
     _start_planning(app, store, settings)
     # objects alive after start-up (libraries, models) stay: keep them out of the
     # collector's full passes, which otherwise add tens of ms to a request now and then
@@ -151,6 +159,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        runner: StudyRunner = app.state.study_runner
+        runner.stop()
         if app.state.scheduler is not None:
             app.state.scheduler.shutdown()
             app.state.scheduler = None
@@ -159,8 +169,23 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             run_store.fail_interrupted_runs(
                 store, reason=interrupted_reason(), stale_after_s=settings.instance_timeout_s
             )
+        runner.shutdown()
+        app.state.study_runner = None
+        study_store.requeue_interrupted_studies(store, instance_ids=[settings.instance_id])
         store.close()
         app.state.store = None
+
+
+def _start_studies(app: FastAPI, store, settings: Settings) -> None:
+    """Queue again the studies no live instance runs (they resume), start the study thread."""
+    requeued = study_store.requeue_interrupted_studies(
+        store, stale_after_s=settings.instance_timeout_s, unowned=True
+    )
+    if requeued:
+        logger.warning("resuming %d interrupted stud(ies): %s", len(requeued), ", ".join(requeued))
+    runner = StudyRunner(store, settings, app.state.executor.pool)
+    runner.start()
+    app.state.study_runner = runner
 
 
 def _start_planning(app: FastAPI, store, settings: Settings) -> None:

@@ -366,3 +366,95 @@ class HealthOut(BaseModel):
     solver: ComponentHealth
     workers: ComponentHealth
     scheduler: ComponentHealth
+
+
+STUDY_DESCRIPTION = (
+    "study document: the keys of a study YAML file (name, sites, variants, period, step, "
+    "modes, forecast, mip_rel_gap, cases). Site paths are relative to the service's "
+    "scenarios directory and must lie in its data directories."
+)
+
+
+class StudyCreate(Body):
+    """A study from a file in the scenarios directory (``path``) or inline (``study``)."""
+
+    path: str | None = Field(
+        None,
+        max_length=1000,
+        description="study YAML file, relative to the service's scenarios directory",
+    )
+    study: dict[str, Any] | None = Field(None, description=STUDY_DESCRIPTION)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> StudyCreate:
+        if (self.path is None) == (self.study is None):
+            raise ValueError("give exactly one of 'path' and 'study'")
+        return self
+
+
+class StudyProgress(BaseModel):
+    """How far a study is."""
+
+    cases_total: int = Field(description="cases of the study [-]")
+    cases_done: int = Field(description="cases with a current result, reused ones included [-]")
+    cases_failed: int = Field(description="cases that failed, each with its reason [-]")
+    cases_reused: int = Field(description="cases whose stored result was current [-]")
+    fraction: float = Field(description="(done + failed) / total [0-1]")
+
+
+class StudyCaseOut(BaseModel):
+    """One case of a study (``site/variant``)."""
+
+    name: str
+    site: str
+    variant: str
+    status: Literal["pending", "done", "failed", "cancelled"] = Field(
+        description="pending: not run yet (or its input changed since); cancelled: the "
+        "study was cancelled before it ran"
+    )
+    reason: str | None = Field(description="one line, when failed")
+    elapsed_s: float | None = Field(description="time the case took in its worker [s]")
+    n_solves: int | None = Field(description="solver calls of the case [-]")
+
+
+class StudyRankOut(BaseModel):
+    """A done case's place in the ranking by cost per kWh of cells."""
+
+    rank: int
+    case: str
+    cost: float = Field(description="value of ranked_by [EUR/kWh cell, or EUR/a]")
+    vs_above: str = Field(
+        description="relative cost above the case ranked above it, or 'within gap (not "
+        "significant)' when closer than the study's MIP gap"
+    )
+
+
+class StudyLinks(BaseModel):
+    """Where to find a study and its results."""
+
+    self: str
+    cases_csv: str
+    report: str
+    cancel: str
+
+
+class StudyOut(BaseModel):
+    """A study: state, progress per case and, once cases are done, the ranking."""
+
+    id: str
+    name: str
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
+    executor: str = Field(description="local (the service's workers) or dask")
+    progress: StudyProgress
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    error: str | None = Field(description="one-line reason when the study failed or was cancelled")
+    cases: list[StudyCaseOut] | None = Field(
+        None, description="every case (in the study's order); left out of lists"
+    )
+    ranked_by: str | None = Field(None, description="the ranking's KPI")
+    ranking: list[StudyRankOut] | None = Field(
+        None, description="done cases, cheapest first; left out of lists"
+    )
+    links: StudyLinks

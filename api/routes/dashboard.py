@@ -1,4 +1,5 @@
-"""The dashboard page: each plant's latest schedule, KPIs against the baseline, recent runs.
+"""The dashboard page: each plant's latest schedule, KPIs against the baseline, recent
+runs, and the latest studies with their ranking.
 
 ``GET /`` needs a viewer key like the API. A browser gives it once, as
 ``/?key=<token>`` or through the form the page shows without one; the
@@ -26,12 +27,17 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.deps import ROLE_RANK
 from api.routes.plants import get_scheduler
+from api.routes.studies import study_out
+from energyopt.errors import EnergyOptError
 from energyopt.outputs.plots import dispatch_figure
 from energyopt.service import schedule
 from energyopt.service.store import ApiKeyRecord, PlantRecord, Store
 from energyopt.service.store import keys as key_store
 from energyopt.service.store import plants as plant_store
 from energyopt.service.store import runs as run_store
+from energyopt.service.store import studies as study_store
+from energyopt.service.store.records import StudyRecord
+from energyopt.service.studies import stored_study
 
 router = APIRouter(include_in_schema=False)
 COOKIE = "energyopt_key"
@@ -116,11 +122,13 @@ def dashboard(request: Request, key: str | None = None) -> Response:
         for p in plant_store.list_plants(store, active_only=True)
     ]
     runs = [run_view(r) for r in run_store.list_runs(store, limit=10)]
+    studies = [study_view(r, store) for r in study_store.list_studies(store, limit=5)]
     html = TEMPLATES.get_template("dashboard.html").render(
         plotly_url=PLOTLY_URL,
         generated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M"),
         plants=plants,
         runs=runs,
+        studies=studies,
     )
     return HTMLResponse(html)
 
@@ -235,4 +243,29 @@ def run_view(run) -> dict[str, Any]:
         "created": f"{run.created_at:%Y-%m-%d %H:%M}",
         "duration": "-" if duration is None else f"{duration:.1f}",
         "note": run.error or "",
+    }
+
+
+def study_view(record: StudyRecord, store: Store) -> dict[str, Any]:
+    """One study of the page: state, progress and its ranking so far."""
+    try:
+        out = study_out(record, stored_study(record), store)
+    except EnergyOptError as exc:  # a site file went away: state only
+        out, note = study_out(record), f"no ranking: {exc}"
+    else:
+        note = record.error or ""
+    unit = "EUR/kWh cell" if out.ranked_by == "total_cost_eur_per_kwh_cell" else "EUR/a"
+    return {
+        "id": record.id,
+        "name": record.name,
+        "status": record.status,
+        "progress": f"{out.progress.cases_done} done, {out.progress.cases_failed} failed "
+        f"of {out.progress.cases_total}",
+        "created": f"{record.created_at:%Y-%m-%d %H:%M}",
+        "unit": unit,
+        "ranking": [
+            {"rank": r.rank, "case": r.case, "cost": _number(r.cost), "vs_above": r.vs_above}
+            for r in out.ranking or []
+        ],
+        "note": note,
     }

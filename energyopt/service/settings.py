@@ -122,6 +122,19 @@ class Settings(BaseSettings):
         2.0, gt=0, description="how often the instance looks for queued runs it can start [s]"
     )
 
+    study_executor: Literal["local", "dask"] = Field(
+        "local",
+        description="where study cases run: local (the service's worker pool) or dask "
+        "(the Dask scheduler at dask_scheduler)",
+    )
+    dask_scheduler: str | None = Field(
+        None,
+        pattern=r"^(tcp|tls|ucx|inproc)://\S+$",
+        description="Dask scheduler of the dask study executor, e.g. tcp://10.0.0.5:8786; "
+        "none: a LocalCluster of worker_count workers per study",
+    )
+    max_study_cases: int = Field(200, ge=1, description="most cases one study may have [-]")
+
     opcua_endpoint: str | None = Field(
         None,
         pattern=r"^opc\.tcp://[^/\s]+:\d{1,5}(/\S*)?$",

@@ -2,8 +2,9 @@
 
 The table has one row per case, read from the stored KPIs of the case's plan
 mode (``rolling`` if the case ran it, else ``perfect``, else ``baseline``).
-Costs and CO2 are per year: totals over the study period times 365 / days
-(the period itself when it is a year). Per-kWh-cell figures need no scaling.
+Amounts (costs [EUR], CO2 [t], energies [kWh]) are per year: totals over the
+study period times 365 / days (the period itself when it is a year).
+Per-kWh-cell figures, shares, peaks [kW] and solver figures are as stored.
 
 Ranking is by total cost per kWh of cells. Each case's plans are solved to
 the study's MIP gap, so two costs closer than that gap (relative) cannot be
@@ -19,7 +20,6 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from energyopt.outputs.plots import sankey_figure
-from energyopt.outputs.results import COST_KPIS
 from energyopt.outputs.study_plots import (
     cost_breakdown,
     duration_curves,
@@ -27,14 +27,23 @@ from energyopt.outputs.study_plots import (
     process_bars,
 )
 from energyopt.studies.spec import Case, Study
-from energyopt.studies.store import StudyStore
+from energyopt.studies.store import CaseResults, StudyStore
 
 #: the mode whose KPIs represent a case, in order of preference
 PLAN_MODES = ("rolling", "perfect", "baseline")
 #: the ranking's cost
 RANK_BY = "total_cost_eur_per_kwh_cell"
-#: absolute KPIs scaled to a year
-ANNUAL = ("total_cost_eur", "co2_t", *COST_KPIS)
+#: units of the KPIs that are amounts over the period, scaled to a year
+AMOUNT_UNITS = ("_eur", "_t", "_kwh")
+#: KPIs in those units that are not amounts of the plant's operation
+NOT_AMOUNTS = ("objective_eur",)
+
+
+def is_amount(key: str) -> bool:
+    """True for a KPI summed over the period (a cost, CO2 or an energy), not a rate."""
+    return key.endswith(AMOUNT_UNITS) and "_per_" not in key and key not in NOT_AMOUNTS
+
+
 #: the columns of the printed table: column -> (heading, format)
 COLUMNS = {
     "total_cost_eur": ("cost [MEUR/a]", lambda v: f"{v / 1e6:,.2f}"),
@@ -53,7 +62,7 @@ def plan_mode(modes: dict) -> str:
     return next(m for m in PLAN_MODES if m in modes)
 
 
-def case_table(study: Study, store: StudyStore) -> pd.DataFrame:
+def case_table(study: Study, store: CaseResults) -> pd.DataFrame:
     """One row per case (index ``site/variant``): status, reason, the plan mode's KPIs
     (absolute ones per year), final energy by process and the savings vs baseline."""
     scale = 365.0 / ((study.spec.period.end - study.spec.period.start).days + 1)
@@ -65,7 +74,7 @@ def case_table(study: Study, store: StudyStore) -> pd.DataFrame:
     return table
 
 
-def _row(case: Case, store: StudyStore, scale: float) -> dict:
+def _row(case: Case, store: CaseResults, scale: float) -> dict:
     record = store.record(case) or {}
     row: dict = {"site": case.site, "variant": case.variant}
     status = record.get("status", "pending")
@@ -78,7 +87,7 @@ def _row(case: Case, store: StudyStore, scale: float) -> dict:
     row["mode"] = mode
     for key, value in kpis.items():
         if isinstance(value, int | float) and not isinstance(value, bool) and "." not in key:
-            row[key] = value * scale if key in ANNUAL else value
+            row[key] = value * scale if is_amount(key) else value
     row["savings_vs_baseline_pct"] = stored.get("savings_vs_baseline_pct")
     return row
 
@@ -111,11 +120,17 @@ def printable(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_report(study: Study, store: StudyStore, path: str | Path | None = None) -> Path:
-    """One self-contained HTML report (plotly.js embedded once) of the stored cases."""
-    table = case_table(study, store)
-    rank = ranking(table, study.spec.mip_rel_gap)
+    """Write :func:`report_html` to ``path`` (default ``<results>/<study>/report.html``)."""
     path = Path(path) if path is not None else store.dir / "report.html"
     path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(report_html(study, store), encoding="utf-8")
+    return path
+
+
+def report_html(study: Study, store: CaseResults) -> str:
+    """One self-contained HTML page (plotly.js embedded once) of the stored cases."""
+    table = case_table(study, store)
+    rank = ranking(table, study.spec.mip_rel_gap)
     parts = [
         _head(study, table),
         _html_table("Ranking", rank),
@@ -140,14 +155,12 @@ def write_report(study: Study, store: StudyStore, path: str | Path | None = None
         parts.append(f"<h2>Failed cases</h2><ul>{items}</ul>")
     body = "\n".join(parts)
     title = html.escape(study.name)
-    page = (
+    return (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title>"
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}</style></head>"
         f"<body>{body}</body></html>"
     )
-    path.write_text(page, encoding="utf-8")
-    return path
 
 
 def _head(study: Study, table: pd.DataFrame) -> str:
@@ -157,7 +170,7 @@ def _head(study: Study, table: pd.DataFrame) -> str:
     return (
         f"<h1>{html.escape(study.name)}</h1><p>{html.escape(spec.description)}</p>"
         f"<p>{spec.period.start} to {spec.period.end}, {spec.step} steps; cases: {done}. "
-        f"Costs and CO2 per year; plans solved to a {spec.mip_rel_gap:.2%} MIP gap, so "
+        f"Costs, CO2 and energies per year; plans solved to a {spec.mip_rel_gap:.2%} MIP gap, so "
         "cost differences below it are not significant. Targets: Batteries Europe 2030, "
         "&lt; 25 kWh and 10 kg CO2eq per kWh of cells.</p>"
     )
@@ -167,7 +180,7 @@ def _html_table(title: str, frame: pd.DataFrame) -> str:
     return f"<h2>{html.escape(title)}</h2>" + frame.to_html(na_rep="-", escape=True)
 
 
-def _duration_figures(study: Study, store: StudyStore, done: pd.DataFrame) -> list[go.Figure]:
+def _duration_figures(study: Study, store: CaseResults, done: pd.DataFrame) -> list[go.Figure]:
     by_name = {c.name: c for c in study.cases}
     prices: dict[str, pd.Series] = {}
     loads: dict[str, pd.Series] = {}
@@ -184,7 +197,7 @@ def _duration_figures(study: Study, store: StudyStore, done: pd.DataFrame) -> li
     ]
 
 
-def _case_sankey(study: Study, store: StudyStore, name: str) -> go.Figure:
+def _case_sankey(study: Study, store: CaseResults, name: str) -> go.Figure:
     case = next(c for c in study.cases if c.name == name)
     flows = store.flows(case)
     mode = plan_mode(flows)

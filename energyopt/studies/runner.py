@@ -8,7 +8,9 @@ with its reason and runs again next time; it never stops the others.
 Executors:
 
 * ``local``: a process pool of ``workers`` processes on this machine (one
-  worker runs the cases in this process);
+  worker runs the cases in this process), or the caller's own ``pool`` (the
+  service hands its worker pool: anything with ``submit(fn, *args)``
+  returning a ``concurrent.futures.Future``), kept ``workers`` cases busy;
 * ``dask``: ``dask.distributed`` on the scheduler at ``scheduler``
   (``tcp://host:8786``, started with ``dask scheduler`` and ``dask worker
   tcp://host:8786`` on each machine), or, without an address, on a
@@ -32,7 +34,7 @@ from typing import Any, Literal
 from energyopt.errors import ScenarioError
 from energyopt.studies.cases import case_key, case_payload, run_case
 from energyopt.studies.spec import Case, Study
-from energyopt.studies.store import StudyStore
+from energyopt.studies.store import CaseResults
 
 Executor = Literal["local", "dask"]
 EXECUTORS = ("local", "dask")
@@ -53,7 +55,7 @@ class StudyRun:
     cancelled: list[str] = dataclasses.field(default_factory=list)
 
 
-def pending_cases(study: Study, store: StudyStore) -> tuple[list[tuple[Case, str]], list[str]]:
+def pending_cases(study: Study, store: CaseResults) -> tuple[list[tuple[Case, str]], list[str]]:
     """(cases to run with their keys, names of cases whose stored result is current)."""
     todo, reused = [], []
     for case in study.cases:
@@ -67,11 +69,12 @@ def pending_cases(study: Study, store: StudyStore) -> tuple[list[tuple[Case, str
 
 def run_study(
     study: Study,
-    store: StudyStore,
+    store: CaseResults,
     *,
     executor: Executor = "local",
     workers: int | None = None,
     scheduler: str | None = None,
+    pool: Any = None,
     on_case: CaseCallback | None = None,
     on_window: WindowProgress | None = None,
     should_stop: Callable[[], bool] | None = None,
@@ -79,7 +82,8 @@ def run_study(
     """Run the cases of ``study`` that have no current result in ``store``.
 
     ``should_stop`` is polled as results arrive: once it returns True, queued
-    cases are cancelled (running ones finish and are stored).
+    cases are cancelled (running ones finish and are stored). A case whose
+    future is cancelled (its pool shut down) counts as cancelled, not failed.
     """
     if executor not in EXECUTORS:
         raise ScenarioError(f"executor {executor!r}: use one of {', '.join(EXECUTORS)}")
@@ -101,12 +105,16 @@ def run_study(
     payloads = [case_payload(case) for case, _ in todo]
     if not payloads:
         return outcome
-    run = _run_dask if executor == "dask" else _run_local
-    outcome.cancelled = run(payloads, workers, scheduler, finish, on_window, should_stop)
+    if executor == "dask":
+        outcome.cancelled = _run_dask(payloads, workers, scheduler, finish, should_stop)
+    elif pool is not None:
+        outcome.cancelled = _feed_pool(pool, payloads, workers or 1, None, finish, should_stop)
+    else:
+        outcome.cancelled = _run_local(payloads, workers, finish, on_window, should_stop)
     return outcome
 
 
-def _run_local(payloads, workers, _scheduler, finish, on_window, should_stop) -> list[str]:
+def _run_local(payloads, workers, finish, on_window, should_stop) -> list[str]:
     workers = workers or min(len(payloads), os.cpu_count() or 1)
     if workers == 1:
         for i, payload in enumerate(payloads):
@@ -165,10 +173,16 @@ def _feed_pool(pool, payloads, workers, queue, finish, should_stop) -> list[str]
     cancelled: list[str] = []
     while running:
         done, _ = wait(running, return_when=FIRST_COMPLETED)
+        pool_stopped = False
         for future in done:
-            finish(running.pop(future), _result(future))
-        if not cancelled and should_stop is not None and should_stop():
-            cancelled = [p["name"] for p in waiting]
+            name = running.pop(future)
+            if future.cancelled():  # the pool was shut down: nothing more goes to it
+                cancelled.append(name)
+                pool_stopped = True
+            else:
+                finish(name, _result(future))
+        if waiting and (pool_stopped or (should_stop is not None and should_stop())):
+            cancelled += [p["name"] for p in waiting]
             waiting.clear()
         for _ in done:
             submit_next()
@@ -201,7 +215,7 @@ def _collect(futures: dict, completed: Iterable, finish, should_stop) -> list[st
     return cancelled
 
 
-def _run_dask(payloads, workers, scheduler, finish, _on_window, should_stop) -> list[str]:
+def _run_dask(payloads, workers, scheduler, finish, should_stop) -> list[str]:
     try:
         from distributed import Client, LocalCluster
         from distributed import as_completed as dask_completed

@@ -24,13 +24,41 @@ from energyopt.service.scheduler import SchedulerConfig
 from energyopt.service.store import keys as key_store
 from energyopt.service.store import plants as plant_store
 from energyopt.service.store import scenarios as scenario_store
+from energyopt.service.store import studies as study_store
 from energyopt.service.store.documents import document_from_file
+from energyopt.service.studies import submitted_study
+from energyopt.studies.cases import case_key, case_payload, run_case
 
 
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _done_study(store, settings) -> None:
+    """A finished two-site study of the pilot plant (one day), for the studies section."""
+    document = {
+        "name": "pilot-sites",
+        "sites": {"lille": "example.yaml", "frankfurt": "example-frankfurt.yaml"},
+        "period": {"start": "2023-06-05", "end": "2023-06-05"},
+        "modes": ["rolling", "baseline"],
+    }
+    study, resolved = submitted_study(path=None, document=document, settings=settings)
+    record = study_store.create_study(
+        store,
+        name=study.name,
+        document=resolved,
+        source=str(study.source),
+        executor="local",
+        cases_total=len(study.cases),
+    )
+    assert study_store.claim_next_study(store).id == record.id
+    results = study_store.StoredCaseResults(store, record.id)
+    for case in study.cases:
+        payload = case_payload(case)
+        results.save(case, case_key(payload), run_case(payload))
+    assert study_store.finish_study(store, study_id=record.id)
 
 
 @pytest.fixture
@@ -52,6 +80,7 @@ def server(tmp_path, executor):
     )
     outcome = plan_plant(store, plant.id, DataPaths((scenarios,), scenarios), now=SUMMER_NOW)
     assert outcome.status == "published", outcome.error
+    _done_study(store, settings)
     _, token = key_store.create_key(store, name="wall screen", role="viewer")
     store.close()
     app = create_app(settings, executor=executor)
@@ -85,6 +114,10 @@ def test_dashboard_draws_the_plotly_charts_offline(chromium, server, tmp_path):
     assert "main-svg" in html  # Plotly drew its SVG
     assert "Plan vs baseline" in html
     assert "daily_plan" in html  # the planning run is listed
+    assert "pilot-sites" in html  # the study with its ranking
+    assert "lille/as-is" in html
+    assert "frankfurt/as-is" in html
+    assert "cost [EUR/a]" in html
     assert "cdn.plot.ly" not in html
     shot = tmp_path / "dashboard.png"
     picture = browse(chromium, profile, url, f"--screenshot={shot}")

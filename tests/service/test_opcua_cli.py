@@ -116,6 +116,17 @@ def _wait_for_opcua(process: subprocess.Popen, url: str, token: str, pki: Path) 
             time.sleep(0.3)
 
 
+def _wait_for_http(process: subprocess.Popen, url: str) -> httpx.Response:
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.poll() is None, process.communicate()[0]
+        try:
+            return httpx.get(url, timeout=5)
+        except httpx.ConnectError:
+            assert time.monotonic() < deadline, f"{url} did not answer within 60 s"
+            time.sleep(0.3)
+
+
 def _stop(process: subprocess.Popen, sig: int) -> str:
     process.send_signal(sig)
     out, _ = process.communicate(timeout=30)
@@ -144,9 +155,8 @@ def test_opcua_server_starts_from_the_command_line(tmp_path, how):
     )
     try:
         assert _wait_for_opcua(process, url, token, data / "opcua") == []  # no plants yet
-        if how == "with the service":
-            health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
-            assert health.status_code == 200
+        if how == "with the service":  # uvicorn binds its socket after the start-up
+            assert _wait_for_http(process, f"http://127.0.0.1:{port}/health").status_code == 200
     finally:
         out = _stop(process, signal.SIGINT if how != "alone" else signal.SIGTERM)
     assert process.returncode == 0, out

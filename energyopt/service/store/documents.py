@@ -76,8 +76,7 @@ def validate_document(
     if found is not None:
         where, problem = found
         raise DocumentError(f"{source}.{where}: {problem}", field=f"{source}.{where}")
-    resolved = copy.deepcopy(document)
-    _resolve_files(resolved, roots=roots, base_dir=base_dir, path=source)
+    resolved = resolve_files(document, roots=roots, base_dir=base_dir, path=source)
     try:
         return scenario_from_dict(resolved, source=source)
     except ScenarioError as exc:
@@ -131,6 +130,19 @@ def to_document(scenario: Scenario, *, scenarios_dir: Path) -> dict[str, Any]:
     document = scenario.model_dump(mode="json")
     _relativize_files(document, scenarios_dir.resolve())
     return document
+
+
+def resolve_files(node: Any, *, roots: Sequence[Path], base_dir: Path, path: str) -> Any:
+    """A copy of ``node`` with every ``file:`` path checked and made absolute.
+
+    Raises
+    ------
+    DocumentError
+        A file outside ``roots`` or missing, naming its key path under ``path``.
+    """
+    resolved = copy.deepcopy(node)
+    _resolve_files(resolved, roots=roots, base_dir=base_dir, path=path)
+    return resolved
 
 
 def _resolve_files(node: Any, *, roots: Sequence[Path], base_dir: Path, path: str) -> None:

@@ -180,3 +180,29 @@ class InstanceRecord:
     pid: int
     started_at: dt.datetime
     heartbeat_at: dt.datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class StudyRecord:
+    """A site study in the service: its document, state and case counts."""
+
+    id: str
+    name: str
+    document: dict[str, Any]
+    source: str
+    executor: str
+    status: str
+    cases_total: int
+    cases_done: int
+    cases_failed: int
+    cases_reused: int
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    error: str | None
+    instance_id: str | None = None
+
+    @property
+    def is_finished(self) -> bool:
+        """True once the study is done, failed or cancelled."""
+        return self.status in ("done", "failed", "cancelled")

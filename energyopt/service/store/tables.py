@@ -18,6 +18,8 @@ api_keys        hashed API keys with a role
 audit_log       who cancelled or deleted what, and when
 instances       service instances sharing the database, with their heartbeat
 planning_claims which instance plans a plant's planning instant
+studies         site studies: the study document, status, case counts
+study_cases     one row per study case: its input key, status and results
 ==============  ===========================================================
 
 ``apscheduler_jobs`` holds the daily-planning jobs (APScheduler's SQLAlchemy
@@ -35,6 +37,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from energyopt.service.store.db import JSONType, UTCDateTime
 
 RUN_STATUSES = ("queued", "running", "done", "failed", "cancelled")
+STUDY_STATUSES = RUN_STATUSES
+CASE_STATUSES = ("done", "failed")
 #: statuses of a run that ended (its results may be deleted)
 FINISHED_STATUSES = ("done", "failed", "cancelled")
 ROLES = ("viewer", "planner", "admin")
@@ -265,3 +269,55 @@ class PlanningClaimRow(Base):
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, primary_key=True)
     instance_id: Mapped[str] = mapped_column(sa.String(64))
     claimed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class StudyRow(Base):
+    """A site study submitted to the service."""
+
+    __tablename__ = "studies"
+    __table_args__ = (
+        sa.CheckConstraint(_in("status", STUDY_STATUSES), name="status"),
+        sa.Index("ix_studies_status_created_at", "status", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    #: the study document, site and data paths absolute
+    document: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    #: the study file, or the scenarios directory of an inline document
+    source: Mapped[str] = mapped_column(sa.Text)
+    executor: Mapped[str] = mapped_column(sa.String(16))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    cases_total: Mapped[int] = mapped_column(sa.Integer)
+    cases_done: Mapped[int] = mapped_column(sa.Integer, default=0)
+    cases_failed: Mapped[int] = mapped_column(sa.Integer, default=0)
+    cases_reused: Mapped[int] = mapped_column(sa.Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    #: service instance running it
+    instance_id: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class StudyCaseRow(Base):
+    """The stored result of one case (``site/variant``) of a study."""
+
+    __tablename__ = "study_cases"
+    __table_args__ = (
+        sa.CheckConstraint(_in("status", CASE_STATUSES), name="status"),
+        sa.Index("ix_study_cases_key", "key"),
+    )
+
+    study_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("studies.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(201), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    #: case.json's summary: site, variant, modes, forecast, reason, timings
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    #: KPIs per mode and the comparison; Sankey links per mode; hourly series
+    kpis: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    flows: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    series: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
