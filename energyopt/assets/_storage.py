@@ -102,7 +102,10 @@ class StorageParams(AssetParams):
 
 
 def terminal_level_kwh(name: str, p: StorageParams, ctx: BuildContext) -> float:
-    """Lowest level at the end of the window of ``ctx`` [kWh] (see the module docstring)."""
+    """Lowest level at the end of the window of ``ctx`` [kWh] (see the module docstring);
+    the level limit when the window is one part of a longer period (``ctx.free_end``)."""
+    if ctx.free_end:
+        return p.soc_min_frac * p.capacity_kwh
     if ctx.open_end:
         start = ctx.initial(name, "level_kwh", p.soc_initial_frac * p.capacity_kwh)
         idle = start * (1.0 - p.loss_frac_per_h) ** (ctx.n_steps * ctx.dt_h)

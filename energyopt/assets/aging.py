@@ -196,17 +196,20 @@ class Aging(Asset):
             net = b.supply_kw[t] - demand[t]
             return b.temp_deviation_k[t] == a * before + g * p.sign * net
 
-        requirement = Requirement(
-            self.name,
-            "room short of its set point at the window's end",
-            "K",
-            ((T.last(), T.last() + 1),),
-            None,
-            p.band_penalty_eur_per_k_h,  # as if held for an hour
-        )
-        soft = self._needs_soft_band(ctx)
-        late = self.shortfall(b, ctx, requirement) if soft else {0: 0.0}
-        b.room_terminal = pyo.Constraint(expr=p.sign * b.temp_deviation_k[T.last()] + late[0] >= 0)
+        if not ctx.free_end:  # else the next part of the period carries the room on
+            requirement = Requirement(
+                self.name,
+                "room short of its set point at the window's end",
+                "K",
+                ((T.last(), T.last() + 1),),
+                None,
+                p.band_penalty_eur_per_k_h,  # as if held for an hour
+            )
+            soft = self._needs_soft_band(ctx)
+            late = self.shortfall(b, ctx, requirement) if soft else {0: 0.0}
+            b.room_terminal = pyo.Constraint(
+                expr=p.sign * b.temp_deviation_k[T.last()] + late[0] >= 0
+            )
 
     def _needs_soft_band(self, ctx: BuildContext) -> bool:
         """Soft mode: the band gets priced rows where it may not hold: a room measured

@@ -125,6 +125,12 @@ class BuildContext:
         Process requirements may be missed at a penalty, and each miss is
         named in the plan (see ``assets/requirements.py``); False: they are
         hard constraints.
+    free_end : bool
+        The model is one part of a longer period solved part by part (a
+        replay or baseline month, :mod:`energyopt.engine.chunked`), and the
+        next part starts from the state this one hands over: the assets'
+        end-of-window conditions (terminal store levels, a dry room or
+        aging room back at its set point) do not apply.
     """
 
     index: pd.DatetimeIndex
@@ -137,6 +143,7 @@ class BuildContext:
     peak_below_share: Mapping[str, float] = dataclasses.field(default_factory=dict)
     open_end: bool = False
     soft_limits: bool = False
+    free_end: bool = False
 
     @property
     def n_steps(self) -> int:

@@ -486,7 +486,7 @@ class DryRoom(ProcessAsset):
             inflow = ctx.dt_h * series["moisture_in_kg_per_h"][t]
             return LinearExpression(terms) == (inflow + initial if t == 0 else inflow)
 
-        if p.terminal_at_setpoint:
+        if p.terminal_at_setpoint and not ctx.free_end:
             self._add_terminal(b, ctx, series["moisture_setpoint_kg"])
         self._add_regeneration(b, series)
         self._add_after_treatment(b, series)
@@ -631,7 +631,8 @@ class DryRoom(ProcessAsset):
         if initial < 0:
             msg = f"asset {self.name!r}: initial moisture_kg={initial} is negative"
             raise ModelBuildError(msg)
-        terminal = profile.moisture_setpoint_kg[-1] if p.terminal_at_setpoint else None
+        at_end = p.terminal_at_setpoint and not ctx.free_end
+        terminal = profile.moisture_setpoint_kg[-1] if at_end else None
         failing = first_unholdable(profile, initial, ctx.dt_h, terminal)
         if failing is None:
             return None

@@ -35,6 +35,7 @@ from collections.abc import Mapping, Sequence
 
 from energyopt.assets._conversion import ConversionAsset
 from energyopt.assets.base import BuildContext
+from energyopt.engine.chunked import solve_by_parts
 from energyopt.engine.pipeline import RunResult, build_plant, summarize
 from energyopt.errors import ScenarioError
 from energyopt.inputs.config import Scenario, SolverOptions
@@ -118,13 +119,20 @@ def baseline_solver(options: SolverOptions) -> SolverOptions:
 def run_baseline(
     scenario: Scenario, ctx: BuildContext, order: BaselineOrder | None = None
 ) -> RunResult:
-    """Rule-based operation over the period of ``ctx`` (actual inputs), with KPIs.
+    """Rule-based operation over the period of ``ctx`` (actual inputs), with KPIs;
+    a long period month by month (:mod:`energyopt.engine.chunked`).
 
     ``objective_eur`` is the cost the plant pays; the solver objective with
     the rule penalties is reported as ``baseline_objective_with_rules_eur``.
     """
-    plant, report = solve_baseline(scenario, ctx, order)
-    result = summarize(scenario, plant, report)
+
+    def solve_part(plant: PlantSession, _part: slice) -> SolveReport:
+        apply_baseline_rules(plant, order)
+        return plant.solve(baseline_solver(scenario.solver))
+
+    solved = solve_by_parts(scenario, ctx, solve_part)
+    plant, report = solved.plant, solved.report
+    result = summarize(scenario, plant, report, solved.reading, solved.prechecks)
     result.kpis["baseline_objective_with_rules_eur"] = report.objective_eur
     result.kpis["objective_eur"] = result.kpis["total_cost_eur"]
     result.kpis["baseline_merit_order"] = "; ".join(

@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 import logging
 import time
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 
 import pandas as pd
 
@@ -26,6 +26,7 @@ from energyopt.inputs.timeseries import (
 )
 from energyopt.inputs.weather import load_weather, weather_on_grid
 from energyopt.model import PlantSession, build_model
+from energyopt.model.read import Reading
 from energyopt.model.solve import SolveReport
 from energyopt.outputs.results import compute_kpis
 
@@ -185,10 +186,18 @@ def run_scenario(
     return result
 
 
-def summarize(scenario: Scenario, plant: PlantSession, report: SolveReport) -> RunResult:
-    """Dispatch table, KPIs and solver figures of a solved full-period plant."""
-    index = plant.ctx.index
-    reading = plant.read()
+def summarize(
+    scenario: Scenario,
+    plant: PlantSession,
+    report: SolveReport,
+    reading: Reading | None = None,
+    prechecks: Sequence[str] | None = None,
+) -> RunResult:
+    """Dispatch table, KPIs and solver figures of a solved full-period plant, or of a
+    period solved in parts (its joined ``reading`` and ``prechecks``, the last part's
+    ``plant``)."""
+    reading = reading or plant.read()
+    index = reading.ctx.index
     dispatch = reading.dispatch
     kpis: dict[str, float | str] = dict(compute_kpis(reading, scenario.plant.annual_capacity_gwh))
     kpis.update(
@@ -211,5 +220,5 @@ def summarize(scenario: Scenario, plant: PlantSession, report: SolveReport) -> R
         report=report,
         plant=plant,
         violations=reading.violations,
-        prechecks=tuple(plant.prechecks()),
+        prechecks=tuple(plant.prechecks() if prechecks is None else prechecks),
     )

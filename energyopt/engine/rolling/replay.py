@@ -25,14 +25,17 @@ as for the perfect-foresight and baseline runs), ``deviation_setpoint_kwh``
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import pandas as pd
 
-from energyopt.assets.base import BuildContext
-from energyopt.engine.pipeline import RunResult, build_plant, summarize
+from energyopt.assets.base import Asset, BuildContext
+from energyopt.engine.chunked import solve_by_parts
+from energyopt.engine.pipeline import RunResult, summarize
 from energyopt.errors import InfeasibleError
 from energyopt.inputs.config import Scenario
 from energyopt.model import PlantSession
+from energyopt.model.solve import SolveReport
 from energyopt.outputs.results import grid_columns
 
 logger = logging.getLogger(__name__)
@@ -41,12 +44,17 @@ logger = logging.getLogger(__name__)
 DEVIATION_PENALTY_EUR_PER_KWH = 100.0
 
 
-def deviation_kpis(plant: PlantSession, plan: pd.DataFrame, actual: pd.DataFrame) -> dict:
-    """Setpoint and grid deviations of the replayed operation from the plan [kWh]."""
-    dt_h = plant.ctx.dt_h
-    moved = plant.deviation_kwh()
+def deviation_kpis(
+    dt_h: float,
+    moved: dict[str, float],
+    plan: pd.DataFrame,
+    actual: pd.DataFrame,
+    assets: Mapping[str, Asset],
+) -> dict:
+    """Setpoint (``moved``, per asset) and grid deviations of the replayed operation
+    from the plan [kWh]; ``dt_h`` is the step [h]."""
     grid = 0.0
-    for bought, sold in grid_columns(plant.assets):
+    for bought, sold in grid_columns(assets):
         net_plan = plan[bought] - plan[sold]
         net_actual = actual[bought] - actual[sold]
         grid += float((net_actual - net_plan).abs().sum() * dt_h)
@@ -59,22 +67,35 @@ def replay(scenario: Scenario, ctx: BuildContext, plan: pd.DataFrame) -> RunResu
     """The committed ``plan`` operated on the actual inputs of ``ctx``, with KPIs.
 
     ``ctx`` covers the whole period with actual inputs and the state the plan
-    started from. ``objective_eur`` is the cost paid; the deviation penalty
-    is in ``replay_deviation_penalty_eur``.
+    started from; a long period is replayed month by month
+    (:mod:`energyopt.engine.chunked`). ``objective_eur`` is the cost paid; the
+    deviation penalty is in ``replay_deviation_penalty_eur``.
     """
-    plant = build_plant(scenario, ctx)
-    plant.track(plan, DEVIATION_PENALTY_EUR_PER_KWH)
-    held = plant.hold_discrete_states(plan)
-    try:
-        report = plant.solve(scenario.solver, diagnose=False)
-    except InfeasibleError:
-        logger.warning("replay: planned on/off states do not fit the actual inputs; released")
-        plant.release(held)
-        held = []
-        report = plant.solve(scenario.solver)
-    result = summarize(scenario, plant, report)
-    result.kpis["replay_discrete_states_held"] = ", ".join(held) or "none"
-    result.kpis.update(deviation_kpis(plant, plan, result.dispatch))
-    result.kpis["replay_deviation_penalty_eur"] = plant.penalty_eur()
+    held_parts: list[str] = []
+    moved: dict[str, float] = {}
+    penalty = [0.0]
+
+    def solve_part(plant: PlantSession, part: slice) -> SolveReport:
+        piece = plan.iloc[part]
+        plant.track(piece, DEVIATION_PENALTY_EUR_PER_KWH)
+        held = plant.hold_discrete_states(piece)
+        try:
+            report = plant.solve(scenario.solver, diagnose=False)
+        except InfeasibleError:
+            logger.warning("replay: planned on/off states do not fit the actual inputs; released")
+            plant.release(held)
+            held = []
+            report = plant.solve(scenario.solver)
+        held_parts.extend(h for h in held if h not in held_parts)
+        for asset, kwh in plant.deviation_kwh().items():
+            moved[asset] = moved.get(asset, 0.0) + kwh
+        penalty[0] += plant.penalty_eur()
+        return report
+
+    solved = solve_by_parts(scenario, ctx, solve_part)
+    result = summarize(scenario, solved.plant, solved.report, solved.reading, solved.prechecks)
+    result.kpis["replay_discrete_states_held"] = ", ".join(held_parts) or "none"
+    result.kpis.update(deviation_kpis(ctx.dt_h, moved, plan, result.dispatch, solved.plant.assets))
+    result.kpis["replay_deviation_penalty_eur"] = penalty[0]
     result.kpis["objective_eur"] = result.kpis["total_cost_eur"]
     return result
