@@ -77,13 +77,20 @@ def serve(
         "--opcua-endpoint",
         help="also serve OPC UA, e.g. opc.tcp://0.0.0.0:4840 (or ENERGYOPT_OPCUA_ENDPOINT)",
     ),
+    mqtt_url: str | None = typer.Option(
+        None,
+        "--mqtt-url",
+        help="also publish to an MQTT broker, e.g. mqtt://user:password@127.0.0.1:1883 "
+        "(or ENERGYOPT_MQTT_URL)",
+    ),
 ) -> None:
     """Run the HTTP service (API under /api/v1, health at /health, docs at /docs).
 
     The process is one instance of the service on its database
     (:mod:`energyopt.service.instances`): a second one on the same SQLite
     file is refused (exit code 2); on PostgreSQL instances share the work.
-    With an OPC UA endpoint the OPC UA server runs next to it on the same store.
+    With an OPC UA endpoint the OPC UA server runs next to it on the same store,
+    with a broker URL the MQTT bridge (:mod:`energyopt.service.control.mqtt`).
     """
     require_service_stack()
     import dataclasses
@@ -96,10 +103,12 @@ def serve(
 
     if opcua_endpoint is not None:
         os.environ["ENERGYOPT_OPCUA_ENDPOINT"] = opcua_endpoint
+    if mqtt_url is not None:
+        os.environ["ENERGYOPT_MQTT_URL"] = mqtt_url
     try:
         settings = _apply_overrides(data_dir, database_url)
     except ValueError as exc:  # pydantic's ValidationError: e.g. a malformed endpoint
-        err_console.print(f"[bold red]error:[/] {escape(' '.join(str(exc).split()))}")
+        err_console.print(f"[bold red]error:[/] {escape(_without_password(exc))}")
         raise typer.Exit(code=2) from None
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
@@ -109,30 +118,55 @@ def serve(
         app.state.scheduler_config, claim_stale_after_s=settings.instance_timeout_s
     )
     instance = ServiceInstance(settings, app.state.executor)
-    control = None
+    control = bridge = None
     try:
         instance.start()
+        if settings.opcua_endpoint is not None or settings.mqtt_url is not None:
+            store = settings.open_store()
+            store.migrate()
         if settings.opcua_endpoint is not None:
             from energyopt.service.control.opcua.cli import start_server
 
-            store = settings.open_store()
-            store.migrate()
             control = start_server(settings, store)
+        if settings.mqtt_url is not None:
+            bridge = _start_mqtt(settings, store)
     except (EnergyOptError, OSError) as exc:
+        if control is not None:
+            control.stop()
         instance.stop()
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(code=2) from None
     opcua = f", OPC UA on {settings.opcua_endpoint}" if control is not None else ""
+    mqtt = f", MQTT on {bridge.address} ({bridge.prefix}/...)" if bridge is not None else ""
     console.print(
-        f"energyopt service on http://{host}:{port} (docs /docs){opcua}, "
+        f"energyopt service on http://{host}:{port} (docs /docs){opcua}{mqtt}, "
         f"database {settings.db_url.split('@')[-1]}, instance {settings.instance_id}"
     )
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level)
     finally:
+        if bridge is not None:
+            bridge.stop()
         if control is not None:
             control.stop()
         instance.stop()
+
+
+def _without_password(exc: Exception) -> str:
+    """A settings error in one line, with the password of a broker URL masked."""
+    import re
+
+    return re.sub(r"(mqtts?://[^:@/\s]*:)[^@/\s]*@", r"\1***@", " ".join(str(exc).split()))
+
+
+def _start_mqtt(settings, store):
+    """The started MQTT bridge; an error naming the missing package without paho-mqtt."""
+    try:
+        from energyopt.service.control.mqtt import start_bridge
+    except ModuleNotFoundError as exc:
+        reason = f"--mqtt-url needs {exc.name}: pip install 'energyopt[service]'"
+        raise EnergyOptError(reason) from None
+    return start_bridge(settings, store)
 
 
 @keys_app.command("create")
