@@ -19,6 +19,7 @@ DISTRIBUTIONS = {
     "pydantic_core": "pydantic-core",
     "entsoe": "entsoe-py",
     "jinja2": "jinja2",
+    "paho": "paho-mqtt",
 }
 
 
