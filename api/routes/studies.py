@@ -33,7 +33,7 @@ from energyopt.service.store import ConflictError, Store
 from energyopt.service.store import studies as study_store
 from energyopt.service.store.audit import Actor
 from energyopt.service.store.records import StudyRecord
-from energyopt.service.studies import stored_study, submitted_study
+from energyopt.service.studies import queue_study, stored_study
 from energyopt.studies.report import case_table, ranking, report_html
 from energyopt.studies.spec import Study
 
@@ -141,15 +141,7 @@ def submit_study(
 ) -> StudyOut:
     """Queue a study of a file in the scenarios directory or of an inline document;
     poll the ``Location`` for its progress per case."""
-    study, document = submitted_study(path=body.path, document=body.study, settings=settings)
-    record = study_store.create_study(
-        store,
-        name=study.name,
-        document=document,
-        source=str(study.source),
-        executor=settings.study_executor,
-        cases_total=len(study.cases),
-    )
+    record, _ = queue_study(store, path=body.path, document=body.study, settings=settings)
     runner = request.app.state.study_runner
     if runner is not None:
         runner.wake()

@@ -95,6 +95,23 @@ def submitted_study(
     return study, resolved
 
 
+def queue_study(
+    store: Store, *, path: str | None, document: Any, settings: Settings
+) -> tuple[StudyRecord, Study]:
+    """Check a submitted study (:func:`submitted_study`) and queue it on the deployment's
+    executor; returns the queued record and the loaded study."""
+    study, resolved = submitted_study(path=path, document=document, settings=settings)
+    record = study_store.create_study(
+        store,
+        name=study.name,
+        document=resolved,
+        source=str(study.source),
+        executor=settings.study_executor,
+        cases_total=len(study.cases),
+    )
+    return record, study
+
+
 def _checked_inline(document: Any) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise DocumentError("study: a study document must be a mapping", field="study")

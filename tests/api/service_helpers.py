@@ -65,13 +65,17 @@ class ApiClient:
 
     def wait(self, run_id: str, timeout_s: float = RUN_TIMEOUT_S) -> dict[str, Any]:
         """Poll a run until it is done, failed or cancelled; returns its last state."""
+        return self.wait_for(f"/api/v1/runs/{run_id}", timeout_s)
+
+    def wait_for(self, url: str, timeout_s: float) -> dict[str, Any]:
+        """Poll a run or study until its status is done, failed or cancelled."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            run = self.get(f"/api/v1/runs/{run_id}").json()
-            if run["status"] in ("done", "failed", "cancelled"):
-                return run
+            state = self.get(url).json()
+            if state["status"] in ("done", "failed", "cancelled"):
+                return state
             time.sleep(0.05)
-        raise AssertionError(f"run {run_id} did not finish within {timeout_s} s: {run}")
+        raise AssertionError(f"{url} did not finish within {timeout_s} s: {state}")
 
 
 def open_client(settings: Settings, executor: RunExecutor) -> Iterator[ApiClient]:

@@ -18,7 +18,7 @@ from service_helpers import SCENARIOS, ApiClient, make_settings, open_client
 
 from energyopt.service.store import studies as study_store
 from energyopt.service.store.studies import StoredCaseResults
-from energyopt.service.studies import stored_study, submitted_study
+from energyopt.service.studies import queue_study, stored_study
 from energyopt.studies.cases import case_key, case_payload, run_case
 from energyopt.studies.report import is_amount
 
@@ -37,15 +37,9 @@ def study_doc(**extra) -> dict:
     }
 
 
-def wait_study(api: ApiClient, study_id: str, timeout_s: float = STUDY_TIMEOUT_S) -> dict:
+def wait_study(api: ApiClient, study_id: str) -> dict:
     """Poll a study until it is done, failed or cancelled; returns its last state."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        study = api.get(f"/api/v1/studies/{study_id}").json()
-        if study["status"] in ("done", "failed", "cancelled"):
-            return study
-        time.sleep(0.1)
-    raise AssertionError(f"study {study_id} did not finish within {timeout_s} s: {study}")
+    return api.wait_for(f"/api/v1/studies/{study_id}", STUDY_TIMEOUT_S)
 
 
 def wait_idle(api: ApiClient, timeout_s: float = STUDY_TIMEOUT_S) -> None:
@@ -195,15 +189,7 @@ def test_a_study_left_running_by_a_gone_instance_resumes(tmp_path, executor):
     settings = make_settings(tmp_path)
     store = settings.open_store()
     store.migrate()
-    study, document = submitted_study(path=None, document=study_doc(), settings=settings)
-    record = study_store.create_study(
-        store,
-        name=study.name,
-        document=document,
-        source=str(study.source),
-        executor="local",
-        cases_total=2,
-    )
+    record, study = queue_study(store, path=None, document=study_doc(), settings=settings)
     # an earlier instance claimed it and finished the first case, then died
     gone = settings.model_copy(update={"instance_id": "gone-instance"}).open_store()
     assert study_store.claim_next_study(gone).instance_id == "gone-instance"

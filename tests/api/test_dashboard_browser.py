@@ -26,7 +26,7 @@ from energyopt.service.store import plants as plant_store
 from energyopt.service.store import scenarios as scenario_store
 from energyopt.service.store import studies as study_store
 from energyopt.service.store.documents import document_from_file
-from energyopt.service.studies import submitted_study
+from energyopt.service.studies import queue_study
 from energyopt.studies.cases import case_key, case_payload, run_case
 
 
@@ -44,15 +44,7 @@ def _done_study(store, settings) -> None:
         "period": {"start": "2023-06-05", "end": "2023-06-05"},
         "modes": ["rolling", "baseline"],
     }
-    study, resolved = submitted_study(path=None, document=document, settings=settings)
-    record = study_store.create_study(
-        store,
-        name=study.name,
-        document=resolved,
-        source=str(study.source),
-        executor="local",
-        cases_total=len(study.cases),
-    )
+    record, study = queue_study(store, path=None, document=document, settings=settings)
     assert study_store.claim_next_study(store).id == record.id
     results = study_store.StoredCaseResults(store, record.id)
     for case in study.cases:
