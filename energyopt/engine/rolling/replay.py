@@ -73,7 +73,7 @@ def replay(scenario: Scenario, ctx: BuildContext, plan: pd.DataFrame) -> RunResu
     """
     held_parts: list[str] = []
     moved: dict[str, float] = {}
-    penalty = [0.0]
+    penalties: list[float] = []
 
     def solve_part(plant: PlantSession, part: slice) -> SolveReport:
         piece = plan.iloc[part]
@@ -89,13 +89,13 @@ def replay(scenario: Scenario, ctx: BuildContext, plan: pd.DataFrame) -> RunResu
         held_parts.extend(h for h in held if h not in held_parts)
         for asset, kwh in plant.deviation_kwh().items():
             moved[asset] = moved.get(asset, 0.0) + kwh
-        penalty[0] += plant.penalty_eur()
+        penalties.append(plant.penalty_eur())
         return report
 
     solved = solve_by_parts(scenario, ctx, solve_part)
     result = summarize(scenario, solved.plant, solved.report, solved.reading, solved.prechecks)
     result.kpis["replay_discrete_states_held"] = ", ".join(held_parts) or "none"
     result.kpis.update(deviation_kpis(ctx.dt_h, moved, plan, result.dispatch, solved.plant.assets))
-    result.kpis["replay_deviation_penalty_eur"] = penalty[0]
+    result.kpis["replay_deviation_penalty_eur"] = sum(penalties)
     result.kpis["objective_eur"] = result.kpis["total_cost_eur"]
     return result

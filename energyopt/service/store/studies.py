@@ -213,15 +213,17 @@ class StoredCaseResults:
         self.store = store
         self.study_id = study_id
 
-    def _row(self, case: Case) -> StudyCaseRow | None:
+    def _row(self, case: Case, *columns: str) -> sa.Row | None:
+        """``columns`` of the case's row only (a year's series is large: read it
+        when asked for)."""
+        query = sa.select(*(getattr(StudyCaseRow, c) for c in columns)).where(
+            StudyCaseRow.study_id == self.study_id, StudyCaseRow.name == case.name
+        )
         with self.store.reading() as session:
-            row = session.get(StudyCaseRow, (self.study_id, case.name))
-            if row is not None:
-                session.expunge(row)
-            return row
+            return session.execute(query).first()
 
     def record(self, case: Case) -> dict[str, Any] | None:
-        row = self._row(case)
+        row = self._row(case, "summary", "key", "status")
         return None if row is None else {**row.summary, "key": row.key, "status": row.status}
 
     def is_done(self, case: Case, key: str) -> bool:
@@ -273,10 +275,10 @@ class StoredCaseResults:
                     setattr(row, name, value)
 
     def _results(self, case: Case, column: str) -> Any:
-        row = self._row(case)
+        row = self._row(case, "status", column)
         if row is None or row.status != "done":
             raise NotFoundError(f"case {case.name} of study {self.study_id} has no results")
-        return getattr(row, column)
+        return row[1]
 
     def kpis(self, case: Case) -> dict[str, Any]:
         return dict(self._results(case, "kpis"))
