@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.deps import SettingsDep, StoreDep, require_role
@@ -22,6 +22,7 @@ from api.schedule_cache import ScheduleCache
 from api.schemas import DbId, ErrorOut, IdPath, LocalTime
 from energyopt.inputs.config import check_timezone
 from energyopt.service.planning import DataPaths, PlanningOptions, PlanningOutcome, plan_plant
+from energyopt.service.planning.intraday import replan_intraday
 from energyopt.service.scheduler import PlanningScheduler
 from energyopt.service.settings import Settings
 from energyopt.service.store import ConflictError, PlantRecord, Store
@@ -258,17 +259,27 @@ def replan(
     settings: SettingsDep,
     scheduler: SchedulerDep,
     cache: CacheDep,
+    intraday: Annotated[
+        bool,
+        Query(
+            description="re-plan the rest of today from the measured state, holding the "
+            "day-ahead grid position (takes over at the next interval boundary); "
+            "false: plan the next delivery day"
+        ),
+    ] = False,
 ) -> PlanningOut:
-    """Plan the plant's next delivery day now and publish a new version.
+    """Plan the plant's next delivery day now, or re-plan today (``intraday``), and
+    publish a new version.
 
     The plan is made as of now with the latest measurements; it is a new
     planning instant, so it adds a version (the scheduled runs stay as they are).
     """
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     if scheduler is not None:
-        outcome = scheduler.run_plant(plant.id, now=now, issued_at=now)
+        outcome = scheduler.run_plant(plant.id, now=now, issued_at=now, intraday=intraday)
     else:
         paths = DataPaths(settings.allowed_data_roots, settings.scenarios_dir)
-        outcome = plan_plant(store, plant.id, paths, now=now, issued_at=now)
+        plan = replan_intraday if intraday else plan_plant
+        outcome = plan(store, plant.id, paths, now=now, issued_at=now)
     cache.invalidate(plant.id)
     return planning_out(outcome)

@@ -16,7 +16,9 @@ ends before the period does (``ctx.open_end``) must instead hand the next
 window at least the level it started with, less what idling would have lost
 (``level_initial * (1 - loss_frac_per_h) ** window_h``, not below the lower
 level bound): energy the window cannot see a use for is kept, not sold off
-at its end, and refilling is never forced beyond that level.
+at its end, and refilling is never forced beyond that level. A re-plan of
+the same window from a later instant (intraday) keeps the floor the first
+plan had, carried as state ``level_end_min_kwh`` (:meth:`end_conditions`).
 
 Soft mode (``ctx.soft_limits``, the service's planning): a level measured
 beyond its limits is planned from there. Where the store cannot hold its
@@ -107,6 +109,9 @@ def terminal_level_kwh(name: str, p: StorageParams, ctx: BuildContext) -> float:
     if ctx.free_end:
         return p.soc_min_frac * p.capacity_kwh
     if ctx.open_end:
+        kept = ctx.state.get(name, {}).get("level_end_min_kwh")
+        if kept is not None:  # a re-plan to the same end keeps the floor planned first
+            return max(float(kept), p.soc_min_frac * p.capacity_kwh)
         start = ctx.initial(name, "level_kwh", p.soc_initial_frac * p.capacity_kwh)
         idle = start * (1.0 - p.loss_frac_per_h) ** (ctx.n_steps * ctx.dt_h)
         return max(idle, p.soc_min_frac * p.capacity_kwh)
@@ -231,6 +236,10 @@ class StorageAsset(Asset):
             },
             index=ctx.index,
         )
+
+    def end_conditions(self, b: pyo.Block, ctx: BuildContext) -> dict[str, float]:
+        """The lowest level this window must end at [kWh], for a re-plan to the same end."""
+        return {"level_end_min_kwh": float(pyo.value(b.level_terminal_min_kwh))}
 
     def final_state(self, b: pyo.Block, ctx: BuildContext, steps: int) -> dict[str, float]:
         """Level after the first ``steps`` intervals [kWh]."""

@@ -22,7 +22,9 @@ next window without rebuilding the model.
 
 Cost categories (keys of ``AssetTerms.costs_eur``): ``energy`` (grid
 energy incl. fees), ``demand_charge``, ``fuel``, ``degradation``,
-``exchange`` (bought from neighbours), ``violation`` (penalties on process
+``exchange`` (bought from neighbours), ``imbalance`` (an intraday re-plan's
+deviations from the grid position bought day-ahead, priced at the imbalance
+price over the day-ahead price, ``assets/grid.py``), ``violation`` (penalties on process
 requirements a soft plan misses, added by the model), ``revenue`` (negative:
 money earned).
 """
@@ -69,6 +71,7 @@ COST_CATEGORIES = (
     "fuel",
     "degradation",
     "exchange",
+    "imbalance",
     "violation",
     "revenue",
 )
@@ -131,6 +134,11 @@ class BuildContext:
         next part starts from the state this one hands over: the assets'
         end-of-window conditions (terminal store levels, a dry room or
         aging room back at its set point) do not apply.
+    grid_position_kw : mapping
+        Per grid asset, the net import bought day-ahead for each interval of
+        the window [kW] (NaN where nothing was bought: the interval is free).
+        Given by an intraday re-plan; a grid with a position prices its
+        deviations from it at the imbalance price (``assets/grid.py``).
     """
 
     index: pd.DatetimeIndex
@@ -144,6 +152,7 @@ class BuildContext:
     open_end: bool = False
     soft_limits: bool = False
     free_end: bool = False
+    grid_position_kw: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
     @property
     def n_steps(self) -> int:
@@ -265,6 +274,12 @@ class Asset:
 
     def final_state(self, b: pyo.Block, ctx: BuildContext, steps: int) -> dict[str, float]:
         """State after the first ``steps`` intervals (default: no memory)."""
+        return {}
+
+    def end_conditions(self, b: pyo.Block, ctx: BuildContext) -> dict[str, float]:
+        """State entries that make a later window ending at the same instant keep
+        this window's end-of-window conditions (an intraday re-plan of the same
+        look-ahead). Default: none (conditions that do not depend on the start)."""
         return {}
 
     def structure_key(self, ctx: BuildContext) -> Hashable:

@@ -32,6 +32,25 @@ the month's remaining hours the window covers); beyond it the window pays the
 full rate, as the bill does. Without an expected peak, or with a share of 1
 (single solves, replays, the baseline), the charge is the bill's exactly.
 CO2 = import * grid intensity.
+
+Intraday: a re-plan during the delivery day holds the net import bought
+day-ahead (``BuildContext.grid_position_kw``, NaN where nothing was bought)
+as its reference. The deviation from it is split into ``short_kw[t]`` (more
+bought than the position) and ``long_kw[t]`` (less), both >= 0::
+
+    short_kw[t] - long_kw[t] == held[t] * (import_kw[t] - export_kw[t] - position_kw[t])
+
+with ``held[t]`` 1 where a position exists. The balancing group settles a
+shortfall at ``up = reference + spread`` and a surplus at
+``down = reference - spread``, where the reference is the site series
+``imbalance_price_series`` (the published imbalance price) or, without one,
+the day-ahead price, and ``spread = imbalance_spread_eur_per_mwh``. The energy
+terms above already price the deviation at the day-ahead price, so the
+``imbalance`` cost adds what settlement differs from it:
+``sum((up - day_ahead) * short_kw + (day_ahead - down) * long_kw) * dt_h``.
+The spread default (20 EUR/MWh) is a planning assumption, not a market
+figure: set it from the balancing contract. Grids without a position (every
+day-ahead plan, study and replay) build none of this.
 """
 
 from __future__ import annotations
@@ -72,6 +91,16 @@ class GridParams(AssetParams):
     )
     no_simultaneous: bool = Field(
         False, description="binary: never import and export in the same interval"
+    )
+    imbalance_price_series: str | None = series_field(
+        description="site series with the imbalance settlement price [EUR/MWh]; "
+        "default: the day-ahead price"
+    )
+    imbalance_spread_eur_per_mwh: float = Field(
+        20.0,
+        ge=0,
+        description="intraday deviations from the day-ahead position settle this far above "
+        "(shortfall) and below (surplus) the imbalance reference price [EUR/MWh]",
     )
 
     @model_validator(mode="after")
@@ -174,15 +203,75 @@ class Grid(Asset):
             )
         )
         b.co2_kg = pyo.Expression(expr=sum(b.import_kw[t] * co2[t] for t in T) * dt_h)
+        costs = {
+            "energy": b.cost_energy_eur,
+            "revenue": b.revenue_eur,
+            "demand_charge": b.cost_demand_charge_eur,
+        }
+        if self.holds_position(ctx):
+            costs["imbalance"] = self._add_imbalance(b, ctx)
         return AssetTerms(
             injections={"electricity": {t: b.import_kw[t] - b.export_kw[t] for t in T}},
-            costs_eur={
-                "energy": b.cost_energy_eur,
-                "revenue": b.revenue_eur,
-                "demand_charge": b.cost_demand_charge_eur,
-            },
+            costs_eur=costs,
             co2_kg=b.co2_kg,
         )
+
+    def holds_position(self, ctx: BuildContext) -> bool:
+        """True when the window holds a day-ahead position for this grid (intraday)."""
+        return self.name in ctx.grid_position_kw
+
+    def _add_imbalance(self, b: pyo.Block, ctx: BuildContext) -> pyo.Expression:
+        """Deviations from the day-ahead position and their settlement (module docstring)."""
+        p = self.params
+        T = b.model().T
+        limit_kw = p.import_max_kw + p.export_max_kw
+        b.short_kw = pyo.Var(T, bounds=(0, None))
+        b.long_kw = pyo.Var(T, bounds=(0, None))
+        held = self.series_param(b, "position_held", ctx, self._position_held)
+        position = self.series_param(b, "position_kw", ctx, self._position)
+        up = self.series_param(b, "imbalance_up_eur_per_kwh", ctx, self._imbalance_up)
+        down = self.series_param(b, "imbalance_down_eur_per_kwh", ctx, self._imbalance_down)
+
+        @b.Constraint(T)
+        def deviation(b, t):
+            net = b.import_kw[t] - b.export_kw[t] - position[t]
+            return b.short_kw[t] - b.long_kw[t] == held[t] * net
+
+        @b.Constraint(T)
+        def deviation_bound(b, t):  # keeps both sides finite where settlement is one price
+            return b.short_kw[t] + b.long_kw[t] <= 2 * limit_kw
+
+        b.cost_imbalance_eur = pyo.Expression(
+            expr=sum(b.short_kw[t] * up[t] + b.long_kw[t] * down[t] for t in T) * ctx.dt_h
+        )
+        return b.cost_imbalance_eur
+
+    def _position_kw(self, ctx: BuildContext) -> np.ndarray:
+        return np.asarray(ctx.grid_position_kw.get(self.name, np.full(ctx.n_steps, np.nan)))
+
+    def _position_held(self, ctx: BuildContext) -> np.ndarray:
+        return np.isfinite(self._position_kw(ctx)).astype(float)
+
+    def _position(self, ctx: BuildContext) -> np.ndarray:
+        return np.nan_to_num(self._position_kw(ctx), nan=0.0)
+
+    def _imbalance_reference(self, ctx: BuildContext) -> np.ndarray:
+        """Imbalance price reference minus the day-ahead price [EUR/MWh]."""
+        p = self.params
+        if p.imbalance_price_series is None:
+            return np.zeros(ctx.n_steps)
+        day_ahead = ctx.column(p.price_series, self.name)
+        return ctx.column(p.imbalance_price_series, self.name) - day_ahead
+
+    def _imbalance_up(self, ctx: BuildContext) -> np.ndarray:
+        """Shortfall settlement above the day-ahead price [EUR/kWh]."""
+        spread = self.params.imbalance_spread_eur_per_mwh
+        return eur_per_mwh_to_eur_per_kwh(self._imbalance_reference(ctx) + spread)
+
+    def _imbalance_down(self, ctx: BuildContext) -> np.ndarray:
+        """Surplus settlement below the day-ahead price [EUR/kWh]."""
+        spread = self.params.imbalance_spread_eur_per_mwh
+        return eur_per_mwh_to_eur_per_kwh(spread - self._imbalance_reference(ctx))
 
     def _import_price(self, ctx: BuildContext) -> np.ndarray:
         day_ahead = ctx.column(self.params.price_series, self.name)
@@ -221,11 +310,13 @@ class Grid(Asset):
             T, rule=lambda b, t: b.peak_kw[int(slot_of_step[t])] >= b.import_kw[t]
         )
 
-    def structure_key(self, ctx: BuildContext) -> tuple[int, ...] | None:
-        """Long windows index peak tracking by month, so the partition is structure."""
+    def structure_key(self, ctx: BuildContext) -> tuple[bool, tuple[int, ...] | None]:
+        """Whether a position is held, and for long windows the month partition
+        (peak tracking is indexed by month there)."""
         if month_slots(ctx.n_steps * ctx.dt_h) <= 2:
-            return None
-        return tuple(np.unique(month_keys(ctx), return_inverse=True)[1].tolist())
+            return self.holds_position(ctx), None
+        months = np.unique(month_keys(ctx), return_inverse=True)[1]
+        return self.holds_position(ctx), tuple(months.tolist())
 
     def _in_month(self, ctx: BuildContext) -> dict[tuple[int, int], float]:
         slot_of_step = np.unique(month_keys(ctx), return_inverse=True)[1]
@@ -281,9 +372,18 @@ class Grid(Asset):
                 "price_import_eur_per_kwh": values(b.price_import_eur_per_kwh, n),
                 "price_export_eur_per_kwh": values(b.price_export_eur_per_kwh, n),
                 "co2_kg_per_kwh": values(b.co2_kg_per_kwh, n),
+                **self._extract_position(b, ctx),
             },
             index=ctx.index,
         )
+
+    def _extract_position(self, b: pyo.Block, ctx: BuildContext) -> dict[str, np.ndarray]:
+        """``deviation_kw``: net import above the day-ahead position, 0 where none is
+        held (intraday windows only) [kW]."""
+        if not self.holds_position(ctx):
+            return {}
+        n = ctx.n_steps
+        return {"deviation_kw": values(b.short_kw, n) - values(b.long_kw, n)}
 
     def final_state(self, b: pyo.Block, ctx: BuildContext, steps: int) -> dict[str, float]:
         """Month-to-date peak import after ``steps`` intervals, per billing month."""

@@ -173,6 +173,13 @@ class PlantSession:
             for name, asset in self.assets.items()
         }
 
+    def end_conditions(self) -> dict[str, dict[str, float]]:
+        """Every asset's end-of-window conditions (:meth:`Asset.end_conditions`)."""
+        return {
+            name: asset.end_conditions(self.block(name), self.ctx)
+            for name, asset in self.assets.items()
+        }
+
     def size(self) -> dict[str, int]:
         """Counts of variables, constraints and binaries."""
         return self.compilation.size()

@@ -126,9 +126,9 @@ def final_energy_by_use(flows: EnergyFlows, assets: Mapping[str, Asset]) -> dict
 
 
 #: cost KPIs (``cost_<part>_eur``) of the energy a plant buys: grid energy with fees,
-#: demand charge, fuel and purchases from neighbours; the total net cost adds CO2 and
-#: wear and takes off NMP sales and exports
-ENERGY_COST_PARTS = ("energy", "demand_charge", "fuel", "exchange")
+#: demand charge, fuel, purchases from neighbours and intraday imbalance; the total
+#: net cost adds CO2 and wear and takes off NMP sales and exports
+ENERGY_COST_PARTS = ("energy", "demand_charge", "fuel", "exchange", "imbalance")
 
 
 def cells_produced_kwh(

@@ -25,8 +25,17 @@
   answering while a plan is made; ``in_process=True`` runs it in the
   scheduler's thread (tests).
 
-The job function is :func:`run_planning_job`, referenced by name in the job
-store; it hands the plant id to the scheduler running in this process.
+* Intraday re-planning (:mod:`energyopt.service.planning.intraday`): a plant
+  with ``intraday_every_h`` has a second job, ``intraday-plant-<id>``, every
+  that many hours from local midnight; and every :data:`WATCH_S` seconds the
+  job ``intraday-watch`` compares each plant's new state readings with the
+  plan in force and re-plans a plant whose state deviates by more than its
+  ``intraday_deviation_frac``. Their planning instant is the minute they run
+  in, claimed like a daily plan, so several instances re-plan once.
+
+The job functions (:func:`run_planning_job`, :func:`run_intraday_job`,
+:func:`run_watch_job`) are referenced by name in the job store; they hand
+their work to the scheduler running in this process.
 """
 
 from __future__ import annotations
@@ -41,27 +50,39 @@ from typing import Any
 
 import pandas as pd
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
+from energyopt.errors import EnergyOptError
+from energyopt.inputs.config import Scenario
 from energyopt.service.planning import (
     RUN_MODE,
     DataPaths,
+    PlanningOptions,
     PlanningOutcome,
     plan_plant,
 )
 from energyopt.service.planning.calendar import plan_issue
+from energyopt.service.planning.intraday import deviation_due, replan_intraday
 from energyopt.service.store import PlantRecord, Store, StoreConfig
 from energyopt.service.store import plants as plant_store
 from energyopt.service.store import runs as run_store
+from energyopt.service.store import scenarios as scenario_store
 from energyopt.service.store import schedules as schedule_store
+from energyopt.service.store.documents import validate_document
 from energyopt.service.store.instances import DEFAULT_STALE_AFTER_S, claim_planning
 from energyopt.service.workers import WorkerPool, worker_store
 
 logger = logging.getLogger(__name__)
 
 JOB_PREFIX = "plan-plant-"
+INTRADAY_PREFIX = "intraday-plant-"
+WATCH_JOB = "intraday-watch"
+#: how often new state readings are compared with the plan in force [s]
+WATCH_S = 60
 #: the scheduler of this process that :func:`run_planning_job` hands work to
 _ACTIVE: PlanningScheduler | None = None
 
@@ -81,7 +102,19 @@ def plant_trigger(plant: PlantRecord) -> CronTrigger:
     )
 
 
-def _trigger_key(trigger: CronTrigger) -> tuple[str, str]:
+def intraday_trigger(plant: PlantRecord) -> IntervalTrigger | None:
+    """Every ``intraday_every_h`` hours from local midnight, or None when off."""
+    every_h = PlanningOptions.of(plant).intraday_every_h
+    if every_h is None:
+        return None
+    return IntervalTrigger(
+        seconds=round(every_h * 3600),
+        start_date=dt.datetime(2020, 1, 1),
+        timezone=plant.timezone,
+    )
+
+
+def _trigger_key(trigger: CronTrigger | IntervalTrigger) -> tuple[str, str]:
     return str(trigger), str(trigger.timezone)
 
 
@@ -93,6 +126,22 @@ def run_planning_job(plant_id: int) -> dict[str, Any] | None:
         logger.error("planning job for plant %d fired without a running scheduler", plant_id)
         return None
     return scheduler.run_scheduled(plant_id).as_dict()
+
+
+def run_intraday_job(plant_id: int) -> dict[str, Any] | None:
+    """The cadence job: re-plan ``plant_id`` intraday, once per minute across instances."""
+    scheduler = _ACTIVE
+    if scheduler is None:
+        logger.error("intraday job for plant %d fired without a running scheduler", plant_id)
+        return None
+    return scheduler.run_intraday(plant_id, reason="cadence").as_dict()
+
+
+def run_watch_job() -> None:
+    """The deviation watch: re-plan the plants whose measured state left the plan."""
+    scheduler = _ACTIVE
+    if scheduler is not None:
+        scheduler.check_deviations()
 
 
 # ----------------------------------------------------------------- worker process side
@@ -117,8 +166,10 @@ def _plan_in_worker(
     paths: DataPaths,
     now: dt.datetime | None,
     issued_at: dt.datetime | None,
+    intraday: bool = False,
 ) -> PlanningOutcome:
-    return plan_plant(worker_store(config), plant_id, paths, now=now, issued_at=issued_at)
+    plan = replan_intraday if intraday else plan_plant
+    return plan(worker_store(config), plant_id, paths, now=now, issued_at=issued_at)
 
 
 # ----------------------------------------------------------------- service side
@@ -141,6 +192,8 @@ class SchedulerConfig:
     claim_stale_after_s : float
         Heartbeat age after which another instance's planning claim passes to
         this one [s].
+    watch_deviations : bool
+        Run the intraday deviation watch (every :data:`WATCH_S` seconds).
     """
 
     enabled: bool = True
@@ -148,6 +201,7 @@ class SchedulerConfig:
     plan_missing_at_start: bool = True
     misfire_grace_time_s: int | None = None
     claim_stale_after_s: float = DEFAULT_STALE_AFTER_S
+    watch_deviations: bool = True
 
 
 class PlanningScheduler:
@@ -165,12 +219,16 @@ class PlanningScheduler:
         self.config = config or SchedulerConfig()
         self.listeners: list[Callable[[PlanningOutcome], None]] = []
         self.last: dict[int, dict[str, Any]] = {}
+        self._scenarios: dict[int, tuple[dict[str, Any], Scenario]] = {}
         self._lock = threading.Lock()
         #: the service's worker pool (plans are urgent there); None: its own when needed
         self.pool = pool
         self._own_pool: WorkerPool | None = None
         self.scheduler = BackgroundScheduler(
-            jobstores={"default": SQLAlchemyJobStore(engine=store.engine)},
+            jobstores={
+                "default": SQLAlchemyJobStore(engine=store.engine),
+                "local": MemoryJobStore(),  # this instance's own jobs (the deviation watch)
+            },
             executors={"default": ThreadPoolExecutor(max_workers=2)},
             job_defaults={
                 "coalesce": True,
@@ -195,6 +253,16 @@ class PlanningScheduler:
         plants = plant_store.list_plants(self.store, active_only=True)
         for plant in plants:
             self.sync_plant(plant)
+        if self.config.watch_deviations:
+            self.scheduler.add_job(
+                run_watch_job,
+                IntervalTrigger(seconds=WATCH_S),
+                id=WATCH_JOB,
+                jobstore="local",
+                name="intraday deviation watch",
+                replace_existing=True,
+                misfire_grace_time=WATCH_S,
+            )
         self.scheduler.resume()  # due jobs (missed planning times) run now, once each
         if self.config.plan_missing_at_start:
             for plant in plants:
@@ -227,6 +295,7 @@ class PlanningScheduler:
         if not plant.is_active:
             if existing is not None:
                 existing.remove()
+            self._sync_intraday(plant)
             return
         if existing is None:
             self.scheduler.add_job(
@@ -236,6 +305,27 @@ class PlanningScheduler:
                 id=job_id(plant.id),
                 name=f"daily planning of {plant.name}",
                 replace_existing=True,
+            )
+        elif _trigger_key(existing.trigger) != _trigger_key(trigger):
+            existing.reschedule(trigger)
+        self._sync_intraday(plant)
+
+    def _sync_intraday(self, plant: PlantRecord) -> None:
+        """Make the plant's intraday job match its ``intraday_every_h`` (none when off)."""
+        trigger = intraday_trigger(plant) if plant.is_active else None
+        existing = self.scheduler.get_job(f"{INTRADAY_PREFIX}{plant.id}")
+        if trigger is None:
+            if existing is not None:
+                existing.remove()
+        elif existing is None:
+            self.scheduler.add_job(
+                run_intraday_job,
+                trigger,
+                args=[plant.id],
+                id=f"{INTRADAY_PREFIX}{plant.id}",
+                name=f"intraday re-planning of {plant.name}",
+                replace_existing=True,
+                misfire_grace_time=round(trigger.interval.total_seconds() / 2),
             )
         elif _trigger_key(existing.trigger) != _trigger_key(trigger):
             existing.reschedule(trigger)
@@ -264,17 +354,78 @@ class PlanningScheduler:
         plant_id: int,
         now: dt.datetime | None = None,
         issued_at: dt.datetime | None = None,
+        intraday: bool = False,
     ) -> PlanningOutcome:
         """Plan one plant (in a worker process unless ``in_process``) and tell listeners.
 
         ``now`` defaults to the current time, ``issued_at`` to the planning
-        instant (see :func:`energyopt.service.planning.plan_plant`).
+        instant (see :func:`energyopt.service.planning.plan_plant`); with
+        ``intraday`` the rest of the current day is re-planned
+        (:func:`energyopt.service.planning.intraday.replan_intraday`).
         """
         if self.config.in_process:
-            outcome = plan_plant(self.store, plant_id, self.paths, now=now, issued_at=issued_at)
+            plan = replan_intraday if intraday else plan_plant
+            outcome = plan(self.store, plant_id, self.paths, now=now, issued_at=issued_at)
         else:
-            outcome = self._plan_in_pool(plant_id, now, issued_at)
+            outcome = self._plan_in_pool(plant_id, now, issued_at, intraday)
         return self._record(outcome)
+
+    def run_intraday(
+        self, plant_id: int, now: dt.datetime | None = None, reason: str = "request"
+    ) -> PlanningOutcome:
+        """Re-plan a plant intraday as of ``now``, under the minute's planning instant.
+
+        The instant is claimed like a daily plan's, so of several instances
+        running the same job one re-plans (the others' outcome is ``skipped``).
+        """
+        now_ts = pd.Timestamp(now or dt.datetime.now(dt.UTC)).tz_convert("UTC")
+        instant = now_ts.floor("min").to_pydatetime()
+        logger.info("plant %d: intraday re-plan (%s)", plant_id, reason)
+        instance_id = self.store.instance_id
+        claimed = instance_id is None or claim_planning(
+            self.store,
+            plant_id=plant_id,
+            issued_at=instant,
+            instance_id=instance_id,
+            stale_after_s=self.config.claim_stale_after_s,
+        )
+        if claimed:
+            return self.run_plant(plant_id, now_ts.to_pydatetime(), instant, intraday=True)
+        day = now_ts.tz_convert(plant_store.get_plant(self.store, plant_id=plant_id).timezone)
+        error = f"planning instant {instant.isoformat()} is planned by another instance"
+        outcome = PlanningOutcome(plant_id, day.date(), pd.Timestamp(instant), "skipped")
+        return self._record(dataclasses.replace(outcome, error=error))
+
+    def check_deviations(self, now: dt.datetime | None = None) -> list[PlanningOutcome]:
+        """Re-plan every active plant whose new state readings deviate from its plan."""
+        now_ts = pd.Timestamp(now or dt.datetime.now(dt.UTC)).tz_convert("UTC")
+        outcomes = []
+        for plant in plant_store.list_plants(self.store, active_only=True):
+            try:
+                scenario = self._scenario(plant)
+                found = deviation_due(self.store, plant, scenario, now_ts)
+            except EnergyOptError as exc:
+                logger.warning("plant %d: deviation check failed: %s", plant.id, exc)
+                continue
+            if found is not None:
+                reason = (
+                    f"{found.asset}.{found.quantity} measured at {found.measured_at.isoformat()} "
+                    f"is {found.share:.0%} of its range off the plan"
+                )
+                outcomes.append(self.run_intraday(plant.id, now_ts.to_pydatetime(), reason))
+        return outcomes
+
+    def _scenario(self, plant: PlantRecord) -> Scenario:
+        """The plant's validated scenario (validated again when its document was replaced)."""
+        record = scenario_store.get_scenario(self.store, scenario_id=plant.scenario_id)
+        cached = self._scenarios.get(plant.scenario_id)
+        if cached is None or cached[0] != record.document:
+            scenario = validate_document(
+                record.document, roots=self.paths.roots, base_dir=self.paths.base_dir
+            )
+            cached = (record.document, scenario)
+            self._scenarios[plant.scenario_id] = cached
+        return cached[1]
 
     def run_scheduled(self, plant_id: int, now: dt.datetime | None = None) -> PlanningOutcome:
         """Plan the plant's current planning instant unless another live instance claimed it.
@@ -311,13 +462,24 @@ class PlanningScheduler:
         return outcome
 
     def _plan_in_pool(
-        self, plant_id: int, now: dt.datetime | None, issued_at: dt.datetime | None
+        self,
+        plant_id: int,
+        now: dt.datetime | None,
+        issued_at: dt.datetime | None,
+        intraday: bool = False,
     ) -> PlanningOutcome:
         """Plan in a worker; a plan whose worker died is retried once on a new one."""
         config = self.store.config()
         for attempt in (1, 2):
             future = self._worker().submit(
-                _plan_in_worker, config, plant_id, self.paths, now, issued_at, urgent=True
+                _plan_in_worker,
+                config,
+                plant_id,
+                self.paths,
+                now,
+                issued_at,
+                intraday,
+                urgent=True,
             )
             try:
                 return future.result()

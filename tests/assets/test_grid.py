@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pyomo.environ as pyo
 import pytest
@@ -274,3 +276,67 @@ def test_long_window_charges_each_month_on_its_own_peak():
     assert solved.report.objective_eur == pytest.approx(10.0 * (400 * 10 / 30 + 250 * 30 / 31))
     state = solved.plant.assets["grid"].final_state(block, ctx, len(idx))
     assert state == {"peak_kw:2023-06": 400.0, "peak_kw:2023-07": 250.0}
+
+
+# ---- intraday: deviations from the day-ahead position ------------------------------------
+
+
+def _positioned(position_kw, series, **grid_extra):
+    """A 100 kW load on a grid holding ``position_kw`` (NaN: none) for 4 hourly intervals."""
+    ctx = context(index(4), {"price_eur_per_mwh": 50.0, **series})
+    position = np.asarray(position_kw, dtype=float)
+    ctx = dataclasses.replace(ctx, grid_position_kw={"grid": position})
+    return solve_assets([grid(export_max_kw=500.0, **grid_extra), load(100.0)], ctx)
+
+
+def test_a_shortfall_against_the_position_pays_the_spread_over_the_day_ahead_price():
+    # bought 80 kW day-ahead, the load takes 100 kW: 20 kW short in every hour, settled
+    # at 50 + 20 EUR/MWh; the energy term already prices it at 50 EUR/MWh
+    solved = _positioned([80.0] * 4, {}, imbalance_spread_eur_per_mwh=20.0)
+    assert_allclose(solved.dispatch["grid.deviation_kw"], 20.0, atol=1e-6)
+    costs = solved.plant.read().costs_eur
+    assert costs["imbalance"] == pytest.approx(4 * 20.0 * 20.0 / 1000)  # 1.60 EUR
+    assert costs["energy"] == pytest.approx(4 * 100.0 * 50.0 / 1000)
+
+
+def test_the_imbalance_price_series_sets_the_reference_of_both_sides():
+    # reference 70 EUR/MWh, spread 20: shortfall at 90 (40 above day-ahead), surplus
+    # credited at 50 (the day-ahead price: nothing extra)
+    series = {"imbalance_eur_per_mwh": 70.0}
+    extra = {
+        "imbalance_price_series": "imbalance_eur_per_mwh",
+        "imbalance_spread_eur_per_mwh": 20.0,
+    }
+    short = _positioned([80.0] * 4, series, **extra)
+    assert short.plant.read().costs_eur["imbalance"] == pytest.approx(4 * 20.0 * 40.0 / 1000)
+    long = _positioned([120.0] * 4, series, **extra)
+    assert_allclose(long.dispatch["grid.deviation_kw"], -20.0, atol=1e-6)
+    assert long.plant.read().costs_eur["imbalance"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_intervals_without_a_position_are_free_and_grids_without_one_build_nothing():
+    solved = _positioned([80.0, np.nan, np.nan, 80.0], {}, imbalance_spread_eur_per_mwh=20.0)
+    assert_allclose(solved.dispatch["grid.deviation_kw"], [20.0, 0.0, 0.0, 20.0], atol=1e-6)
+    assert solved.plant.read().costs_eur["imbalance"] == pytest.approx(2 * 20.0 * 20.0 / 1000)
+    plain = solve_assets([grid(), load(100.0)], context(index(4), {"price_eur_per_mwh": 50.0}))
+    assert "grid.deviation_kw" not in plain.dispatch
+    assert plain.plant.block("grid").component("short_kw") is None
+    assert plain.plant.read().costs_eur["imbalance"] == 0.0
+
+
+def test_the_spread_keeps_a_battery_on_the_position_unless_the_price_pays_more():
+    # the battery could sell 50 kWh at 80 EUR/MWh in hour 3 after buying it at 50 in
+    # hour 0; against a flat position that earns 30 EUR/MWh less two deviations of the
+    # spread: worth it at a spread of 10, not at 20
+    price = [50.0, 65.0, 65.0, 80.0]
+    for spread, moved in ((10.0, 50.0), (20.0, 0.0)):
+        docs = [
+            grid(export_max_kw=500.0, imbalance_spread_eur_per_mwh=spread),
+            load(100.0),
+            battery(soc_initial_frac=0.0, soc_terminal_min_frac=0.0),
+        ]
+        ctx = context(index(4), {"price_eur_per_mwh": price})
+        ctx = dataclasses.replace(ctx, grid_position_kw={"grid": np.full(4, 100.0)})
+        solved = solve_assets(docs, ctx)
+        assert solved.dispatch["grid.deviation_kw"].iloc[0] == pytest.approx(moved, abs=1e-6)
+        assert solved.dispatch["grid.deviation_kw"].iloc[3] == pytest.approx(-moved, abs=1e-6)

@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import cast
 
+import numpy as np
 import pandas as pd
 
 from energyopt.assets import ASSET_TYPES, BuildContext
@@ -139,6 +140,11 @@ class RollingEngine:
     runs the baseline on each window's forecasts and keeps the highest peak
     of each month seen so far.
 
+    ``grid_position_kw`` (``{grid asset: net import [kW] by interval start}``)
+    is the position bought day-ahead that an intraday re-plan holds: each
+    window's grid prices its deviations from it (``assets/grid.py``);
+    intervals it does not cover are free.
+
     With ``overlap`` (the default, when models are reused) :meth:`run` keeps
     two models of the plant and alternates between them: while HiGHS solves
     window k on one (in a worker thread), the committed table of window k-1 is
@@ -158,6 +164,7 @@ class RollingEngine:
         peak_floor_kw: Mapping[str, Mapping[str, float]] | None = None,
         baseline_order: BaselineOrder | None = None,
         overlap: bool = True,
+        grid_position_kw: Mapping[str, pd.Series] | None = None,
     ) -> None:
         self.scenario = scenario
         self.forecasts = forecasts
@@ -171,6 +178,9 @@ class RollingEngine:
         self.window_baseline: PlantSession | None = None
         self.baseline_order = baseline_order
         self.overlap = overlap and reuse_model
+        self.grid_position_kw = dict(grid_position_kw or {})
+        #: the model holding the plan of the last :meth:`step`
+        self.last_source: PlantSession | None = None
         self._models: list[PlantSession | None] = [None, None]
         self._slot = 0
 
@@ -224,7 +234,21 @@ class RollingEngine:
     ) -> tuple[pd.DataFrame, SystemState, WindowReport]:
         """Plan one window from ``state``: committed plan, next state, report."""
         planned = self._plan(window, state)
+        self.last_source = planned.source
         return self._committed(planned), planned.next_state, planned.report
+
+    def states_after(self, steps: list[int]) -> dict[int, dict[str, dict]]:
+        """Every asset's state after each of ``steps`` intervals of the window
+        :meth:`step` planned last (the baseline's after a fallback)."""
+        if self.last_source is None:
+            raise RuntimeError("states_after() needs a planned step")
+        return {k: self.last_source.final_states(k) for k in steps}
+
+    def end_conditions(self) -> dict[str, dict[str, float]]:
+        """The end-of-window conditions of the window :meth:`step` planned last."""
+        if self.last_source is None:
+            raise RuntimeError("end_conditions() needs a planned step")
+        return self.last_source.end_conditions()
 
     def _plan(
         self, window: Window, state: SystemState, meanwhile: Callable[[], None] | None = None
@@ -237,6 +261,8 @@ class RollingEngine:
         )
         open_end = window.index[-1] + index_step(window.index) < window.period_end
         ctx = self._peak_pricing(window, dataclasses.replace(ctx, open_end=bool(open_end)))
+        if self.grid_position_kw:
+            ctx = dataclasses.replace(ctx, grid_position_kw=self._positions(window.index))
         forecast_s = time.perf_counter() - started
         if self.plant is None or not self.reuse_model or not self.plant.can_update(ctx):
             self.plant = build_plant(self.scenario, ctx)
@@ -300,6 +326,13 @@ class RollingEngine:
         committed = source.read().dispatch.iloc[:steps]
         states = source.discrete_states(steps)
         return committed.join(states.drop(columns=committed.columns, errors="ignore"))
+
+    def _positions(self, index: pd.DatetimeIndex) -> dict[str, np.ndarray]:
+        """The held positions on a window's intervals [kW], NaN where none."""
+        return {
+            name: position.reindex(index).to_numpy(dtype=float)
+            for name, position in self.grid_position_kw.items()
+        }
 
     def _peak_pricing(self, window: Window, ctx: BuildContext) -> BuildContext:
         """``ctx`` with the window's expected peaks and its share of each month.

@@ -39,13 +39,18 @@ def day_bounds(day: dt.date, timezone: str) -> tuple[pd.Timestamp, pd.Timestamp]
 
 
 def window_index(
-    now: dt.datetime, day: dt.date, timezone: str, options: PlanningOptions
+    now: dt.datetime,
+    day: dt.date,
+    timezone: str,
+    options: PlanningOptions,
+    end: pd.Timestamp | None = None,
 ) -> pd.DatetimeIndex:
-    """Planning window: from the interval containing ``now``, ``horizon_h`` long,
-    at least to the end of the delivery ``day``."""
+    """Planning window: from the interval containing ``now``, ``horizon_h`` long
+    (or to ``end``), at least to the end of the delivery ``day``."""
     step = pd.Timedelta(options.step)
     start = pd.Timestamp(now).tz_convert("UTC").floor(step)
-    end = max(start + pd.Timedelta(hours=options.horizon_h), day_bounds(day, timezone)[1])
+    look_ahead = start + pd.Timedelta(hours=options.horizon_h) if end is None else end
+    end = max(look_ahead, day_bounds(day, timezone)[1])
     end = start + math.ceil((end - start) / step) * step
     return pd.date_range(start, end, freq=step, inclusive="left", name="time")
 

@@ -49,6 +49,22 @@ class PlanningOptions(BaseModel):
         "forecasts is free (the month pays it anyway); none: only the peak reached so far",
     )
 
+    intraday_every_h: float | None = Field(
+        None,
+        gt=0,
+        le=24,
+        description="re-plan the rest of the day from the measured state this often [h]; "
+        "None: only on request or deviation",
+    )
+    intraday_deviation_frac: float | None = Field(
+        0.1,
+        gt=0,
+        le=1,
+        description="re-plan when a measured state (a storage level, a dew point, an oven "
+        "on or off) differs from the plan in force by more than this share of its range; "
+        "None: never",
+    )
+
     def forecast_options(self) -> ForecastOptions:
         """The forecast method of these options."""
         return ForecastOptions(kind=self.forecast, lag=self.persistence_lag)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -16,6 +17,7 @@ from energyopt.engine.rolling import RollingEngine, Window
 from energyopt.engine.state import SystemState
 from energyopt.errors import DataError, SolveError
 from energyopt.inputs.config import Scenario, SolverOptions
+from energyopt.inputs.timeseries import index_step
 from energyopt.model.cache import WARM_MODELS, scenario_key
 from energyopt.outputs.results import compute_kpis
 from energyopt.service.planning.options import PlanningOptions
@@ -24,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 #: solver statuses that mean "an incumbent, not proven optimal"
 INCUMBENT_STATUSES = frozenset({"time_limit", "iteration_limit", "interrupted"})
+#: how handover instants are written (UTC)
+STAMP = "%Y-%m-%dT%H:%M:%SZ"
 #: daily operation has no period end: months run to their end
 OPEN_END = pd.Timedelta(days=366)
 
@@ -45,6 +49,9 @@ class WindowPlan:
     #: that explain them before the solve
     violations: tuple[dict[str, Any], ...] = ()
     prechecks: tuple[str, ...] = ()
+    #: every asset's planned state at interval boundaries (UTC stamp text -> asset ->
+    #: state), what an intraday re-plan starts unmeasured assets from
+    handover: dict[str, dict[str, dict]] = dataclasses.field(default_factory=dict)
 
     @property
     def is_fallback(self) -> bool:
@@ -69,11 +76,16 @@ def plan_window(
     index: pd.DatetimeIndex,
     issued_at: pd.Timestamp,
     state: dict[str, dict[str, Any]],
+    grid_position_kw: Mapping[str, pd.Series] | None = None,
+    handover_at: Sequence[pd.Timestamp] = (),
 ) -> WindowPlan:
     """Plan one window with the rolling engine's step; KPIs of the plan and of the baseline.
 
     Planning is soft: a process requirement the plant cannot meet is missed at
     its penalty and named in the plan (``assets/requirements.py``).
+    ``grid_position_kw`` is the day-ahead position an intraday re-plan holds
+    (see :class:`~energyopt.engine.rolling.RollingEngine`); the plan's states at
+    the window's interval boundaries ``handover_at`` are kept in ``handover``.
     """
     scenario = scenario.model_copy(update={"process_limits": "soft"})
     if options.time_limit_s is not None:
@@ -91,6 +103,7 @@ def plan_window(
         weights,
         demand_charge=options.demand_charge,
         peak_floor=options.peak_floor,
+        grid_position_kw=grid_position_kw,
     )
     key = scenario_key(scenario)
     engine.plant = WARM_MODELS.take(key)  # the last plan's model, updated if it fits
@@ -102,6 +115,7 @@ def plan_window(
         period_end=index[-1] + OPEN_END,
     )
     dispatch, _, report = engine.step(window, SystemState(at=index[0], values=state))
+    handover = _handover(engine, index, handover_at)
     assert engine.plant is not None  # step() builds or updates it
     WARM_MODELS.keep(key, engine.plant)
     baseline: dict[str, Any] | None
@@ -124,7 +138,24 @@ def plan_window(
         model=report.action,
         violations=report.violations,
         prechecks=report.prechecks,
+        handover=handover,
     )
+
+
+def _handover(
+    engine: RollingEngine, index: pd.DatetimeIndex, boundaries: Sequence[pd.Timestamp]
+) -> dict[str, dict[str, dict]]:
+    """The planned states at those ``boundaries`` that end an interval of ``index``."""
+    step = index_step(index)
+    steps = {int((b - index[0]) / step): b for b in boundaries if index[0] < b <= index[-1] + step}
+    states = engine.states_after(sorted(steps))
+    ends = engine.end_conditions()
+    return {
+        steps[k].strftime(STAMP): {
+            asset: {**state, **ends.get(asset, {})} for asset, state in by_asset.items()
+        }
+        for k, by_asset in states.items()
+    }
 
 
 def _baseline(scenario: Scenario, ctx) -> dict[str, Any] | None:

@@ -151,6 +151,14 @@ def set_progress(
         return cast("sa.CursorResult[Any]", session.execute(query)).rowcount == 1
 
 
+def handover_at(store: Store, *, run_id: str, at: str) -> dict[str, Any]:
+    """The state per asset a planning run planned for boundary ``at`` (UTC stamp
+    ``YYYY-MM-DDTHH:MM:SSZ``); empty when the run kept none there."""
+    with store.reading() as session:
+        handover = session.scalar(sa.select(RunRow.handover).where(RunRow.id == run_id))
+    return dict((handover or {}).get(at, {}))
+
+
 def finish_run(
     store: Store,
     *,
@@ -159,8 +167,12 @@ def finish_run(
     kpis: dict[str, Any],
     solver_report: dict[str, Any],
     attempt: int | None = None,
+    handover: dict[str, Any] | None = None,
 ) -> RunRecord:
     """Store a run's results and mark it done, all in one transaction.
+
+    ``handover`` is a planning run's planned state per interval boundary
+    (see :func:`handover_at`).
 
     Raises :class:`ConflictError` if the run is not running (as ``attempt``).
     """
@@ -178,6 +190,7 @@ def finish_run(
         row.dispatch_step_s = step_s
         row.kpis = jsonable(kpis)
         row.solver_report = jsonable(solver_report)
+        row.handover = None if handover is None else jsonable(handover)
         row.windows_done = row.windows_total or row.windows_done
         row.status = "done"
         row.finished_at = utc_now()

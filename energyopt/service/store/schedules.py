@@ -150,6 +150,29 @@ def list_versions(store: Store, *, plant_id: int, delivery_date: dt.date) -> lis
         return [to_record(ScheduleRecord, row) for row in session.scalars(query)]
 
 
+def version_issued_before(
+    store: Store, *, plant_id: int, delivery_date: dt.date, before: dt.datetime
+) -> ScheduleRecord | None:
+    """The newest version of one plant and day issued before ``before``, or None.
+
+    Versions without a planning instant count from their publication time.
+    """
+    issued = sa.func.coalesce(ScheduleRow.issued_at, ScheduleRow.created_at)
+    query = (
+        sa.select(ScheduleRow)
+        .where(
+            ScheduleRow.plant_id == plant_id,
+            ScheduleRow.delivery_date == delivery_date,
+            issued < before,
+        )
+        .order_by(ScheduleRow.version.desc())
+        .limit(1)
+    )
+    with store.reading() as session:
+        row = session.scalar(query)
+        return None if row is None else to_record(ScheduleRecord, row)
+
+
 def find_issue(
     store: Store, *, plant_id: int, delivery_date: dt.date, issued_at: dt.datetime
 ) -> ScheduleRecord | None:

@@ -128,6 +128,9 @@ class RunRow(Base):
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     #: service instance whose worker claimed it last
     instance_id: Mapped[str | None] = mapped_column(sa.String(64))
+    #: a planning run's planned state per boundary of its delivery day (UTC stamp ->
+    #: asset -> state), read only by intraday re-plans (deferred: large)
+    handover: Mapped[dict[str, Any] | None] = mapped_column(JSONType, deferred=True)
 
 
 class RunDispatchRow(Base):

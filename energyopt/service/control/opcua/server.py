@@ -30,8 +30,10 @@ status code                     when
 ==============================  ==============================================
 
 A refused write changes neither the store nor the variable.
-``RequestReplan()`` plans the plant now as a new version (like ``POST
-.../plan``) in the background; ``Status/PlanningState`` follows it
+``RequestReplan()`` re-plans the rest of the plant's day from its measured
+state as a new version that takes over at the next interval boundary (like
+``POST .../plan?intraday=true``, :mod:`energyopt.service.planning.intraday`)
+in the background; ``Status/PlanningState`` follows it
 (``planning``, then the outcome: ``published``, ``failed``, ...).
 """
 
@@ -76,7 +78,8 @@ from energyopt.service.control.opcua.certs import SERVER_URI, Pki
 from energyopt.service.control.opcua.security import WRITER_ROLES, KeyUserManager, RoleRuleset
 from energyopt.service.control.schedule_cache import ScheduleCache
 from energyopt.service.measurements import Reading, record_readings
-from energyopt.service.planning import DataPaths, PlanningOutcome, plan_plant
+from energyopt.service.planning import DataPaths, PlanningOutcome
+from energyopt.service.planning.intraday import replan_intraday
 from energyopt.service.settings import Settings
 from energyopt.service.store import PlantRecord, Store
 from energyopt.service.store import plants as plant_store
@@ -156,7 +159,8 @@ class ControlServer:
     store : Store
         The service's store (migrated).
     replan : Replanner, optional
-        How ``RequestReplan`` plans; default :func:`plan_plant` in a thread.
+        How ``RequestReplan`` plans; default: an intraday re-plan
+        (:func:`~energyopt.service.planning.intraday.replan_intraday`) in a thread.
     clock : callable, optional
         The instant whose intervals are shown (UTC); default: the current time.
     tick_s : float
@@ -329,8 +333,12 @@ class ControlServer:
             item["is_incumbent"] = entry.record.is_incumbent
             intervals.append(item)
             spans.append(entry.setpoints)
-        newest = self.cache.latest(plant.id)
-        latest = None if newest is None else newest.record.created_at
+        # the newest publication: of the latest day, or an intraday re-plan of today's
+        newest = [entry for entry, _ in found]
+        latest_day = self.cache.latest(plant.id)
+        if latest_day is not None:
+            newest.append(latest_day)
+        latest = max((entry.record.created_at for entry in newest), default=None)
         return {"intervals": intervals, "spans": spans}, latest
 
     async def _show(self, nodes: PlantNodes, shown: dict[str, Any]) -> None:
@@ -442,7 +450,7 @@ class ControlServer:
 
     async def _replan(self, state: _PlantState) -> None:
         plant_id = state.nodes.plant.id
-        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        now = self.clock().replace(microsecond=0)  # the instant the server shows
         try:
             outcome = await asyncio.to_thread(self.replan, plant_id, now)
             result = outcome.status
@@ -456,7 +464,8 @@ class ControlServer:
         await self.refresh()
 
     def _plan_here(self, plant_id: int, now: dt.datetime) -> PlanningOutcome:
-        return plan_plant(self.store, plant_id, self.paths, now=now, issued_at=now)
+        """An intraday re-plan from the measured state, taking over at the next boundary."""
+        return replan_intraday(self.store, plant_id, self.paths, now=now)
 
 
 class ServerThread:
