@@ -27,7 +27,8 @@
 
 * Intraday re-planning (:mod:`energyopt.service.planning.intraday`): a plant
   with ``intraday_every_h`` has a second job, ``intraday-plant-<id>``, every
-  that many hours from local midnight; and every :data:`WATCH_S` seconds the
+  that many hours on the local clock from midnight (a cron trigger, so the
+  times stay across daylight saving); and every :data:`WATCH_S` seconds the
   job ``intraday-watch`` compares each plant's new state readings with the
   plan in force and re-plans a plant whose state deviates by more than its
   ``intraday_deviation_frac``. Their planning instant is the minute they run
@@ -102,19 +103,19 @@ def plant_trigger(plant: PlantRecord) -> CronTrigger:
     )
 
 
-def intraday_trigger(plant: PlantRecord) -> IntervalTrigger | None:
-    """Every ``intraday_every_h`` hours from local midnight, or None when off."""
+def intraday_trigger(plant: PlantRecord) -> CronTrigger | None:
+    """Every ``intraday_every_h`` on the local clock from midnight, or None when off."""
     every_h = PlanningOptions.of(plant).intraday_every_h
     if every_h is None:
         return None
-    return IntervalTrigger(
-        seconds=round(every_h * 3600),
-        start_date=dt.datetime(2020, 1, 1),
-        timezone=plant.timezone,
-    )
+    if every_h < 1:
+        minute, hour = f"*/{round(every_h * 60)}", "*"
+    else:
+        minute, hour = "0", f"*/{round(every_h)}"
+    return CronTrigger(hour=hour, minute=minute, second=0, timezone=plant.timezone)
 
 
-def _trigger_key(trigger: CronTrigger | IntervalTrigger) -> tuple[str, str]:
+def _trigger_key(trigger: CronTrigger) -> tuple[str, str]:
     return str(trigger), str(trigger.timezone)
 
 
@@ -325,7 +326,7 @@ class PlanningScheduler:
                 id=f"{INTRADAY_PREFIX}{plant.id}",
                 name=f"intraday re-planning of {plant.name}",
                 replace_existing=True,
-                misfire_grace_time=round(trigger.interval.total_seconds() / 2),
+                misfire_grace_time=round((PlanningOptions.of(plant).intraday_every_h or 1) * 1800),
             )
         elif _trigger_key(existing.trigger) != _trigger_key(trigger):
             existing.reschedule(trigger)

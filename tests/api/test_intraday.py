@@ -163,3 +163,21 @@ def test_re_plan_on_request_over_rest_covers_today_when_nothing_does(papi):
     current = papi.get(f"/api/v1/plants/{plant['id']}/setpoints/current")
     assert current.status_code == 200, current.text
     assert papi.post(f"/api/v1/plants/{plant['id']}/plan?intraday=maybe").status_code == 422
+
+
+def test_a_plant_with_a_cadence_gets_an_intraday_job_on_the_local_hour(papi):
+    plant = papi.register(options={**OPTIONS, "intraday_every_h": 2})
+    job = papi.scheduler.scheduler.get_job(f"intraday-plant-{plant['id']}")
+    assert job is not None
+    local = job.next_run_time.astimezone(pd.Timestamp.now(tz="Europe/Paris").tzinfo)
+    assert (local.hour % 2, local.minute, local.second) == (0, 0, 0)
+    assert job.next_run_time - dt.datetime.now(UTC) <= dt.timedelta(hours=2)
+    other = papi.register(name="no-cadence", options=OPTIONS)
+    assert papi.scheduler.scheduler.get_job(f"intraday-plant-{other['id']}") is None
+    refused = papi.post(
+        "/api/v1/plants",
+        role="admin",
+        json={"name": "x", "scenario_path": "example.yaml", "options": {"intraday_every_h": 5}},
+    )
+    assert refused.status_code == 422
+    assert "intraday_every_h" in refused.text and "does not divide the day" in refused.text

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from energyopt.engine.forecast import ForecastOptions
 from energyopt.errors import ScenarioError
 from energyopt.inputs.config import StepText, format_location
 from energyopt.service.store import PlantRecord
+
+#: intraday cadences that divide the local day: re-plans on the same clock times daily [h]
+INTRADAY_CADENCES_H = (0.25, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 24.0)
 
 
 class PlanningOptions(BaseModel):
@@ -53,8 +56,9 @@ class PlanningOptions(BaseModel):
         None,
         gt=0,
         le=24,
-        description="re-plan the rest of the day from the measured state this often [h]; "
-        "None: only on request or deviation",
+        description="re-plan the rest of the day from the measured state this often, on the "
+        "local clock from midnight [h]: a divisor of the day (0.25, 0.5, 1, 2, 3, 4, 6, 8, "
+        "12 or 24); None: only on request or deviation",
     )
     intraday_deviation_frac: float | None = Field(
         0.1,
@@ -64,6 +68,14 @@ class PlanningOptions(BaseModel):
         "on or off) differs from the plan in force by more than this share of its range; "
         "None: never",
     )
+
+    @field_validator("intraday_every_h")
+    @classmethod
+    def _divides_the_day(cls, value: float | None) -> float | None:
+        if value is not None and value not in INTRADAY_CADENCES_H:
+            allowed = ", ".join(f"{c:g}" for c in INTRADAY_CADENCES_H)
+            raise ValueError(f"{value:g} h does not divide the day evenly (allowed: {allowed})")
+        return value
 
     def forecast_options(self) -> ForecastOptions:
         """The forecast method of these options."""
