@@ -433,6 +433,11 @@ def test_status_object_counts_the_heartbeat_and_knows_the_last_plan(plant):
 
 
 def test_planner_requests_a_replan_and_the_status_follows_it(plant):
+    """The re-plan is an intraday one: published while 10:14:59 runs, it keeps the
+    running interval's setpoints and takes over at the 10:15 boundary."""
+    plant.show(BEFORE_BOUNDARY)
+    running_before, schedule_before = _read_all(plant)
+
     async def main():
         async with _client(plant, "planner") as client:
             pilot = await _node(client, "Plants/pilot")
@@ -453,3 +458,20 @@ def test_planner_requests_a_replan_and_the_status_follows_it(plant):
     assert seen == {"planning"}
     assert final == "published"
     assert after > before
+    plant.show(BEFORE_BOUNDARY)
+    running_after, schedule_after = _read_all(plant)
+    new_version = schedule_after["Current.ScheduleVersion"]
+    assert new_version > schedule_before["Current.ScheduleVersion"]
+    current = {k: v for k, v in running_after.items() if ".Current." in k}
+    assert current == {k: v for k, v in running_before.items() if ".Current." in k}
+    plant.show(AT_BOUNDARY)
+    values, schedule = _read_all(plant)
+    assert schedule["Current.ValidFrom"] == AT_BOUNDARY
+    assert schedule["Current.ScheduleVersion"] == new_version
+    expected = _expected(plant, AT_BOUNDARY)
+    assert expected[0]["schedule_version"] == new_version
+    assert {k: v for k, v in values.items() if ".Current." in k} == {
+        f"{asset}.Current.{name}": value
+        for asset, setpoints in expected[0]["setpoints"].items()
+        for name, value in setpoints.items()
+    }
