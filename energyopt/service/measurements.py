@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from energyopt.assets import ASSET_TYPES
-from energyopt.assets.declarations import QuantitySpec, StateContext, fixed_bounds
+from energyopt.assets.declarations import QuantitySpec, StateContext, ToState, fixed_bounds
 from energyopt.errors import MeasurementError
 from energyopt.inputs.config import Scenario
 
@@ -253,6 +253,16 @@ class StateSource:
     state: dict[str, Any]
 
 
+def state_spec(assets: Mapping[str, Any], reading: Reading) -> tuple[Any, ToState] | None:
+    """The asset parameters of a reading and how its value becomes state; None for a
+    reading of an unknown asset or of a quantity without a state (meters)."""
+    params = assets.get(reading.asset)
+    spec = quantities_for(params.type).get(reading.quantity) if params else None
+    if spec is None or spec.to_state is None:
+        return None
+    return params, spec.to_state
+
+
 def state_from_readings(
     scenario: Scenario, readings: Iterable[Reading], context: StateContext
 ) -> tuple[dict[str, dict[str, Any]], list[StateSource]]:
@@ -267,12 +277,12 @@ def state_from_readings(
     state: dict[str, dict[str, Any]] = {}
     sources: dict[tuple[str, str], StateSource] = {}
     for reading in ordered:
-        params = assets.get(reading.asset)
-        spec = quantities_for(params.type).get(reading.quantity) if params else None
-        if spec is None or spec.to_state is None:
+        found = state_spec(assets, reading)
+        if found is None:
             continue
+        params, to_state = found
         at = pd.Timestamp(reading.measured_at).tz_convert("UTC")
-        entries = spec.to_state(params, reading.value, at, context)
+        entries = to_state(params, reading.value, at, context)
         state.setdefault(reading.asset, {}).update(entries)
         for key in entries:
             sources[(reading.asset, key)] = StateSource(

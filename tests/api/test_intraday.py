@@ -180,4 +180,5 @@ def test_a_plant_with_a_cadence_gets_an_intraday_job_on_the_local_hour(papi):
         json={"name": "x", "scenario_path": "example.yaml", "options": {"intraday_every_h": 5}},
     )
     assert refused.status_code == 422
-    assert "intraday_every_h" in refused.text and "does not divide the day" in refused.text
+    assert "intraday_every_h" in refused.text
+    assert "does not divide the day" in refused.text

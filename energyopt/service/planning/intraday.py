@@ -58,7 +58,7 @@ from energyopt.assets import ASSET_TYPES
 from energyopt.assets.declarations import STANDARD_PRESSURE_PA
 from energyopt.inputs.config import Scenario
 from energyopt.service import schedule
-from energyopt.service.measurements import Reading, StateContext, quantities_for
+from energyopt.service.measurements import Reading, StateContext, quantities_for, state_spec
 from energyopt.service.planning.calendar import day_bounds
 from energyopt.service.planning.options import PlanningOptions
 from energyopt.service.planning.run import (
@@ -261,15 +261,15 @@ def largest_deviation(
     assets = {a.name: a for a in scenario.plant.assets}
     found: Deviation | None = None
     for reading in readings:
-        params = assets.get(reading.asset)
-        spec = quantities_for(params.type).get(reading.quantity) if params else None
-        if spec is None or spec.to_state is None:
+        found_spec = state_spec(assets, reading)
+        if found_spec is None:
             continue
+        params, to_state = found_spec
         at = pd.Timestamp(reading.measured_at).tz_convert("UTC")
-        low, high = spec.bounds(params)
-        measured = spec.to_state(params, reading.value, at, context)
-        lows = spec.to_state(params, low, at, context)
-        highs = spec.to_state(params, high, at, context)
+        low, high = quantities_for(params.type)[reading.quantity].bounds(params)
+        measured = to_state(params, reading.value, at, context)
+        lows = to_state(params, low, at, context)
+        highs = to_state(params, high, at, context)
         for key, value in measured.items():
             planned = planned_level(frame, f"{reading.asset}.{key}", at)
             span = _span(lows.get(key), highs.get(key))
