@@ -13,14 +13,11 @@ from energyopt.assets.gas_boiler import GasBoilerParams
 from energyopt.assets.grid import GridParams
 from energyopt.inputs.config import Tariffs
 from energyopt.outputs.attribution import (
-    PlanVersion,
     attribute,
-    in_force,
-    interval_means,
     missing_readings,
     plant_meters,
-    stitch,
 )
+from energyopt.outputs.day_tables import PlanVersion, in_force, interval_means, stitch
 
 INDEX = pd.date_range("2026-06-10T22:00Z", periods=4, freq="1h", name="time")
 ASSETS = {

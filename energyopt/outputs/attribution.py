@@ -4,8 +4,8 @@ Tables in, figures out (no model). For a delivery day with intervals ``t`` of
 ``dt_h`` hours, all powers interval means in kW, positive into the plant:
 
 * **plan**: in each interval, the setpoints of the newest schedule version of
-  the day issued at or before the interval's start (:func:`in_force`,
-  :func:`stitch`);
+  the day issued at or before the interval's start
+  (:mod:`energyopt.outputs.day_tables`);
 * **scope**: what the site's boundary meters bill: electricity exchanged with
   every public-grid connection (import at its import price, grid fee
   included; export at its export price; CO2 of the import at the grid
@@ -45,7 +45,8 @@ The four parts add up to ``realised - planned`` for cost and for CO2 by
 construction. An asset's meter is its ``power_kw`` reading: its net power
 into the electricity bus where it touches electricity, otherwise into its
 (first) energy carrier; a fuel meter is the reading named like the asset's
-``boundary_column`` (``fuel_kw``). Readings are averaged per interval.
+``boundary_column`` (``fuel_kw``). Readings are averaged per interval
+(:func:`energyopt.outputs.day_tables.interval_means`).
 """
 
 from __future__ import annotations
@@ -74,60 +75,6 @@ POWER_READING = "power_kw"
 #: a meter's role: a grid connection balances the plant, a fuel is bought at the
 #: boundary, an asset runs on the bus
 GRID, FUEL, BUS = "balancing", "fuel", "bus"
-
-
-@dataclasses.dataclass(frozen=True)
-class PlanVersion:
-    """One schedule version: its number, when it was issued and its delivery-day dispatch."""
-
-    version: int
-    issued_at: pd.Timestamp
-    dispatch: pd.DataFrame
-
-
-def in_force(versions: Iterable[PlanVersion], index: pd.DatetimeIndex) -> np.ndarray:
-    """The number of the version in force in each interval of ``index`` (0: none).
-
-    In force at ``t``: the newest version (by ``issued_at``, then number) issued
-    at or before ``t`` whose dispatch has the interval.
-    """
-    numbers = np.zeros(len(index), dtype=int)
-    for version in sorted(versions, key=lambda v: (v.issued_at, v.version)):
-        mask = np.asarray(index >= version.issued_at) & index.isin(version.dispatch.index)
-        numbers[mask] = version.version
-    return numbers
-
-
-def stitch(
-    frames: Mapping[int, pd.DataFrame], numbers: np.ndarray, index: pd.DatetimeIndex
-) -> pd.DataFrame:
-    """One table on ``index``: each interval's row from the frame of its version number."""
-    columns = list(dict.fromkeys(c for frame in frames.values() for c in frame.columns))
-    out = pd.DataFrame(0.0, index=index, columns=columns)
-    for number, frame in frames.items():
-        rows = index[numbers == number]
-        if len(rows):
-            out.loc[rows, frame.columns] = frame.loc[rows].to_numpy(dtype=float)
-    return out
-
-
-def interval_means(readings: pd.DataFrame, index: pd.DatetimeIndex) -> pd.DataFrame:
-    """Readings averaged per interval of ``index``: one column ``<asset>.<quantity>``.
-
-    ``readings`` has the columns ``asset``, ``quantity``, ``value`` and
-    ``measured_at`` (UTC); a reading belongs to the interval its time falls in.
-    Intervals without a reading are NaN.
-    """
-    if readings.empty:
-        return pd.DataFrame(index=index)
-    stamps = pd.DatetimeIndex(pd.to_datetime(readings["measured_at"], utc=True))
-    position = index.searchsorted(stamps, side="right") - 1
-    inside = (position >= 0) & (stamps < index[np.maximum(position, 0)] + index_step(index))
-    keys = readings["asset"].astype(str) + "." + readings["quantity"].astype(str)
-    table = pd.DataFrame({"key": keys[inside].to_numpy(), "slot": position[inside]})
-    table["value"] = readings["value"].to_numpy(dtype=float)[inside]
-    means = table.groupby(["slot", "key"])["value"].mean().unstack("key")
-    return means.reindex(range(len(index))).set_axis(index)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -375,8 +322,8 @@ def meter_row(
                 cost = deviation_kwh * meter.fuel.price_eur_per_kwh
                 co2 = deviation_kwh * meter.fuel.co2_kg_per_kwh
             else:  # more into the bus: less import or more export
-                cost = float(-(deviation * marginal[0]).sum())
-                co2 = float(-(deviation * marginal[1]).sum())
+                cost = float(-(deviation * marginal[0]).sum()) + 0.0  # no -0.0
+                co2 = float(-(deviation * marginal[1]).sum()) + 0.0
     return MeterRow(
         asset=meter.asset,
         carrier=meter.carrier,
@@ -403,8 +350,8 @@ def attribute(
 
     ``planned`` and ``resolved`` are dispatch tables of the day (the plan in
     force, the re-solve on actual inputs), ``measured`` the readings averaged
-    per interval (:func:`interval_means`) on the same index. Raises
-    ``ValueError`` when a needed meter lacks readings (see :func:`missing_readings`).
+    per interval on the same index. Raises ``ValueError`` when a needed meter
+    lacks readings (see :func:`missing_readings`).
     """
     problems = missing_readings(measured, meters)
     if problems:

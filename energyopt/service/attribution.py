@@ -49,14 +49,11 @@ from energyopt.outputs.attribution import (
     POWER_READING,
     Attribution,
     MeterRow,
-    PlanVersion,
     attribute,
-    in_force,
-    interval_means,
     missing_readings,
     plant_meters,
-    stitch,
 )
+from energyopt.outputs.day_tables import PlanVersion, in_force, interval_means, stitch
 from energyopt.service import schedule
 from energyopt.service.planning.calendar import day_bounds
 from energyopt.service.planning.inputs import window_inputs
@@ -321,7 +318,9 @@ def resolve_version(
         name="time",
     )
     perfect = options.model_copy(update={"forecast": "perfect"})
-    frame, _ = window_inputs(scenario, perfect, window, pd.Timedelta(0))
+    # the plan's history: replayed inputs are shifted onto the window as for the plan
+    history = options.forecast_options().history(pd.Timedelta(hours=options.horizon_h))
+    frame, _ = window_inputs(scenario, perfect, window, history)
     reach = frame.index[-1] + step
     if reach < day_end:
         msg = (
