@@ -24,9 +24,10 @@ this module gathers what they need (:func:`day_attribution`):
    the day (a :class:`ConflictError` otherwise). The re-solve gives the day's
    intervals in which its version is in force, and the actual prices.
 
-Reports are kept in memory, per store, plant, day, versions and readings (the
-last :data:`CACHE_SIZE`), so that reading a report again does not solve again;
-a series file corrected afterwards is seen after a restart of the service.
+Reports are kept in memory, per store, plant (its scenario and options), day,
+versions and readings (the last :data:`CACHE_SIZE`), so that reading a report
+again does not solve again; a series file corrected afterwards is seen after a
+restart of the service.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from energyopt.inputs.timeseries import fmt_time, index_step
 from energyopt.outputs.attribution import (
     POWER_READING,
     Attribution,
+    Meter,
     MeterRow,
     attribute,
     missing_readings,
@@ -155,53 +157,29 @@ def day_attribution(
             "plan versus actual needs a past day"
         )
         raise ConflictError(msg)
-    records = schedule_store.list_versions(store, plant_id=plant.id, delivery_date=delivery_date)
-    if not records:
-        raise NotFoundError(f"plant {plant.id} has no schedule for {delivery_date}")
-    payloads = {r.version: json.loads(r.payload) for r in records}
-    index = _day_index(plant, delivery_date, payloads.values())
-    versions = [_version(r, payloads[r.version]) for r in records]
-    numbers = in_force(versions, index)
-    _check_in_force(plant, numbers, index, versions)
+    day = _day_plan(store, plant, delivery_date)
     scenario = _scenario(store, plant, paths)
     assets = {a.name: create_asset(a) for a in scenario.plant.assets}
-    planned = stitch({v.version: v.dispatch for v in versions}, numbers, index)
-    meters = plant_meters(assets, list(planned.columns), scenario.tariffs)
-    readings = measurement_store.readings_between(
-        store,
-        plant_id=plant.id,
-        start=start.to_pydatetime(),
-        end=end.to_pydatetime(),
-        quantities={POWER_READING, *(m.quantity for m in meters)},
-    )
-    measured = interval_means(_reading_table(readings), index)
+    meters = plant_meters(assets, list(day.planned.columns), scenario.tariffs)
+    measured, read = _measured_day(store, plant, meters, day.index)
     missing = missing_readings(measured, meters)
     if missing:
         msg = f"plant {plant.id}: {delivery_date} lacks meter readings: " + "; ".join(missing)
         raise ConflictError(msg)
-    key = (
-        store.url,
-        store.schema,
-        plant.id,
-        delivery_date,
-        tuple(r.id for r in records),
-        len(readings),
-        max((r.id for r in readings), default=0),
-    )
+    key = _cache_key(store, plant, delivery_date, day.record_ids, read)
     with _CACHE_LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-    options = PlanningOptions.of(plant)
-    resolved, uses = _resolve_versions(scenario, options, versions, payloads, numbers, index, end)
+    resolved, uses = _resolve_versions(scenario, PlanningOptions.of(plant), day, end)
     report = DayAttribution(
         plant=plant,
         delivery_date=delivery_date,
-        step_s=int(index_step(index).total_seconds()),
+        step_s=int(index_step(day.index).total_seconds()),
         start=start,
         end=end,
         versions=uses,
-        split=attribute(planned, resolved, measured, meters),
+        split=attribute(day.planned, resolved, measured, meters),
         computed_at=utc_now(),
     )
     with _CACHE_LOCK:
@@ -209,6 +187,52 @@ def day_attribution(
         while len(_CACHE) > CACHE_SIZE:
             _CACHE.popitem(last=False)
     return report
+
+
+def _cache_key(store: Store, plant: PlantRecord, day: dt.date, *parts: Any) -> tuple:
+    """What a report depends on: store, plant, its scenario and options, the day, ``parts``."""
+    options = json.dumps(plant.options, sort_keys=True)
+    return (store.url, store.schema, plant.id, plant.scenario_id, options, day, *parts)
+
+
+@dataclasses.dataclass(frozen=True)
+class _DayPlan:
+    """A day's versions, the version in force per interval and the plan they make."""
+
+    record_ids: tuple[int, ...]
+    versions: tuple[PlanVersion, ...]
+    payloads: dict[int, dict[str, Any]]
+    index: pd.DatetimeIndex
+    numbers: np.ndarray
+    planned: pd.DataFrame
+
+
+def _day_plan(store: Store, plant: PlantRecord, day: dt.date) -> _DayPlan:
+    records = schedule_store.list_versions(store, plant_id=plant.id, delivery_date=day)
+    if not records:
+        raise NotFoundError(f"plant {plant.id} has no schedule for {day}")
+    payloads = {r.version: json.loads(r.payload) for r in records}
+    index = _day_index(plant, day, payloads.values())
+    versions = tuple(_version(r, payloads[r.version]) for r in records)
+    numbers = in_force(versions, index)
+    _check_in_force(plant, numbers, index, versions)
+    planned = stitch({v.version: v.dispatch for v in versions}, numbers, index)
+    return _DayPlan(tuple(r.id for r in records), versions, payloads, index, numbers, planned)
+
+
+def _measured_day(
+    store: Store, plant: PlantRecord, meters: Sequence[Meter], index: pd.DatetimeIndex
+) -> tuple[pd.DataFrame, tuple[int, int]]:
+    """The day's readings averaged per interval, and (how many, the newest id)."""
+    readings = measurement_store.readings_between(
+        store,
+        plant_id=plant.id,
+        start=index[0].to_pydatetime(),
+        end=(index[-1] + index_step(index)).to_pydatetime(),
+        quantities={POWER_READING, *(m.quantity for m in meters)},
+    )
+    read = (len(readings), max((r.id for r in readings), default=0))
+    return interval_means(_reading_table(readings), index), read
 
 
 def _day_index(
@@ -271,21 +295,15 @@ def planned_state(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _resolve_versions(
-    scenario: Scenario,
-    options: PlanningOptions,
-    versions: Sequence[PlanVersion],
-    payloads: dict[int, dict[str, Any]],
-    numbers: np.ndarray,
-    index: pd.DatetimeIndex,
-    day_end: pd.Timestamp,
+    scenario: Scenario, options: PlanningOptions, day: _DayPlan, day_end: pd.Timestamp
 ) -> tuple[pd.DataFrame, tuple[VersionUse, ...]]:
     """Each version in force re-solved on the actual inputs, stitched like the plan."""
     frames, uses = {}, []
-    for version in versions:
-        intervals = int((numbers == version.version).sum())
+    for version in day.versions:
+        intervals = int((day.numbers == version.version).sum())
         if not intervals:
             continue
-        plan, window = resolve_version(scenario, options, payloads[version.version], day_end)
+        plan, window = resolve_version(scenario, options, day.payloads[version.version], day_end)
         frames[version.version] = plan.dispatch
         uses.append(
             VersionUse(
@@ -297,7 +315,7 @@ def _resolve_versions(
                 resolve_window_end=(window[-1] + index_step(window)).isoformat(),
             )
         )
-    return stitch(frames, numbers, index), tuple(uses)
+    return stitch(frames, day.numbers, day.index), tuple(uses)
 
 
 def resolve_version(

@@ -208,6 +208,10 @@ def test_a_day_without_enough_readings_is_409_naming_the_meters(crafted):
     assert "grid.power_kw: no readings" in detail
     assert "bess.power_kw: no readings" in detail
     assert "line.power_kw" not in detail  # a load is not needed
+    page = crafted.get("/").text  # the dashboard says why there is no report
+    assert "Plan versus actual, 2026-06-11" in page
+    assert "No report for this day" in page
+    assert "grid.power_kw: no readings" in page
     planned = crafted.payload["columns"]
     store_power_readings(
         crafted.store,
