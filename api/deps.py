@@ -14,9 +14,9 @@ as ``Authorization: Bearer <token>``.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from energyopt.service.jobs import JobContext, RunExecutor
@@ -127,3 +127,19 @@ def get_run_or_404(run_id: str, store: StoreDep) -> RunRecord:
 
 
 RunDep = Annotated[RunRecord, Depends(get_run_or_404)]
+
+
+#: the ``format`` query parameter of routes that answer JSON or CSV
+FormatParam = Annotated[
+    Literal["json", "csv"] | None,
+    Query(alias="format", description="json or csv; default: from the Accept header, else json"),
+]
+
+
+def wants_csv(request: Request, fmt: str | None) -> bool:
+    """True if the request asks for CSV: ``format=csv``, or an Accept header for
+    ``text/csv`` without JSON when no format is given."""
+    if fmt is not None:
+        return fmt == "csv"
+    accept = request.headers.get("accept", "")
+    return "text/csv" in accept and "application/json" not in accept

@@ -29,6 +29,7 @@ from fastapi.routing import APIRoute
 from api import access_log, errors, openapi
 from api.limits import RequestLimits
 from api.routes import (
+    attribution,
     audit,
     comparisons,
     dashboard,
@@ -117,7 +118,7 @@ def create_app(settings: Settings | None = None, *, executor: RunExecutor | None
     app.include_router(health.router)
     for module in (scenarios, runs, studies, comparisons, keys, audit):
         app.include_router(module.router, prefix=API_PREFIX)
-    for module in (plants, schedules, measurements, setpoints):
+    for module in (plants, schedules, measurements, setpoints, attribution):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(dashboard.router)
     openapi.install(app)

@@ -458,3 +458,71 @@ class StudyOut(BaseModel):
         None, description="done cases, cheapest first; left out of lists"
     )
     links: StudyLinks
+
+
+# ----------------------------------------------------------------- plan versus actual
+
+
+class AttributionSplit(BaseModel):
+    """One figure of a day (cost in EUR or CO2 in kg): planned, realised and the parts of
+    the deviation, which add up to ``total_deviation``."""
+
+    planned: float = Field(description="the plan's own figure on its forecast prices")
+    realised: float = Field(description="the meters priced at the actual prices")
+    total_deviation: float = Field(description="realised - planned")
+    forecast_error: float = Field(description="the plan re-solved on actual inputs - planned")
+    execution_error: float = Field(description="assets off their setpoints, at boundary prices")
+    model_error: float = Field(description="the remainder: total - forecast - execution")
+
+
+class AttributionRow(BaseModel):
+    """One asset and carrier of the day; energies positive into the plant (fuel: bought)."""
+
+    asset: str
+    carrier: str
+    quantity: str = Field(description="the meter reading: power_kw or a fuel meter (fuel_kw)")
+    role: Literal["balancing", "bus", "fuel"] = Field(
+        description="balancing: a grid connection; bus: an asset on a carrier; fuel: bought fuel"
+    )
+    follows_plan: bool = Field(description="its setpoints are commands (execution counts)")
+    planned_kwh: float
+    measured_kwh: float | None = Field(description="null unless read in every interval")
+    deviation_kwh: float | None = Field(description="measured - planned")
+    execution_cost_eur: float | None = Field(
+        description="null where it does not execute the plan or has no boundary price"
+    )
+    execution_co2_kg: float | None
+    intervals_measured: int = Field(description="intervals with at least one reading")
+    intervals_total: int
+
+
+class AttributionVersion(BaseModel):
+    """A schedule version in force on the day and its re-solve on actual inputs."""
+
+    version: int
+    issued_at: dt.datetime
+    intervals_in_force: int
+    resolve_status: str = Field(description="solver status of the re-solve")
+    resolve_window_start: dt.datetime
+    resolve_window_end: dt.datetime
+
+
+class AttributionOut(BaseModel):
+    """Plan versus actual of one past local day (see the README, "Plan versus actual")."""
+
+    plant_id: int
+    plant: str
+    timezone: str
+    delivery_date: dt.date
+    start: dt.datetime = Field(description="start of the local day (UTC)")
+    end: dt.datetime = Field(description="end of the local day (UTC)")
+    step_s: int
+    computed_at: dt.datetime
+    scope: str = Field(description="what the cost and CO2 figures include")
+    versions: list[AttributionVersion]
+    cost_eur: AttributionSplit
+    co2_kg: AttributionSplit
+    rows: list[AttributionRow]
+    unmetered_fuels: list[str] = Field(
+        description="fuel meters without readings: those fuels are left out of every figure"
+    )

@@ -10,7 +10,12 @@ clients may send the ``X-API-Key`` header instead.
 The page works offline: plotly.js is served from the installed plotly
 package at ``/static/plotly.min.js`` (no CDN). Charts are the dispatch
 figure of :func:`energyopt.outputs.plots.dispatch_figure` (supply and draw per
-carrier, storage levels, import price) for the delivery day.
+carrier, storage levels, import price) for the delivery day, and plan versus
+actual of the plant's latest past delivery day
+(:func:`energyopt.outputs.plots.attribution_figure`: planned, forecast,
+execution and model error, realised, for cost and CO2; computed once per
+versions and readings, :mod:`energyopt.service.attribution`), or the reason
+there is none (the day lacks meter readings, ...).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import datetime as dt
 import urllib.parse
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import plotly
 from fastapi import APIRouter, HTTPException, Request
@@ -29,12 +35,15 @@ from api.deps import ROLE_RANK
 from api.routes.plants import get_scheduler
 from api.routes.studies import study_out
 from energyopt.errors import EnergyOptError
-from energyopt.outputs.plots import dispatch_figure
+from energyopt.outputs.plots import attribution_figure, dispatch_figure
 from energyopt.service import schedule
+from energyopt.service.attribution import DayAttribution, day_attribution
+from energyopt.service.planning import DataPaths
 from energyopt.service.store import ApiKeyRecord, PlantRecord, Store
 from energyopt.service.store import keys as key_store
 from energyopt.service.store import plants as plant_store
 from energyopt.service.store import runs as run_store
+from energyopt.service.store import schedules as schedule_store
 from energyopt.service.store import studies as study_store
 from energyopt.service.store.records import StudyRecord
 from energyopt.service.studies import stored_study
@@ -117,8 +126,13 @@ def dashboard(request: Request, key: str | None = None) -> Response:
     if ROLE_RANK[record.role] < ROLE_RANK["viewer"]:
         raise HTTPException(status_code=403, detail="this needs the viewer role")
     scheduler = get_scheduler(request)
+    settings = request.app.state.settings
+    paths = DataPaths(settings.allowed_data_roots, settings.scenarios_dir)
     plants = [
-        plant_view(p, request.app.state.schedule_cache, scheduler)
+        {
+            **plant_view(p, request.app.state.schedule_cache, scheduler),
+            "attribution": attribution_view(p, store, paths),
+        }
         for p in plant_store.list_plants(store, active_only=True)
     ]
     runs = [run_view(r) for r in run_store.list_runs(store, limit=10)]
@@ -185,6 +199,45 @@ def schedule_view(entry) -> dict[str, Any]:
         "day_kpis": [(k, _number(v)) for k, v in kpis.get("delivery_day", {}).items()],
         "window": _window_text(payload),
         **comparison_view(kpis),
+    }
+
+
+def attribution_view(plant: PlantRecord, store: Store, paths: DataPaths) -> dict[str, Any] | None:
+    """Plan versus actual of the plant's latest past delivery day, or why there is none;
+    None when no past day has a schedule."""
+    today = dt.datetime.now(dt.UTC).astimezone(ZoneInfo(plant.timezone)).date()
+    day = schedule_store.latest_day_before(store, plant_id=plant.id, before=today)
+    if day is None:
+        return None
+    try:
+        report = day_attribution(store, plant.id, day, paths)
+    except EnergyOptError as exc:  # no readings, inputs end early, ...: say so
+        return {"day": day.isoformat(), "reason": str(exc)}
+    return {"day": day.isoformat(), "reason": None, **_attribution_parts(report)}
+
+
+def _attribution_parts(report: DayAttribution) -> dict[str, Any]:
+    split = report.split
+    title = f"{report.plant.name}: plan versus actual, {report.delivery_date}"
+    figure = attribution_figure(split.cost_eur, split.co2_kg, title=title)
+    rows = [
+        {
+            "asset": r.asset,
+            "carrier": r.carrier,
+            "planned": _number(r.planned_kwh),
+            "measured": _number(r.measured_kwh),
+            "deviation": _number(r.deviation_kwh),
+            "cost": _number(r.execution_cost_eur),
+            "co2": _number(r.execution_co2_kg),
+            "coverage": f"{r.intervals_measured}/{r.intervals_total}",
+        }
+        for r in split.rows
+    ]
+    return {
+        "figure": figure.to_json().replace("</", "<\\/"),
+        "rows": rows,
+        "versions": ", ".join(str(v.version) for v in report.versions),
+        "unmetered": ", ".join(split.unmetered),
     }
 
 

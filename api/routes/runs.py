@@ -21,12 +21,14 @@ from pydantic import ValidationError
 from api.deps import (
     AdminKey,
     ExecutorDep,
+    FormatParam,
     JobContextDep,
     PlannerKey,
     RunDep,
     SettingsDep,
     StoreDep,
     require_role,
+    wants_csv,
 )
 from api.schemas import (
     DB_INT_MAX,
@@ -240,13 +242,6 @@ def _require_done(run: RunRecord) -> None:
         raise ConflictError(f"run {run.id} is {run.status}{detail}; results exist once it is done")
 
 
-def _wants_csv(request: Request, fmt: str | None) -> bool:
-    if fmt is not None:
-        return fmt == "csv"
-    accept = request.headers.get("accept", "")
-    return "text/csv" in accept and "application/json" not in accept
-
-
 def _check_aware(**stamps: dt.datetime | None) -> None:
     for name, stamp in stamps.items():
         if stamp is not None and stamp.utcoffset() is None:
@@ -269,10 +264,7 @@ def get_dispatch(
     columns: Annotated[
         str | None, Query(description="comma-separated column names; default: all")
     ] = None,
-    format: Annotated[  # noqa: A002 - the public query parameter is called format
-        Literal["json", "csv"] | None,
-        Query(description="json or csv; default: from the Accept header, else json"),
-    ] = None,
+    format: FormatParam = None,  # noqa: A002 - the public query parameter is called format
 ) -> DispatchOut | PlainTextResponse:
     """Dispatch table of a done run, ``start <= time < end``, as JSON columns or CSV.
 
@@ -282,7 +274,7 @@ def get_dispatch(
     _check_aware(start=start, end=end)
     names = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     frame = run_store.read_dispatch(store, run_id=run.id, start=start, end=end, columns=names)
-    if _wants_csv(request, format):
+    if wants_csv(request, format):
         text = frame.to_csv(index_label="timestamp_utc", date_format="%Y-%m-%dT%H:%M:%SZ")
         return PlainTextResponse(
             text,

@@ -12,12 +12,12 @@ with units in their names, ``solve``, ``kpis``, ``state``, ``inputs``); CSV
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 
-from api.deps import StoreDep, require_role
+from api.deps import FormatParam, StoreDep, require_role, wants_csv
 from api.routes.plants import CacheDep, PlantDep
 from api.schedule_cache import CachedSchedule, schedule_meta
 from api.schemas import DB_INT_MAX, CalendarDate, ErrorOut
@@ -40,17 +40,6 @@ SCHEDULE: dict[int | str, dict[str, Any]] = {
         "content": {"application/json": {}, "text/csv": {}},
     },
 }
-FormatParam = Annotated[
-    Literal["json", "csv"] | None,
-    Query(alias="format", description="json or csv; default: from the Accept header, else json"),
-]
-
-
-def _wants_csv(request: Request, fmt: str | None) -> bool:
-    if fmt is not None:
-        return fmt == "csv"
-    accept = request.headers.get("accept", "")
-    return "text/csv" in accept and "application/json" not in accept
 
 
 def _answer(entry: CachedSchedule, request: Request, fmt: str | None) -> Response:
@@ -59,7 +48,7 @@ def _answer(entry: CachedSchedule, request: Request, fmt: str | None) -> Respons
         "X-Schedule-Version": str(record.version),
         "X-Delivery-Date": record.delivery_date.isoformat(),
     }
-    if _wants_csv(request, fmt):
+    if wants_csv(request, fmt):
         name = f"plant-{record.plant_id}-{record.delivery_date}-v{record.version}.csv"
         headers["Content-Disposition"] = f'attachment; filename="{name}"'
         return PlainTextResponse(

@@ -41,6 +41,7 @@ class CurtailableGenerator(Asset):
     params: PvParams | WindParams
     boundary_column = "power_kw"
     setpoints = {"power_limit_kw": curtailment_limit_setpoint()}
+    setpoints_are_commands = False  # a cap; the output follows the weather
 
     @property
     def power_max_kw(self) -> float:

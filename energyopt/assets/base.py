@@ -40,7 +40,7 @@ import pandas as pd
 import pyomo.environ as pyo
 from pydantic import BaseModel, ConfigDict, Field
 
-from energyopt.assets.declarations import QuantitySpec, SetpointRule
+from energyopt.assets.declarations import FuelRates, QuantitySpec, SetpointRule
 from energyopt.assets.requirements import Requirement, shortfall_var
 from energyopt.errors import ModelBuildError
 from energyopt.inputs.timeseries import index_step
@@ -253,6 +253,19 @@ class Asset:
     #: public-grid connections: dispatch columns of power bought and sold [kW]
     import_column: ClassVar[str | None] = None
     export_column: ClassVar[str | None] = None
+    #: False where the setpoints are for monitoring or are limits rather than
+    #: commands the asset runs at (the grid balances, generators follow the weather)
+    setpoints_are_commands: ClassVar[bool] = True
+
+    @classmethod
+    def follows_plan(cls) -> bool:
+        """True if a plant that follows its plan runs this asset at its setpoints."""
+        return bool(cls.setpoints) and cls.setpoints_are_commands
+
+    def fuel_rates(self, tariffs: Tariffs) -> FuelRates | None:
+        """Price and CO2 of the fuel in ``boundary_column`` bought at the site boundary,
+        metered as the quantity of that name; None (the default) for assets that buy none."""
+        return None
 
     def __init__(self, params: AssetParams) -> None:
         self.params = params

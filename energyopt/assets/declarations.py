@@ -16,7 +16,13 @@ needs to know about its kind, so that no table elsewhere names asset kinds:
   (``pv`` gives ``pv_generation_kwh`` and ``pv_self_consumption_frac``), read
   from ``generation_column``;
 * ``import_column`` / ``export_column``: for connections to the public grid,
-  the dispatch columns of power bought and sold (grid KPIs, the month's peak).
+  the dispatch columns of power bought and sold (grid KPIs, the month's peak);
+* ``setpoints_are_commands``: False where the setpoints are for monitoring or
+  are limits (the grid balances, a generator follows the weather), so that
+  plan versus actual does not count the asset's deviations as execution;
+* ``fuel_rates(tariffs)``: for assets that buy a fuel at the site boundary
+  (the flow in ``boundary_column``, metered as the quantity of that name),
+  its :class:`FuelRates`.
 
 This module holds the plain types and helpers those declarations are made
 of; it imports neither Pyomo nor the service.
@@ -84,6 +90,15 @@ def curtailment_limit_setpoint(
 Bounds = Callable[[Any], tuple[float, float]]
 #: (asset params, value, reading time, context) -> state entries
 ToState = Callable[[Any, float, pd.Timestamp, "StateContext"], dict[str, Any]]
+
+
+@dataclasses.dataclass(frozen=True)
+class FuelRates:
+    """What a fuel bought at the site boundary costs and emits, per kWh of fuel."""
+
+    carrier: str
+    price_eur_per_kwh: float
+    co2_kg_per_kwh: float
 
 
 @dataclasses.dataclass(frozen=True)

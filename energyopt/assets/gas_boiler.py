@@ -7,11 +7,15 @@ Defaults: efficiency 0.93 (gas steam boiler, Danish Energy Agency via PyPSA
 technology-data); 0.202 kg CO2 per kWh of natural gas (IPCC 2006 default
 combustion factor 56.1 t CO2/TJ). Fuel price from the scenario tariffs unless
 set here.
+
+A gas meter may report the fuel bought as ``fuel_kw`` (plan versus actual
+prices it at these rates, :meth:`GasBoiler.fuel_rates`); ``power_kw`` is the
+heat delivered into the carrier.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pyomo.environ as pyo
@@ -25,8 +29,14 @@ from energyopt.assets.base import (
     carrier_field,
     register,
 )
-from energyopt.assets.declarations import column_setpoint
+from energyopt.assets.declarations import FuelRates, QuantitySpec, column_setpoint
 from energyopt.units import eur_per_mwh_to_eur_per_kwh
+
+if TYPE_CHECKING:
+    from energyopt.inputs.config import Tariffs
+
+#: the fuel a gas boiler buys, as a carrier name in reports
+GAS = "gas"
 
 
 class GasBoilerParams(AssetParams):
@@ -52,6 +62,11 @@ class GasBoiler(ConversionAsset):
     params: GasBoilerParams
     columns = ("fuel_kw", "heat_kw", "efficiency")
     setpoints = {"output_kw": column_setpoint("heat_kw")}
+    quantities = {
+        "fuel_kw": QuantitySpec(
+            lambda p: (0.0, p.heat_max_kw / p.efficiency), "metered fuel power bought [kW]"
+        ),
+    }
     baseline_rank = 1  # fuel / 0.93 plus CO2: after heat pumps, before electric boilers
 
     def build(self, b: pyo.Block, ctx: BuildContext) -> AssetTerms:
@@ -69,7 +84,11 @@ class GasBoiler(ConversionAsset):
         )
 
     def _fuel_price(self, ctx: BuildContext) -> float:
+        return self.fuel_rates(ctx.tariffs).price_eur_per_kwh
+
+    def fuel_rates(self, tariffs: Tariffs) -> FuelRates:
+        """Gas at the boiler's fuel price (or the tariffs') [EUR/kWh] and CO2 factor [kg/kWh]."""
         price = self.params.fuel_price_eur_per_mwh
         if price is None:
-            price = ctx.tariffs.gas_price_eur_per_mwh
-        return eur_per_mwh_to_eur_per_kwh(price)
+            price = tariffs.gas_price_eur_per_mwh
+        return FuelRates(GAS, eur_per_mwh_to_eur_per_kwh(price), self.params.co2_kg_per_kwh_fuel)

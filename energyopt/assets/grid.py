@@ -138,6 +138,7 @@ class Grid(Asset):
     export_column = "export_kw"
     #: planned exchange, positive = import (for monitoring, not a command)
     setpoints = {"exchange_kw": difference_setpoint("import_kw", "export_kw")}
+    setpoints_are_commands = False  # the grid balances the plant
     quantities = {
         "peak_import_month_kw": QuantitySpec(
             lambda p: (0.0, p.import_max_kw),

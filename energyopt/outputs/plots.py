@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import pandas as pd
 import plotly.colors
@@ -15,6 +15,9 @@ from energyopt.assets.base import ASSET_TYPES, flow_unit
 from energyopt.inputs.timeseries import index_step
 from energyopt.outputs.results import carriers_in, grid_energy_cost_eur, injection_columns
 from energyopt.units import KWH_PER_MWH
+
+if TYPE_CHECKING:
+    from energyopt.outputs.attribution import Split
 
 #: order of the legend sections
 SECTIONS = ("supply", "neighbours", "conversion", "storage", "process", "load")
@@ -318,3 +321,41 @@ def _grid_energy_cost_eur(dispatch: pd.DataFrame, dt_h: float) -> pd.Series:
         if cost is not None:
             total += cost
     return total
+
+
+#: the steps of a plan-versus-actual waterfall
+ATTRIBUTION_STEPS = ("planned", "forecast error", "execution error", "model error", "realised")
+
+
+def attribution_figure(cost_eur: Split, co2_kg: Split, title: str = "") -> go.Figure:
+    """Plan versus actual as two waterfalls, planned -> forecast, execution and model
+    error -> realised: cost [EUR] and CO2 [kg], every bar labelled with its value."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("cost [EUR]", "CO2 [kg]"))
+    axes = ((cost_eur, "EUR", "EUR"), (co2_kg, "kg", "kg CO2"))
+    for col, (split, unit, axis) in enumerate(axes, start=1):
+        values = [split.planned, split.forecast, split.execution, split.model, split.realised]
+        signs = ["", "+", "+", "+", ""]
+        fig.add_trace(
+            go.Waterfall(
+                x=list(ATTRIBUTION_STEPS),
+                y=values,
+                measure=["absolute", "relative", "relative", "relative", "total"],
+                text=[
+                    f"{sign if v >= 0 else ''}{v:,.1f} {unit}"
+                    for sign, v in zip(signs, values, strict=True)
+                ],
+                textposition="outside",
+                name=unit,
+                showlegend=False,
+                connector={"line": {"width": 1, "dash": "dot"}},
+                # more cost or CO2 red, less green
+                increasing={"marker": {"color": "#c0392b"}},
+                decreasing={"marker": {"color": "#27855a"}},
+                totals={"marker": {"color": "#4a6fa5"}},
+            ),
+            row=1,
+            col=col,
+        )
+        fig.update_yaxes(title_text=axis, row=1, col=col)
+    fig.update_layout(title=title, height=420, template="plotly_white", margin={"t": 80})
+    return fig

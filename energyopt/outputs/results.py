@@ -65,6 +65,12 @@ def grid_columns(assets: Mapping[str, Asset]) -> list[tuple[str, str]]:
     ]
 
 
+#: a public-grid connection's dispatch columns of its prices [EUR/kWh] and intensity [kg/kWh]
+PRICE_IMPORT_COLUMN = "price_import_eur_per_kwh"
+PRICE_EXPORT_COLUMN = "price_export_eur_per_kwh"
+CO2_COLUMN = "co2_kg_per_kwh"
+
+
 def grid_energy_cost_eur(dispatch: pd.DataFrame, grid: str, dt_h: float) -> pd.Series | None:
     """Energy cost of grid connection ``grid`` per interval [EUR], from its dispatch columns.
 
@@ -72,14 +78,23 @@ def grid_energy_cost_eur(dispatch: pd.DataFrame, grid: str, dt_h: float) -> pd.S
     times ``dt_h``; None when the table lacks the price columns.
     """
     imports, exports = dispatch.get(f"{grid}.import_kw"), dispatch.get(f"{grid}.export_kw")
-    price_in = dispatch.get(f"{grid}.price_import_eur_per_kwh")
-    price_out = dispatch.get(f"{grid}.price_export_eur_per_kwh")
+    price_in = dispatch.get(f"{grid}.{PRICE_IMPORT_COLUMN}")
+    price_out = dispatch.get(f"{grid}.{PRICE_EXPORT_COLUMN}")
     if imports is None or price_in is None:
         return None
     cost = imports * price_in
     if exports is not None and price_out is not None:
         cost = cost - exports * price_out
     return cost * dt_h
+
+
+def grid_co2_kg(dispatch: pd.DataFrame, grid: str, dt_h: float) -> pd.Series | None:
+    """CO2 of grid connection ``grid``'s import per interval [kg]: ``import_kw * co2 * dt_h``;
+    None when the table lacks the intensity column."""
+    imports, co2 = dispatch.get(f"{grid}.import_kw"), dispatch.get(f"{grid}.{CO2_COLUMN}")
+    if imports is None or co2 is None:
+        return None
+    return imports * co2 * dt_h
 
 
 def generation_kpis(

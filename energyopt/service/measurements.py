@@ -3,8 +3,11 @@ turned into the initial state of the next plan.
 
 Each asset kind declares the quantities it accepts (``quantities`` on the
 asset class, units in the names; the table below lists them); every kind also
-accepts the meter readings ``power_kw`` and ``energy_meter_kwh``,
-which are stored for monitoring and not used as state:
+accepts the meter readings ``power_kw`` (the asset's net power into the
+plant's electricity bus where it touches electricity, otherwise into its
+carrier; the grid's is its exchange, positive import) and
+``energy_meter_kwh``, which are not used as state. Plan versus actual
+(:mod:`energyopt.service.attribution`) averages ``power_kw`` per interval:
 
 ================  ==========================  ===========================================
 asset kind        quantity [unit]             becomes state
@@ -19,6 +22,8 @@ drying_oven       ``is_on`` [0/1],            ``is_on``, ``time_in_state_h``,
 formation         ``batches_running`` [-]     the latest released batches on the racks
 grid              ``peak_import_month_kw``    ``peak_kw:<local month of the reading>``
                   [kW], month-to-date peak
+gas_boiler        ``fuel_kw`` [kW], gas       (none: plan versus actual prices it)
+                  bought
 ================  ==========================  ===========================================
 
 A reading is rejected (:class:`MeasurementError`, naming the field path such
@@ -76,7 +81,7 @@ class Reading:
 _METERS = {
     "power_kw": QuantitySpec(
         fixed_bounds(-POWER_READING_LIMIT_KW, POWER_READING_LIMIT_KW),
-        "metered power, positive into the plant bus [kW]",
+        "metered power, positive into the plant bus (electricity, else the asset's carrier) [kW]",
     ),
     "energy_meter_kwh": QuantitySpec(fixed_bounds(0.0, math.inf), "cumulative meter reading [kWh]"),
 }

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from energyopt.inputs.timeseries import index_step
-from energyopt.outputs.results import grid_energy_cost_eur
+from energyopt.outputs.results import grid_co2_kg, grid_energy_cost_eur
 
 FORMAT = "energyopt.schedule/1"
 #: how interval starts are written
@@ -67,13 +67,13 @@ def day_kpis(dispatch: pd.DataFrame) -> dict[str, float]:
         if quantity == "import_kw":
             imports = dispatch[column]
             exports = dispatch.get(f"{asset}.export_kw", imports * 0.0)
-            co2 = dispatch.get(f"{asset}.co2_kg_per_kwh")
             out[f"{asset}.import_kwh"] = float(imports.sum() * dt_h)
             out[f"{asset}.export_kwh"] = float(exports.sum() * dt_h)
             out[f"{asset}.peak_import_kw"] = float(imports.max()) if len(imports) else 0.0
             cost = grid_energy_cost_eur(dispatch, asset, dt_h)
             if cost is not None:
                 out[f"{asset}.energy_cost_eur"] = float(cost.sum())
+            co2 = grid_co2_kg(dispatch, asset, dt_h)
             if co2 is not None:
-                out[f"{asset}.co2_kg"] = float((imports * co2).sum() * dt_h)
+                out[f"{asset}.co2_kg"] = float(co2.sum())
     return out

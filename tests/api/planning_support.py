@@ -19,6 +19,7 @@ from energyopt.service.planning import DataPaths, PlanningOutcome, plan_plant
 from energyopt.service.scheduler import SchedulerConfig
 from energyopt.service.settings import Settings
 from energyopt.service.store import keys as key_store
+from energyopt.service.store import measurements as measurement_store
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 ROLES = ("viewer", "planner", "admin")
@@ -100,3 +101,28 @@ def balance_residual_kw(payload: dict[str, Any], carrier: str) -> float:
     assert columns, f"no {carrier} flows in the schedule"
     n = len(payload["time"])
     return max(abs(sum(payload["columns"][c][i] for c in columns)) for i in range(n))
+
+
+def store_power_readings(
+    store, plant_id: int, payload: dict[str, Any], powers_kw: dict[str, Any], offset_min: int = 10
+) -> None:
+    """``power_kw`` readings of the schedule's intervals, ``offset_min`` after each start:
+    ``powers_kw[asset]`` holds one value per interval [kW, positive into the plant]."""
+    starts = [dt.datetime.fromisoformat(t.replace("Z", "+00:00")) for t in payload["time"]]
+    offset = dt.timedelta(minutes=offset_min)
+    items = [
+        measurement_store.Measurement(asset, "power_kw", float(values[i]), start + offset)
+        for asset, values in powers_kw.items()
+        for i, start in enumerate(starts)
+    ]
+    measurement_store.add_measurements(store, plant_id=plant_id, items=items)
+
+
+def planned_powers_kw(payload: dict[str, Any]) -> dict[str, list[float]]:
+    """Every asset's planned net electricity [kW] of a schedule (the plant as planned)."""
+    suffix = ".net_electricity_kw"
+    return {
+        column.removesuffix(suffix): values
+        for column, values in payload["columns"].items()
+        if column.endswith(suffix)
+    }

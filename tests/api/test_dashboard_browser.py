@@ -8,6 +8,8 @@ test is skipped with the reason.
 
 from __future__ import annotations
 
+import json
+import re
 import socket
 import threading
 import time
@@ -16,7 +18,7 @@ import httpx
 import pytest
 import uvicorn
 from browser import browse
-from planning_support import SUMMER_NOW, make_settings
+from planning_support import SUMMER_NOW, make_settings, planned_powers_kw, store_power_readings
 
 from api.main import create_app
 from energyopt.service.planning import DataPaths, plan_plant
@@ -53,6 +55,15 @@ def _done_study(store, settings) -> None:
     assert study_store.finish_study(store, study_id=record.id)
 
 
+def _metered_as_planned(store, plant_id: int, payload: dict) -> None:
+    """Meter readings of the planned (past) day: as planned, but the battery delivers
+    100 kW less in one interval and the grid makes up for it."""
+    powers = {asset: list(values) for asset, values in planned_powers_kw(payload).items()}
+    powers["bess"][40] -= 100.0
+    powers["grid"][40] += 100.0
+    store_power_readings(store, plant_id, payload, powers)
+
+
 @pytest.fixture
 def server(tmp_path, executor):
     """uvicorn on a free loopback port, a temp SQLite store, one planned plant, a viewer key."""
@@ -72,6 +83,7 @@ def server(tmp_path, executor):
     )
     outcome = plan_plant(store, plant.id, DataPaths((scenarios,), scenarios), now=SUMMER_NOW)
     assert outcome.status == "published", outcome.error
+    _metered_as_planned(store, plant.id, json.loads(outcome.schedule.payload))
     _done_study(store, settings)
     _, token = key_store.create_key(store, name="wall screen", role="viewer")
     store.close()
@@ -111,6 +123,15 @@ def test_dashboard_draws_the_plotly_charts_offline(chromium, server, tmp_path):
     assert "frankfurt/as-is" in html
     assert "cost [EUR/a]" in html
     assert "cdn.plot.ly" not in html
+    # plan versus actual of the planned day (past now): the waterfalls drew, with their steps
+    assert "Plan versus actual, 2026-06-11" in html
+    section = re.search(r'id="attribution-\d+".*?<table class="attribution"', html, re.S)
+    assert section is not None
+    assert "main-svg" in section.group(0)
+    for step in ("planned", "forecast error", "execution error", "model error", "realised"):
+        assert step in section.group(0)
+    assert "kg CO2" in section.group(0)
+    assert "<td>bess</td><td>electricity</td>" in html
     shot = tmp_path / "dashboard.png"
     picture = browse(chromium, profile, url, f"--screenshot={shot}")
     assert picture.returncode == 0, picture.stderr[-2000:]

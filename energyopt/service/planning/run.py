@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import threading
 import time
 import traceback
 from collections.abc import Mapping, Sequence
@@ -47,8 +46,6 @@ logger = logging.getLogger(__name__)
 RUN_MODE = "daily_plan"
 #: runs of intraday re-plans (:mod:`energyopt.service.planning.intraday`)
 INTRADAY_MODE = "intraday_plan"
-#: one model build and solve at a time per process (planning threads share it)
-_SOLVE_LOCK = threading.Lock()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -219,10 +216,9 @@ def _plan_and_publish(
     }
     start, end = day_bounds(issue.day, plant.timezone)
     boundaries = list(pd.date_range(start, end, freq=pd.Timedelta(options.step)))
-    with _SOLVE_LOCK:  # Pyomo and its solver I/O are not thread-safe within one process
-        plan = plan_window(
-            scenario, options, frame, index, now, state, issue.grid_position_kw, boundaries
-        )
+    plan = plan_window(  # under SOLVE_LOCK
+        scenario, options, frame, index, now, state, issue.grid_position_kw, boundaries
+    )
     payload = schedule_payload(
         plant=plant,
         scenario=scenario,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -30,6 +31,10 @@ INCUMBENT_STATUSES = frozenset({"time_limit", "iteration_limit", "interrupted"})
 STAMP = "%Y-%m-%dT%H:%M:%SZ"
 #: daily operation has no period end: months run to their end
 OPEN_END = pd.Timedelta(days=366)
+#: one model build and solve at a time per process (planning threads and the
+#: plan-versus-actual re-solves share it): Pyomo and its solver I/O are not
+#: thread-safe within one process
+SOLVE_LOCK = threading.Lock()
 
 
 @dataclasses.dataclass
@@ -78,15 +83,45 @@ def plan_window(
     state: dict[str, dict[str, Any]],
     grid_position_kw: Mapping[str, pd.Series] | None = None,
     handover_at: Sequence[pd.Timestamp] = (),
+    *,
+    with_baseline: bool = True,
 ) -> WindowPlan:
     """Plan one window with the rolling engine's step; KPIs of the plan and of the baseline.
 
     Planning is soft: a process requirement the plant cannot meet is missed at
-    its penalty and named in the plan (``assets/requirements.py``).
+    its penalty and named in the plan (``assets/requirements.py``). The solve
+    holds :data:`SOLVE_LOCK`. ``with_baseline=False`` skips the comparison
+    baseline where the demand-charge rule did not solve it anyway
+    (``baseline_kpis`` is then None unless it did).
     ``grid_position_kw`` is the day-ahead position an intraday re-plan holds
     (see :class:`~energyopt.engine.rolling.RollingEngine`); the plan's states at
     the window's interval boundaries ``handover_at`` are kept in ``handover``.
     """
+    with SOLVE_LOCK:
+        return _plan_window(
+            scenario,
+            options,
+            frame,
+            index,
+            issued_at,
+            state,
+            grid_position_kw,
+            handover_at,
+            with_baseline,
+        )
+
+
+def _plan_window(
+    scenario: Scenario,
+    options: PlanningOptions,
+    frame: pd.DataFrame,
+    index: pd.DatetimeIndex,
+    issued_at: pd.Timestamp,
+    state: dict[str, dict[str, Any]],
+    grid_position_kw: Mapping[str, pd.Series] | None,
+    handover_at: Sequence[pd.Timestamp],
+    with_baseline: bool,
+) -> WindowPlan:
     scenario = scenario.model_copy(update={"process_limits": "soft"})
     if options.time_limit_s is not None:
         solver = SolverOptions(
@@ -122,6 +157,8 @@ def plan_window(
     if engine.window_baseline is not None:  # solved on these inputs for the expected peak
         solved = engine.window_baseline
         baseline = compute_kpis(solved.read())
+    elif not with_baseline:
+        baseline = None
     else:  # priced as billed: without expected peaks
         baseline = _baseline(scenario, dataclasses.replace(engine.plant.ctx, peak_floor_kw={}))
     fallback = report.status == "fallback"

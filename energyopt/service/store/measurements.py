@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Collection
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -124,3 +125,26 @@ def latest_measurements(
                 seen.add((row.asset, row.quantity))
                 records.append(to_record(MeasurementRecord, row))
         return records
+
+
+def readings_between(
+    store: Store,
+    *,
+    plant_id: int,
+    start: dt.datetime,
+    end: dt.datetime,
+    quantities: Collection[str],
+) -> list[MeasurementRecord]:
+    """Readings of a plant measured in ``[start, end)`` of the given quantities, by time."""
+    query = (
+        sa.select(MeasurementRow)
+        .where(
+            MeasurementRow.plant_id == plant_id,
+            MeasurementRow.measured_at >= start,
+            MeasurementRow.measured_at < end,
+            MeasurementRow.quantity.in_(sorted(quantities)),
+        )
+        .order_by(MeasurementRow.measured_at, MeasurementRow.id)
+    )
+    with store.reading() as session:
+        return [to_record(MeasurementRecord, row) for row in session.scalars(query)]

@@ -180,6 +180,15 @@ def find_issue(
     return _same_issue(store, plant_id, delivery_date, issued_at)
 
 
+def latest_day_before(store: Store, *, plant_id: int, before: dt.date) -> dt.date | None:
+    """The latest delivery day of a plant before ``before`` that has a schedule, or None."""
+    query = sa.select(sa.func.max(ScheduleRow.delivery_date)).where(
+        ScheduleRow.plant_id == plant_id, ScheduleRow.delivery_date < before
+    )
+    with store.reading() as session:
+        return session.scalar(query)
+
+
 def latest_version_ids(
     store: Store, *, plant_id: int, delivery_date: dt.date
 ) -> tuple[int, int] | None:
