@@ -7,6 +7,10 @@ Defaults: efficiency 0.93 (gas steam boiler, Danish Energy Agency via PyPSA
 technology-data); 0.202 kg CO2 per kWh of natural gas (IPCC 2006 default
 combustion factor 56.1 t CO2/TJ). Fuel price from the scenario tariffs unless
 set here.
+
+Sizing (``assets/sizing.py``): ``heat_max_kw``, default 57.6 EUR/kW over 25 a
+(gas steam boiler, Danish Energy Agency via PyPSA technology-data, plant
+reference §2.4).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from energyopt.assets.base import (
     register,
 )
 from energyopt.assets.declarations import column_setpoint
+from energyopt.assets.sizing import CapacityDefaults
 from energyopt.units import eur_per_mwh_to_eur_per_kwh
 
 
@@ -53,10 +58,15 @@ class GasBoiler(ConversionAsset):
     columns = ("fuel_kw", "heat_kw", "efficiency")
     setpoints = {"output_kw": column_setpoint("heat_kw")}
     baseline_rank = 1  # fuel / 0.93 plus CO2: after heat pumps, before electric boilers
+    capacities = {
+        "heat_max_kw": CapacityDefaults(
+            "kW", 57.6, 25.0, "gas steam boiler, DEA via PyPSA technology-data (§2.4)"
+        )
+    }
 
     def build(self, b: pyo.Block, ctx: BuildContext) -> AssetTerms:
         p = self.params
-        self.add_conversion(b, ctx, p.heat_max_kw, lambda c: np.full(c.n_steps, p.efficiency))
+        self.add_conversion(b, ctx, "heat_max_kw", lambda c: np.full(c.n_steps, p.efficiency))
         T = b.model().T
         price = self.scalar_param(b, "fuel_price_eur_per_kwh", ctx, self._fuel_price)
         fuel_kwh = ctx.dt_h * sum(b.input_kw[t] for t in T)
