@@ -4,12 +4,28 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
+from pathlib import Path
 
+import pandas as pd
 import pytest
-from helpers import EXACT, SITE, assets_from, context, grid, index, load, sunny_day
+from helpers import (
+    EXACT,
+    SITE,
+    assets_from,
+    context,
+    grid,
+    index,
+    load,
+    scenario_doc,
+    sunny_day,
+    write_scenario,
+)
+from typer.testing import CliRunner
 
 from energyopt.assets import ASSET_TYPES, create_asset
 from energyopt.assets.sizing import capital_recovery_factor
+from energyopt.cli import app
 from energyopt.engine.pipeline import build_plant, load_inputs, make_context, period_index
 from energyopt.errors import ScenarioError
 from energyopt.inputs.config import load_scenario, scenario_from_dict
@@ -17,7 +33,7 @@ from energyopt.inputs.weather import pv_power_kw
 from energyopt.model import build_model
 from energyopt.model.solve import solve
 from energyopt.outputs.sizing import sizing_kpis
-from energyopt.studies.sizing import operating_weight
+from energyopt.studies.sizing import operating_weight, size_scenario
 from tests.conftest import SCENARIOS
 
 #: one modelled day stands for 365
@@ -471,3 +487,73 @@ def test_extendable_capacities_are_fixed_outside_a_sizing_build():
     sized_plant = example_day(_extend_the_battery, sizing=True)
     assert sized_plant.block("bess").capacity_kwh.bounds == (0.0, 10_000.0)
     assert sized_plant.size()["n_variables"] == EXAMPLE_DAY_SIZE["n_variables"] + 1
+
+
+# ------------------------------------------------------------------ energyopt size
+
+
+runner = CliRunner()
+
+
+def spread_scenario(directory, **battery_extra) -> Path:
+    """The battery hand case as a scenario file: 20 h at 50, 4 h at 150 EUR/MWh."""
+    bess = battery(extendable={"capacity_kwh": STORE, "charge_max_kw": INVERTER}, **battery_extra)
+    document = scenario_doc(
+        directory, [grid(), load(100.0), bess], price_eur_per_mwh=[50.0] * 20 + [150.0] * 4
+    )
+    return write_scenario(directory / "spread.yaml", document)
+
+
+def test_size_prints_and_writes_the_hand_sizes(tmp_path):
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["size", str(spread_scenario(tmp_path)), "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "bess.capacity_kwh │ 400.0 │ kWh" in text
+    assert "total_cost_eur_per_a │ 53,540.0" in text
+    document = json.loads((out / "sizing.json").read_text(encoding="utf-8"))
+    assert document["annual"]["capacity.bess.capacity_kwh"] == pytest.approx(400.0, abs=1e-6)
+    assert document["annual"]["total_cost_eur_per_a"] == pytest.approx(53_540.0, abs=1e-6)
+    assert document["annual"]["objective_eur"] == pytest.approx(53_540.0, abs=1e-6)
+    assert document["period"]["total_cost_eur"] == pytest.approx(120.0, abs=1e-6)
+    table = pd.read_csv(out / "capacities.csv")
+    assert list(table["capacity"]) == ["capacity_kwh", "charge_max_kw"]
+    assert table["crf_per_a"].tolist() == pytest.approx([0.1, 0.1])
+    assert len(pd.read_csv(out / "dispatch.csv")) == 24
+
+
+def test_size_without_anything_extendable_exits_2_naming_the_scenario(tmp_path):
+    path = write_scenario(tmp_path / "fixed.yaml", scenario_doc(tmp_path, [grid(), load(10.0)]))
+    result = runner.invoke(app, ["size", str(path)])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: scenario 'tiny': no asset has an extendable capacity, so there is nothing to "
+        "size (mark one, e.g. extendable: {capacity_kwh: {max: 20000}})"
+    ]
+
+
+def test_run_operates_the_given_capacities_of_a_sizing_scenario(tmp_path):
+    """capacity_kwh: 1 and charge_max_kw: 1 as given: the battery shifts 1 kWh a day."""
+    result = runner.invoke(
+        app, ["run", str(spread_scenario(tmp_path)), "--out", str(tmp_path / "r")]
+    )
+    assert result.exit_code == 0, result.output
+    kpis = json.loads((tmp_path / "r" / "kpis.json").read_text(encoding="utf-8"))
+    assert kpis["total_cost_eur"] == pytest.approx(160.0 - 0.1, abs=1e-9)
+
+
+def test_the_example_sizing_scenario_chooses_what_the_readme_says():
+    """PV to its 5 MWp bound, two 500 kWh battery modules, no heat pump and no heat store
+    (at 40 EUR/MWh gas); the annual figures add up to the objective."""
+    scenario = load_scenario(SCENARIOS / "example-sizing.yaml")
+    exact = scenario.solver.model_copy(update={"mip_rel_gap": 1e-4})
+    result = size_scenario(scenario.model_copy(update={"solver": exact}))
+    k = result.kpis
+    assert k["capacity.roof_pv.peak_power_kwp"] == pytest.approx(5000.0, abs=1e-6)
+    assert k["capacity.bess.capacity_kwh"] == pytest.approx(1000.0, abs=1e-6)
+    assert k["capacity.hthp.heat_max_kw"] == pytest.approx(0.0, abs=1e-6)
+    assert k["capacity.heat_store.capacity_kwh"] == pytest.approx(0.0, abs=1e-6)
+    parts = ("cost_capex_eur_per_a", "cost_fixed_om_eur_per_a", "cost_operating_eur_per_a")
+    assert sum(k[p] for p in parts) == pytest.approx(k["objective_eur"], rel=1e-9)
+    assert k["operating_weight"] == pytest.approx(8760 / 168)
+    assert result.capacities["capex_eur_per_a"].sum() == pytest.approx(k["cost_capex_eur_per_a"])

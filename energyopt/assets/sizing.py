@@ -196,8 +196,8 @@ class SizedCapacity:
 
     def chosen(self) -> ChosenCapacity:
         """The solved capacity as plain data."""
-        value = pyo.value(self.var)
-        return ChosenCapacity(self.asset, self.key, self.unit, float(value), self.option, self.cost)
+        value = max(float(pyo.value(self.var)), 0.0) + 0.0  # no -0.0 or -1e-12 from HiGHS
+        return ChosenCapacity(self.asset, self.key, self.unit, value, self.option, self.cost)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -253,7 +253,12 @@ def _build(
     carriers = _carriers(terms)
     requirements = [r for asset in by_name.values() for r in asset.requirements]
     requirements += _add_balances(m, terms, carriers, ctx, open_balances)
-    sized = [s for asset in by_name.values() for s in asset.sized.values()]
+    sized = [  # in the order the scenario lists them
+        asset.sized[key]
+        for asset in by_name.values()
+        for key in asset.params.extendable
+        if key in asset.sized
+    ]
     _add_objective(m, terms, requirements, (sized, operating_weight) if ctx.sizing else None)
     return PlantSession(
         model=m,
