@@ -27,7 +27,7 @@ from energyopt.assets import ASSET_TYPES, create_asset
 from energyopt.assets.sizing import capital_recovery_factor
 from energyopt.cli import app
 from energyopt.engine.pipeline import build_plant, load_inputs, make_context, period_index
-from energyopt.errors import ScenarioError
+from energyopt.errors import ModelBuildError, ScenarioError
 from energyopt.inputs.config import load_scenario, scenario_from_dict
 from energyopt.inputs.weather import pv_power_kw
 from energyopt.model import build_model
@@ -222,6 +222,13 @@ def test_an_initial_level_as_a_fraction_stays_linear_in_the_chosen_capacity():
     assert chosen(reading)["bess.capacity_kwh"] == pytest.approx(800.0, abs=1e-6)
     assert report.objective_eur == pytest.approx(53_940.0, abs=1e-6)
     assert reading.dispatch["bess.soc_frac"].iloc[-1] == pytest.approx(0.5, abs=1e-9)
+
+
+def test_a_sized_store_refuses_a_rolling_window_naming_the_asset():
+    ctx = dataclasses.replace(spread_day(), open_end=True, sizing=True)
+    bess = battery(extendable={"capacity_kwh": STORE})
+    with pytest.raises(ModelBuildError, match="asset 'bess': a sized capacity_kwh needs one"):
+        build_model(assets_from([grid(), load(100.0), bess]), ctx)
 
 
 def test_no_simultaneous_uses_the_upper_bound_as_big_m_and_keeps_the_hand_size():

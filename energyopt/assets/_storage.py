@@ -32,6 +32,15 @@ model stays as small as in hard mode.
 
 Standing loss applies from the first interval: ``level_kwh[0]`` is the
 initial level less one interval of loss, plus that interval's charge.
+
+Sizing (``assets/sizing.py``): an extendable ``capacity_kwh`` is the variable
+``b.capacity_kwh`` and the level limits become rows on it; initial and
+terminal levels given as fractions are those fractions of it (linear). A
+sized store keeps its limits hard in soft mode too (a sizing run starts it at
+a fraction of itself, within them) and sizes over one period, never a
+rolling window. ``charge_max_kw`` and ``discharge_max_kw`` bound the flows
+through rows ``charge_kw_capacity`` and ``discharge_kw_capacity``; the
+binary of ``no_simultaneous`` then takes each rating's ``max`` as its big-M.
 """
 
 from __future__ import annotations
@@ -50,6 +59,7 @@ from energyopt.assets.declarations import (
     fixed_bounds,
 )
 from energyopt.assets.requirements import Requirement, held
+from energyopt.errors import ModelBuildError
 from energyopt.model.flat import linear_sum
 
 #: tolerance of the reachability check of the level limits [kWh]
@@ -223,6 +233,9 @@ def _add_sized_level(
     capacity, or the lower limit when the period continues (``ctx.free_end``):
     all linear in the capacity.
     """
+    if ctx.open_end:
+        msg = f"asset {asset.name!r}: a sized capacity_kwh needs one period, not a rolling window"
+        raise ModelBuildError(msg)
     T = b.model().T
     cap = asset.capacity(b, ctx, "capacity_kwh")
     b.level_kwh = pyo.Var(
