@@ -12,7 +12,11 @@ name, ``type`` literal, unique ``name``) and an :class:`Asset` subclass with
   (time stamps as index, units in column names, no asset prefix);
 * ``final_state(b, ctx, steps) -> dict``: for anything with memory, the state
   after the first ``steps`` intervals, handed to the next window as
-  ``ctx.state[name]``.
+  ``ctx.state[name]``;
+* ``capacities``: the ratings a sizing run may choose, with their cost
+  defaults; the block takes them through :meth:`Asset.capacity` and
+  :meth:`Asset.limited_var` (fixed values, or variables in a sizing build,
+  see ``assets/sizing.py``).
 
 Everything that changes between windows (prices, weather-driven limits,
 initial states) is declared through :meth:`Asset.series_param` and
@@ -396,21 +400,18 @@ class Asset:
             return float(pyo.value(self.sized[key].var))
         return float(getattr(self.params, key))
 
-    def limited_var(
-        self, b: pyo.Block, name: str, ctx: BuildContext, key: str, per_unit: float = 1.0
-    ) -> pyo.Var:
-        """A flow over time, ``0 <= <name>[t] <= per_unit * capacity key``.
+    def limited_var(self, b: pyo.Block, name: str, ctx: BuildContext, key: str) -> pyo.Var:
+        """A flow over time on ``b``, ``0 <= <name>[t] <= capacity key`` [kW].
 
         A fixed capacity is the variable's bound; a sized one bounds it at its
         ``max`` and adds the row ``<name>_capacity`` (the chosen capacity).
         """
         T = b.model().T
-        var = pyo.Var(T, bounds=(0, per_unit * self.capacity_upper(ctx, key)))
+        var = pyo.Var(T, bounds=(0, self.capacity_upper(ctx, key)))
         b.add_component(name, var)
         if self.is_sized(ctx, key):
             cap = self.capacity(b, ctx, key)
-            row = pyo.Constraint(T, rule=lambda b, t: var[t] <= per_unit * cap)
-            b.add_component(f"{name}_capacity", row)
+            b.add_component(f"{name}_capacity", pyo.Constraint(T, rule=lambda b, t: var[t] <= cap))
         return var
 
     # ---- soft process requirements --------------------------------------------------
