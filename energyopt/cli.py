@@ -114,6 +114,64 @@ def run(
 
 
 @app.command()
+def size(
+    scenario: Path = typer.Argument(..., help="scenario YAML file"),
+    start: dt.datetime | None = typer.Option(None, formats=["%Y-%m-%d"], help="first local day"),
+    days: int | None = typer.Option(None, min=1, help="number of days"),
+    step: str | None = typer.Option(None, help="time step: 15min or 1h"),
+    output: Path | None = typer.Option(
+        None, "--output", help="directory for sizing.json, capacities.csv and dispatch.csv"
+    ),
+    soft: bool = typer.Option(False, "--soft", help="process requirements soft, as for run"),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
+    """Choose the extendable capacities for the least annual cost over the scenario period
+    (one perfect-foresight solve; operating cost scaled to a year)."""
+    from energyopt.studies.sizing import size_scenario, write_sizing
+
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
+    try:
+        loaded = load_scenario(scenario)
+        if soft:
+            loaded = loaded.model_copy(update={"process_limits": "soft"})
+        with console.status(f"sizing {loaded.name} ..."):
+            result = size_scenario(
+                loaded, start=start.date() if start else None, days=days, step=step
+            )
+        paths = write_sizing(result, output) if output is not None else []
+    except EnergyOptError as exc:
+        _fail(exc)
+    console.print(capacity_rich_table(result.capacities, f"{loaded.name}: {result.report.status}"))
+    console.print(annual_table(result.kpis))
+    for path in paths:
+        console.print(f"wrote {path}")
+
+
+def capacity_rich_table(capacities, title: str) -> Table:
+    """The chosen capacities with their bounds and annualised cost."""
+    table = Table(title=title, show_header=True, header_style="bold")
+    for heading in ("capacity", "chosen", "unit", "min", "max", "capex [EUR/a]"):
+        table.add_column(heading, justify="left" if heading == "capacity" else "right")
+    for row in capacities.to_dict(orient="records"):
+        table.add_row(
+            f"{row['asset']}.{row['capacity']}",
+            _fmt(float(row["value"])),
+            str(row["unit"]),
+            _fmt(float(row["min"])),
+            _fmt(float(row["max"])),
+            _fmt(float(row["capex_eur_per_a"])),
+        )
+    return table
+
+
+def annual_table(kpis: dict) -> Table:
+    """Annualised capex, fixed O&M, operating cost, total and CO2 per year."""
+    from energyopt.outputs.sizing import ANNUAL_KPIS
+
+    return kpi_table({key: kpis[key] for key in ANNUAL_KPIS}, title="per year")
+
+
+@app.command()
 def simulate(
     scenario: Path = typer.Argument(..., help="scenario YAML file"),
     start: dt.datetime = typer.Option(..., formats=["%Y-%m-%d"], help="first local day"),

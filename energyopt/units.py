@@ -15,6 +15,8 @@ PCT_PER_FRAC = 100.0
 ZERO_CELSIUS_K = 273.15
 W_PER_KW = 1000.0
 J_PER_KWH = 3_600_000.0
+#: hours of a (non-leap) year: amounts over a period scale to a year by this per period hour
+HOURS_PER_YEAR = 8760.0
 
 
 def eur_per_mwh_to_eur_per_kwh(value):

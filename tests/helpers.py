@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pvlib
 import yaml
 from pydantic import TypeAdapter
 
@@ -71,6 +72,20 @@ def context(
         state=dict(state or {}),
         demand_charge_month_weight=dict(month_weight or {}),
     )
+
+
+def sunny_day(step: str = "1h") -> tuple[pd.DatetimeIndex, dict]:
+    """Clear-sky weather for 2023-06-21 at the test site, 20 degC, 2 m/s."""
+    idx = index(int(pd.Timedelta("1D") / pd.Timedelta(step)), step, "2023-06-21T00:00Z")
+    location = pvlib.location.Location(SITE.latitude, SITE.longitude, altitude=SITE.altitude_m)
+    clear = location.get_clearsky(idx + pd.Timedelta(step) / 2, model="ineichen")
+    return idx, {
+        "ghi_w_per_m2": clear["ghi"].to_numpy(),
+        "dni_w_per_m2": clear["dni"].to_numpy(),
+        "dhi_w_per_m2": clear["dhi"].to_numpy(),
+        "temp_air_degc": 20.0,
+        "wind_speed_m_per_s": 2.0,
+    }
 
 
 def assets_from(docs: Sequence[Mapping]) -> list:

@@ -6,6 +6,10 @@ Used by heat pumps and chillers (ratio = COP), electric and gas boilers
 
     output_kw[t] = ratio[t] * input_kw[t]
     output_kw[t] <= output_max_kw
+
+The rating is the kind's capacity parameter (``heat_max_kw``,
+``cooling_max_kw``); in a sizing build of an extendable one it is the variable
+``b.<rating>`` and the limit the row ``output_kw_capacity`` (``assets/sizing.py``).
 """
 
 from __future__ import annotations
@@ -32,13 +36,12 @@ class ConversionAsset(Asset):
     #: dispatch column names for input, output and ratio
     columns: ClassVar[tuple[str, str, str]] = ("input_kw", "output_kw", "ratio")
 
-    def add_conversion(
-        self, b: pyo.Block, ctx: BuildContext, output_max_kw: float, ratio: ValueFn
-    ) -> None:
-        """Add ``input_kw``, ``output_kw`` and the mutable ``ratio`` to ``b``."""
+    def add_conversion(self, b: pyo.Block, ctx: BuildContext, rating: str, ratio: ValueFn) -> None:
+        """Add ``input_kw``, ``output_kw`` (limited by capacity ``rating`` [kW]) and the
+        mutable ``ratio`` to ``b``."""
         T = b.model().T
         b.input_kw = pyo.Var(T, domain=pyo.NonNegativeReals)
-        b.output_kw = pyo.Var(T, bounds=(0, output_max_kw))
+        self.limited_var(b, "output_kw", ctx, rating)
         b_ratio = self.series_param(b, "ratio", ctx, ratio)
         b.conversion = pyo.Constraint(  # output - ratio * input == 0, as one flat row
             T,

@@ -1,11 +1,17 @@
 """Shared core of weather-driven generators (PV, wind): available power, curtailable.
 
 A subclass supplies ``available_kw(ctx)`` (what the weather allows in each
-interval [kW]) and ``power_max_kw`` (the nameplate bound of the output
-variable [kW]); this base adds::
+interval [kW]), its ``capacity_key`` (the parameter the output scales with:
+``peak_power_kwp``, ``n_turbines``) and ``power_max_kw_per_unit`` (the
+nameplate output per unit of it [kW]); this base adds::
 
     power_kw[t] <= available_kw[t]     (curtailable: true)
     power_kw[t] == available_kw[t]     (curtailable: false)
+
+In a sizing build of an extendable capacity (``assets/sizing.py``) the
+available power is the weather's per unit of capacity times the chosen
+capacity, ``available_kw[t] = available_kw_per_unit[t] * <capacity_key>``
+(the output scales linearly with the array's kWp or the number of turbines).
 
 injects ``power_kw`` into ``electricity``, and gives the dispatch columns
 ``power_kw``, ``available_kw`` and ``curtailed_kw``. The plan gives a
@@ -16,7 +22,7 @@ cannot take a surplus.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -43,9 +49,12 @@ class CurtailableGenerator(Asset):
     setpoints = {"power_limit_kw": curtailment_limit_setpoint()}
     setpoints_are_commands = False  # a cap; the output follows the weather
 
+    #: the capacity parameter the available power scales with
+    capacity_key: ClassVar[str]
+
     @property
-    def power_max_kw(self) -> float:
-        """Upper bound of the output [kW]."""
+    def power_max_kw_per_unit(self) -> float:
+        """Nameplate output per unit of ``capacity_key`` [kW]."""
         raise NotImplementedError
 
     def available_kw(self, ctx: BuildContext) -> np.ndarray:
@@ -54,13 +63,29 @@ class CurtailableGenerator(Asset):
 
     def build(self, b: pyo.Block, ctx: BuildContext) -> AssetTerms:
         T = b.model().T
-        available = self.series_param(b, "available_kw", ctx, self.available_kw)
-        b.power_kw = pyo.Var(T, bounds=(0, self.power_max_kw))
+        key = self.capacity_key
+        if self.is_sized(ctx, key):
+            available = self._sized_available(b, ctx)
+        else:
+            available = self.series_param(b, "available_kw", ctx, self.available_kw)
+        power_max_kw = self.power_max_kw_per_unit * self.capacity_upper(ctx, key)
+        b.power_kw = pyo.Var(T, bounds=(0, power_max_kw))
         if self.params.curtailable:
             b.power_limit = pyo.Constraint(T, rule=lambda b, t: b.power_kw[t] <= available[t])
         else:
             b.power_limit = pyo.Constraint(T, rule=lambda b, t: b.power_kw[t] == available[t])
         return AssetTerms(injections={"electricity": {t: b.power_kw[t] for t in T}})
+
+    def _sized_available(self, b: pyo.Block, ctx: BuildContext) -> pyo.Expression:
+        """``available_kw[t] = available_kw_per_unit[t] * capacity`` (a sizing build)."""
+        key = self.capacity_key
+        fixed = float(getattr(self.params, key))
+        per_unit = self.series_param(
+            b, "available_kw_per_unit", ctx, lambda c: self.available_kw(c) / fixed
+        )
+        capacity = self.capacity(b, ctx, key)
+        b.available_kw = pyo.Expression(b.model().T, rule=lambda b, t: per_unit[t] * capacity)
+        return b.available_kw
 
     def plan_setpoints(self, b: pyo.Block, columns: list[str]) -> dict[str, str]:
         """The output follows the actual weather; nothing to hold to a plan."""

@@ -32,6 +32,15 @@ model stays as small as in hard mode.
 
 Standing loss applies from the first interval: ``level_kwh[0]`` is the
 initial level less one interval of loss, plus that interval's charge.
+
+Sizing (``assets/sizing.py``): an extendable ``capacity_kwh`` is the variable
+``b.capacity_kwh`` and the level limits become rows on it; initial and
+terminal levels given as fractions are those fractions of it (linear). A
+sized store keeps its limits hard in soft mode too (a sizing run starts it at
+a fraction of itself, within them) and sizes over one period, never a
+rolling window. ``charge_max_kw`` and ``discharge_max_kw`` bound the flows
+through rows ``charge_kw_capacity`` and ``discharge_kw_capacity``; the
+binary of ``no_simultaneous`` then takes each rating's ``max`` as its big-M.
 """
 
 from __future__ import annotations
@@ -50,6 +59,7 @@ from energyopt.assets.declarations import (
     fixed_bounds,
 )
 from energyopt.assets.requirements import Requirement, held
+from energyopt.errors import ModelBuildError
 from energyopt.model.flat import linear_sum
 
 #: tolerance of the reachability check of the level limits [kWh]
@@ -137,31 +147,26 @@ def needs_soft_limits(name: str, p: StorageParams, ctx: BuildContext) -> bool:
     return up < terminal_level_kwh(name, p, ctx) - LEVEL_TOL_KWH
 
 
+def discharge_key(asset: Asset, ctx: BuildContext, p: StorageParams) -> str:
+    """The capacity limiting discharge: ``discharge_max_kw``, or ``charge_max_kw``
+    when none is given and it is not sized on its own (one converter both ways)."""
+    if p.discharge_max_kw is None and not asset.is_sized(ctx, "discharge_max_kw"):
+        return "charge_max_kw"
+    return "discharge_max_kw"
+
+
 def add_storage(asset: Asset, b: pyo.Block, ctx: BuildContext, p: StorageParams) -> None:
     """Add ``charge_kw``, ``discharge_kw``, ``level_kwh`` and their constraints to ``b``."""
     T = b.model().T
     dt_h = ctx.dt_h
     keep = (1.0 - p.loss_frac_per_h) ** dt_h
-    b.charge_kw = pyo.Var(T, bounds=(0, p.charge_max_kw))
-    b.discharge_kw = pyo.Var(T, bounds=(0, p.discharge_limit_kw))
-    low, high = p.soc_min_frac * p.capacity_kwh, p.soc_max_frac * p.capacity_kwh
-    soft = needs_soft_limits(asset.name, p, ctx)
-    if soft:  # physically empty to full; the level limits as priced rows
-        b.level_kwh = pyo.Var(T, bounds=(0.0, p.capacity_kwh))
-        name, penalty = "level outside its limits", p.limit_penalty_eur_per_kwh
-        requirement = held(asset.name, name, "kWh", penalty, ctx.dt_h, ctx.n_steps)
-        asset.soft_band(b, ctx, b.level_kwh, (low, high), requirement)
+    asset.limited_var(b, "charge_kw", ctx, "charge_max_kw")
+    asset.limited_var(b, "discharge_kw", ctx, discharge_key(asset, ctx, p))
+    if asset.is_sized(ctx, "capacity_kwh"):
+        initial, terminal = _add_sized_level(asset, b, ctx, p)
+        soft = False
     else:
-        b.level_kwh = pyo.Var(T, bounds=(low, high))
-    initial = asset.scalar_param(
-        b,
-        "level_initial_kwh",
-        ctx,
-        lambda c: c.initial(asset.name, "level_kwh", p.soc_initial_frac * p.capacity_kwh),
-    )
-    terminal = asset.scalar_param(
-        b, "level_terminal_min_kwh", ctx, lambda c: terminal_level_kwh(asset.name, p, c)
-    )
+        initial, terminal, soft = _add_level(asset, b, ctx, p)
 
     @b.Constraint(T)
     def level_balance(b, t):
@@ -186,14 +191,83 @@ def add_storage(asset: Asset, b: pyo.Block, ctx: BuildContext, p: StorageParams)
     short = asset.shortfall(b, ctx, requirement) if soft else {0: 0.0}
     b.level_terminal = pyo.Constraint(expr=b.level_kwh[T.last()] + short[0] >= terminal)
     if p.no_simultaneous:
-        b.is_charging = pyo.Var(T, domain=pyo.Binary)
-        b.charge_only = pyo.Constraint(
-            T, rule=lambda b, t: b.charge_kw[t] <= p.charge_max_kw * b.is_charging[t]
-        )
-        b.discharge_only = pyo.Constraint(
-            T,
-            rule=lambda b, t: b.discharge_kw[t] <= p.discharge_limit_kw * (1 - b.is_charging[t]),
-        )
+        _add_no_simultaneous(asset, b, ctx, p)
+
+
+def _add_level(
+    asset: Asset, b: pyo.Block, ctx: BuildContext, p: StorageParams
+) -> tuple[pyo.Param, pyo.Param, bool]:
+    """Level at a fixed capacity: limits as bounds (or priced rows in soft mode),
+    initial and terminal levels as mutable parameters; returns those and ``soft``."""
+    T = b.model().T
+    low, high = p.soc_min_frac * p.capacity_kwh, p.soc_max_frac * p.capacity_kwh
+    soft = needs_soft_limits(asset.name, p, ctx)
+    if soft:  # physically empty to full; the level limits as priced rows
+        b.level_kwh = pyo.Var(T, bounds=(0.0, p.capacity_kwh))
+        name, penalty = "level outside its limits", p.limit_penalty_eur_per_kwh
+        requirement = held(asset.name, name, "kWh", penalty, ctx.dt_h, ctx.n_steps)
+        asset.soft_band(b, ctx, b.level_kwh, (low, high), requirement)
+    else:
+        b.level_kwh = pyo.Var(T, bounds=(low, high))
+    initial = asset.scalar_param(
+        b,
+        "level_initial_kwh",
+        ctx,
+        lambda c: c.initial(asset.name, "level_kwh", p.soc_initial_frac * p.capacity_kwh),
+    )
+    terminal = asset.scalar_param(
+        b, "level_terminal_min_kwh", ctx, lambda c: terminal_level_kwh(asset.name, p, c)
+    )
+    return initial, terminal, soft
+
+
+def _add_sized_level(
+    asset: Asset, b: pyo.Block, ctx: BuildContext, p: StorageParams
+) -> tuple[pyo.Expression, pyo.Expression]:
+    """Level at a chosen capacity ``b.capacity_kwh`` (a sizing build of one period).
+
+    The limits are rows, ``soc_min_frac * capacity_kwh <= level_kwh[t] <=
+    soc_max_frac * capacity_kwh`` (``level_kwh_low``, ``level_kwh_high``); the
+    initial level is ``soc_initial_frac * capacity_kwh`` unless the state carries
+    one, the terminal level ``soc_terminal_min_frac`` (default: initial) times the
+    capacity, or the lower limit when the period continues (``ctx.free_end``):
+    all linear in the capacity.
+    """
+    if ctx.open_end:
+        msg = f"asset {asset.name!r}: a sized capacity_kwh needs one period, not a rolling window"
+        raise ModelBuildError(msg)
+    T = b.model().T
+    cap = asset.capacity(b, ctx, "capacity_kwh")
+    b.level_kwh = pyo.Var(
+        T, bounds=(0.0, p.soc_max_frac * asset.capacity_upper(ctx, "capacity_kwh"))
+    )
+    b.level_kwh_low = pyo.Constraint(T, rule=lambda b, t: b.level_kwh[t] >= p.soc_min_frac * cap)
+    b.level_kwh_high = pyo.Constraint(T, rule=lambda b, t: b.level_kwh[t] <= p.soc_max_frac * cap)
+    carried = ctx.state.get(asset.name, {}).get("level_kwh")
+    start = p.soc_initial_frac * cap if carried is None else float(carried)
+    b.level_initial_kwh = pyo.Expression(expr=start)
+    frac = p.soc_initial_frac if p.soc_terminal_min_frac is None else p.soc_terminal_min_frac
+    end = p.soc_min_frac * cap if ctx.free_end else frac * cap
+    b.level_terminal_min_kwh = pyo.Expression(expr=end)
+    return b.level_initial_kwh, b.level_terminal_min_kwh
+
+
+def _add_no_simultaneous(asset: Asset, b: pyo.Block, ctx: BuildContext, p: StorageParams) -> None:
+    """Binary ``is_charging``: never charge and discharge in the same interval.
+
+    The big-M of each direction is its capacity's upper value (the fixed rating,
+    or a sized one's ``max``); the rows ``*_capacity`` hold the chosen rating.
+    """
+    T = b.model().T
+    charge_m = asset.capacity_upper(ctx, "charge_max_kw")
+    discharge_m = asset.capacity_upper(ctx, discharge_key(asset, ctx, p))
+    b.is_charging = pyo.Var(T, domain=pyo.Binary)
+    b.charge_only = pyo.Constraint(
+        T, rule=lambda b, t: b.charge_kw[t] <= charge_m * b.is_charging[t]
+    )
+    b.discharge_only = pyo.Constraint(
+        T, rule=lambda b, t: b.discharge_kw[t] <= discharge_m * (1 - b.is_charging[t])
+    )
 
 
 class StorageAsset(Asset):
@@ -227,12 +301,14 @@ class StorageAsset(Asset):
         """Charge, discharge, level and its fraction of capacity."""
         n = ctx.n_steps
         level = values(b.level_kwh, n)
+        capacity = self.capacity_value("capacity_kwh")  # 0 where sizing chose no store
+        soc = level / capacity if capacity > 0 else np.zeros(n)
         return pd.DataFrame(
             {
                 "charge_kw": values(b.charge_kw, n),
                 "discharge_kw": values(b.discharge_kw, n),
                 "level_kwh": level,
-                "soc_frac": level / self.params.capacity_kwh,
+                "soc_frac": soc,
             },
             index=ctx.index,
         )

@@ -12,7 +12,11 @@ name, ``type`` literal, unique ``name``) and an :class:`Asset` subclass with
   (time stamps as index, units in column names, no asset prefix);
 * ``final_state(b, ctx, steps) -> dict``: for anything with memory, the state
   after the first ``steps`` intervals, handed to the next window as
-  ``ctx.state[name]``.
+  ``ctx.state[name]``;
+* ``capacities``: the ratings a sizing run may choose, with their cost
+  defaults; the block takes them through :meth:`Asset.capacity` and
+  :meth:`Asset.limited_var` (fixed values, or variables in a sizing build,
+  see ``assets/sizing.py``).
 
 Everything that changes between windows (prices, weather-driven limits,
 initial states) is declared through :meth:`Asset.series_param` and
@@ -33,15 +37,23 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Hashable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, get_args
 
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from energyopt.assets.declarations import FuelRates, QuantitySpec, SetpointRule
 from energyopt.assets.requirements import Requirement, shortfall_var
+from energyopt.assets.sizing import (
+    CapacityDeclaration,
+    CapacityDefaults,
+    Extendable,
+    SizedCapacity,
+    add_capacity_var,
+    check_extendable,
+)
 from energyopt.errors import ModelBuildError
 from energyopt.inputs.timeseries import index_step
 from energyopt.model.evaluation import cached_values
@@ -83,10 +95,22 @@ class AssetParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$", description="unique asset name")
+    extendable: dict[str, Extendable] = Field(
+        default_factory=dict,
+        description="capacities a sizing run chooses (see energyopt.assets.sizing), by the "
+        "name of their parameter; only the kind's declared capacities",
+    )
 
     if TYPE_CHECKING:
         # every kind declares ``type: Literal["<kind>"]``, its discriminator
         type: str
+
+    @field_validator("extendable")
+    @classmethod
+    def _sizable(cls, value: dict[str, Extendable]) -> dict[str, Extendable]:
+        kind = get_args(cls.model_fields["type"].annotation)[0]
+        check_extendable(kind, ASSET_TYPES[kind].capacities, list(value))
+        return value
 
     def series_references(self) -> list[tuple[str, str]]:
         """``(field, series name)`` of every set parameter declared with :func:`series_field`."""
@@ -139,6 +163,9 @@ class BuildContext:
         the window [kW] (NaN where nothing was bought: the interval is free).
         Given by an intraday re-plan; a grid with a position prices its
         deviations from it at the imbalance price (``assets/grid.py``).
+    sizing : bool
+        The assets' extendable capacities are decisions (a sizing run, see
+        ``assets/sizing.py``); False: every capacity is its fixed value.
     """
 
     index: pd.DatetimeIndex
@@ -153,6 +180,7 @@ class BuildContext:
     soft_limits: bool = False
     free_end: bool = False
     grid_position_kw: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    sizing: bool = False
 
     @property
     def n_steps(self) -> int:
@@ -267,6 +295,10 @@ class Asset:
         metered as the quantity of that name; None (the default) for assets that buy none."""
         return None
 
+    #: capacities a sizing run may choose: parameter name -> their cost defaults
+    #: (or a function of the params giving them); see ``assets/sizing.py``
+    capacities: ClassVar[Mapping[str, CapacityDeclaration]] = {}
+
     def __init__(self, params: AssetParams) -> None:
         self.params = params
         self.name = params.name
@@ -274,6 +306,8 @@ class Asset:
         self._sources: dict[str, tuple[ValueFn, str]] = {}
         #: the process requirements built soft (see ``assets/requirements.py``)
         self.requirements: list[Requirement] = []
+        #: the capacities built as decisions, by parameter name (sizing builds only)
+        self.sized: dict[str, SizedCapacity] = {}
 
     # ---- the contract -------------------------------------------------------------
 
@@ -342,6 +376,57 @@ class Asset:
         each in plant terms with both numbers (soft mode; hard mode raises instead).
         Default: none."""
         return ()
+
+    # ---- capacities: fixed values, or decisions in a sizing build -------------------
+
+    def capacity_defaults(self, key: str) -> CapacityDefaults:
+        """The kind's cost defaults of capacity ``key`` for these parameters."""
+        declared = type(self).capacities[key]
+        return declared if isinstance(declared, CapacityDefaults) else declared(self.params)
+
+    def is_sized(self, ctx: BuildContext, key: str) -> bool:
+        """True if capacity ``key`` is a decision in this build."""
+        return ctx.sizing and key in self.params.extendable
+
+    def capacity(self, b: pyo.Block, ctx: BuildContext, key: str) -> Any:
+        """Capacity ``key``: its fixed value (parameter ``key``), or in a sizing build of
+        an extendable one the variable ``b.<key>`` (made on the first call)."""
+        if not self.is_sized(ctx, key):
+            return getattr(self.params, key)
+        if key not in self.sized:
+            option = self.params.extendable[key]
+            defaults = self.capacity_defaults(key)
+            var = add_capacity_var(b, key, option, defaults.integer)
+            cost = option.costs(defaults)
+            self.sized[key] = SizedCapacity(self.name, key, defaults.unit, var, option, cost)
+        return self.sized[key].var
+
+    def capacity_upper(self, ctx: BuildContext, key: str) -> float:
+        """Largest value capacity ``key`` can take in this build: the fixed value, or
+        an extendable one's ``max`` (the big-M where it multiplies a binary)."""
+        if self.is_sized(ctx, key):
+            return self.params.extendable[key].max
+        return float(getattr(self.params, key))
+
+    def capacity_value(self, key: str) -> float:
+        """Capacity ``key`` of the solved plan: the chosen one if sized, else fixed."""
+        if key in self.sized:
+            return float(pyo.value(self.sized[key].var))
+        return float(getattr(self.params, key))
+
+    def limited_var(self, b: pyo.Block, name: str, ctx: BuildContext, key: str) -> pyo.Var:
+        """A flow over time on ``b``, ``0 <= <name>[t] <= capacity key`` [kW].
+
+        A fixed capacity is the variable's bound; a sized one bounds it at its
+        ``max`` and adds the row ``<name>_capacity`` (the chosen capacity).
+        """
+        T = b.model().T
+        var = pyo.Var(T, bounds=(0, self.capacity_upper(ctx, key)))
+        b.add_component(name, var)
+        if self.is_sized(ctx, key):
+            cap = self.capacity(b, ctx, key)
+            b.add_component(f"{name}_capacity", pyo.Constraint(T, rule=lambda b, t: var[t] <= cap))
+        return var
 
     # ---- soft process requirements --------------------------------------------------
 

@@ -10,6 +10,15 @@ Defaults: water-cooled screw/centrifugal machine, COP 5.5 at 25 degC outdoor
 rows of the plant reference (huazhaochiller terminology page; building.co.uk
 chiller technology article). The slope (about 2 % of COP per K) is an
 engineering estimate.
+
+Sizing (``assets/sizing.py``): ``cooling_max_kw``, default 186 EUR/kW over
+20 a. The plant reference (§2.4) has no chiller cost; the figure is the
+building.co.uk chiller technology article's (Davis Langdon with McQuay, the
+source of the COPs above) water-cooled screw chiller of 3,900 kW with its
+condensing system, GBP 495,000 supplied and installed in central London in
+the first quarter of 2006 (127 GBP/kW), at 1.467 EUR/GBP (ECB reference rate,
+2006 mean), not inflated; 20 a is the period of Danfoss's life-cycle cost
+comparison of water-cooled chillers (Chillventa 2012). Set it from a quote.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from energyopt.assets.base import (
     register,
 )
 from energyopt.assets.declarations import column_setpoint
+from energyopt.assets.sizing import CapacityDefaults
 
 
 class ChillerParams(AssetParams):
@@ -66,10 +76,15 @@ class Chiller(ConversionAsset):
     columns = ("power_el_kw", "cooling_kw", "cop")
     setpoints = {"output_kw": column_setpoint("cooling_kw")}
     baseline_rank = 0  # the only cooling source of its kind
+    capacities = {
+        "cooling_max_kw": CapacityDefaults(
+            "kW", 186.0, 20.0, "water-cooled screw chiller 3.9 MW, building.co.uk 2006 (docstring)"
+        )
+    }
 
     def build(self, b: pyo.Block, ctx: BuildContext) -> AssetTerms:
         p = self.params
-        self.add_conversion(b, ctx, p.cooling_max_kw, self._cop)
+        self.add_conversion(b, ctx, "cooling_max_kw", self._cop)
         T = b.model().T
         return AssetTerms(
             injections={

@@ -3,6 +3,10 @@
 heat_kw = efficiency * power_el_kw, heat_kw <= heat_max_kw. Default
 efficiency 0.99 (electric steam boiler, Danish Energy Agency via PyPSA
 technology-data).
+
+Sizing (``assets/sizing.py``): ``heat_max_kw``, default 88.6 EUR/kW over 25 a
+(electric steam boiler, Danish Energy Agency via PyPSA technology-data, plant
+reference §2.4).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from energyopt.assets.base import (
     register,
 )
 from energyopt.assets.declarations import column_setpoint
+from energyopt.assets.sizing import CapacityDefaults
 
 
 class ElectricBoilerParams(AssetParams):
@@ -43,10 +48,15 @@ class ElectricBoiler(ConversionAsset):
     columns = ("power_el_kw", "heat_kw", "efficiency")
     setpoints = {"output_kw": column_setpoint("heat_kw")}
     baseline_rank = 2  # electricity / 0.99: the dearest heat
+    capacities = {
+        "heat_max_kw": CapacityDefaults(
+            "kW", 88.6, 25.0, "electric steam boiler, DEA via PyPSA technology-data (§2.4)"
+        )
+    }
 
     def build(self, b: pyo.Block, ctx: BuildContext) -> AssetTerms:
         p = self.params
-        self.add_conversion(b, ctx, p.heat_max_kw, lambda c: np.full(c.n_steps, p.efficiency))
+        self.add_conversion(b, ctx, "heat_max_kw", lambda c: np.full(c.n_steps, p.efficiency))
         T = b.model().T
         return AssetTerms(
             injections={

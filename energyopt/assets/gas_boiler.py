@@ -11,6 +11,10 @@ set here.
 A gas meter may report the fuel bought as ``fuel_kw`` (plan versus actual
 prices it at these rates, :meth:`GasBoiler.fuel_rates`); ``power_kw`` is the
 heat delivered into the carrier.
+
+Sizing (``assets/sizing.py``): ``heat_max_kw``, default 57.6 EUR/kW over 25 a
+(gas steam boiler, Danish Energy Agency via PyPSA technology-data, plant
+reference §2.4).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from energyopt.assets.base import (
     register,
 )
 from energyopt.assets.declarations import FuelRates, QuantitySpec, column_setpoint
+from energyopt.assets.sizing import CapacityDefaults
 from energyopt.units import eur_per_mwh_to_eur_per_kwh
 
 if TYPE_CHECKING:
@@ -68,10 +73,15 @@ class GasBoiler(ConversionAsset):
         ),
     }
     baseline_rank = 1  # fuel / 0.93 plus CO2: after heat pumps, before electric boilers
+    capacities = {
+        "heat_max_kw": CapacityDefaults(
+            "kW", 57.6, 25.0, "gas steam boiler, DEA via PyPSA technology-data (§2.4)"
+        )
+    }
 
     def build(self, b: pyo.Block, ctx: BuildContext) -> AssetTerms:
         p = self.params
-        self.add_conversion(b, ctx, p.heat_max_kw, lambda c: np.full(c.n_steps, p.efficiency))
+        self.add_conversion(b, ctx, "heat_max_kw", lambda c: np.full(c.n_steps, p.efficiency))
         T = b.model().T
         price = self.scalar_param(b, "fuel_price_eur_per_kwh", ctx, self._fuel_price)
         fuel_kwh = ctx.dt_h * sum(b.input_kw[t] for t in T)

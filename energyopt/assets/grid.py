@@ -17,6 +17,17 @@ Constraints::
     rise_below_kw[s] <= below_cap_kw[s] = max(0, expected_peak_kw[s] - peak_initial_kw[s])
     with no_simultaneous, a binary forbids importing and exporting at once.
 
+Sizing (``assets/sizing.py``): the import limit ``import_max_kw`` (the
+connection capacity bought from the network operator) is the variable
+``b.import_max_kw`` and the limit the row ``import_kw_capacity``; its largest
+value bounds the peak and is the big-M of ``no_simultaneous``. Cost default:
+80.41 EUR/kW, the construction cost contribution (Baukostenzuschuss) of one
+German distribution operator (KEEP GmbH, valid from 2017-01-01) for the 20 kV
+medium-voltage network, 80.41 EUR/kVA read as EUR/kW at unity power factor; a
+one-off payment, spread over 40 a (an assumption: the life of the network
+assets it pays for). Contributions differ widely between operators and
+voltage levels: set it from the operator's price sheet.
+
 Costs: energy = sum(import_kw * dt_h * (day_ahead + grid_fee)) [EUR];
 revenue = -sum(export_kw * dt_h * export_price); demand charge =
 demand_charge_eur_per_kw_month * sum_s weight[s] * (below_share[s] * rise_below_kw[s]
@@ -72,6 +83,7 @@ from energyopt.assets.base import (
     values,
 )
 from energyopt.assets.declarations import QuantitySpec, difference_setpoint, local_time
+from energyopt.assets.sizing import CapacityDefaults
 from energyopt.units import eur_per_mwh_to_eur_per_kwh, g_per_kwh_to_kg_per_kwh
 
 
@@ -150,17 +162,23 @@ class Grid(Asset):
     }
     Params = GridParams
     params: GridParams
+    capacities = {
+        "import_max_kw": CapacityDefaults(
+            "kW", 80.41, 40.0, "Baukostenzuschuss 20 kV, KEEP GmbH 2017 (module docstring)"
+        )
+    }
 
     def build(self, b: pyo.Block, ctx: BuildContext) -> AssetTerms:
         p = self.params
         T = b.model().T
         dt_h = ctx.dt_h
         b.SLOTS = pyo.RangeSet(0, month_slots(ctx.n_steps * dt_h) - 1)
-        b.import_kw = pyo.Var(T, bounds=(0, p.import_max_kw))
+        import_max_kw = self.capacity_upper(ctx, "import_max_kw")
+        self.limited_var(b, "import_kw", ctx, "import_max_kw")
         b.export_kw = pyo.Var(T, bounds=(0, p.export_max_kw))
-        b.peak_kw = pyo.Var(b.SLOTS, bounds=(0, p.import_max_kw))
-        b.rise_below_kw = pyo.Var(b.SLOTS, bounds=(0, p.import_max_kw))
-        b.rise_above_kw = pyo.Var(b.SLOTS, bounds=(0, p.import_max_kw))
+        b.peak_kw = pyo.Var(b.SLOTS, bounds=(0, import_max_kw))
+        b.rise_below_kw = pyo.Var(b.SLOTS, bounds=(0, import_max_kw))
+        b.rise_above_kw = pyo.Var(b.SLOTS, bounds=(0, import_max_kw))
         price_import = self.series_param(b, "price_import_eur_per_kwh", ctx, self._import_price)
         price_export = self.series_param(b, "price_export_eur_per_kwh", ctx, self._export_price)
         co2 = self.series_param(b, "co2_kg_per_kwh", ctx, self._co2)
@@ -182,7 +200,7 @@ class Grid(Asset):
             b.is_importing = pyo.Var(T, domain=pyo.Binary)
             b.import_only = pyo.Constraint(
                 T,
-                rule=lambda b, t: b.import_kw[t] <= p.import_max_kw * b.is_importing[t],
+                rule=lambda b, t: b.import_kw[t] <= import_max_kw * b.is_importing[t],
             )
             b.export_only = pyo.Constraint(
                 T,
@@ -225,7 +243,7 @@ class Grid(Asset):
         """Deviations from the day-ahead position and their settlement (module docstring)."""
         p = self.params
         T = b.model().T
-        limit_kw = p.import_max_kw + p.export_max_kw
+        limit_kw = self.capacity_upper(ctx, "import_max_kw") + p.export_max_kw
         b.short_kw = pyo.Var(T, bounds=(0, None))
         b.long_kw = pyo.Var(T, bounds=(0, None))
         held = self.series_param(b, "position_held", ctx, self._position_held)
@@ -350,7 +368,9 @@ class Grid(Asset):
         return {
             s: 0.0
             if m is None
-            else max(0.0, min(floors.get(m, 0.0), self.params.import_max_kw) - before[s])
+            else max(
+                0.0, min(floors.get(m, 0.0), self.capacity_upper(ctx, "import_max_kw")) - before[s]
+            )
             for s, m in enumerate(self._slot_months(ctx))
         }
 

@@ -15,6 +15,12 @@ Defaults: industrial HP up to 125 degC, annual COP 2.7; high-temperature HP
 up to 150 degC, COP 3.05 (Danish Energy Agency 302.a/b via PyPSA
 technology-data); Carnot fractions of 0.4-0.55 reproduce the HTHP market
 survey of Arpagaus et al., Energy 152 (2018) 985.
+
+Sizing (``assets/sizing.py``): ``heat_max_kw``. Cost defaults by sink
+temperature (plant reference §2.4, Danish Energy Agency via PyPSA
+technology-data): up to 125 degC an industrial heat pump (302.a), 986 EUR/kW_th
+over 20 a; above it a high-temperature heat pump (302.b, up to 150 degC),
+1183 EUR/kW_th over 20 a (also used above 150 degC, where no figure is at hand).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from energyopt.assets.base import (
     register,
 )
 from energyopt.assets.declarations import column_setpoint
+from energyopt.assets.sizing import CapacityDefaults
 from energyopt.units import degc_to_k
 
 
@@ -87,6 +94,20 @@ def carnot_cop(
     return np.minimum(carnot_efficiency_frac * sink_k / lift_k, cop_max)
 
 
+#: highest sink temperature of the industrial heat pump's cost figure (DEA 302.a) [degC]
+INDUSTRIAL_HP_MAX_SINK_DEGC = 125.0
+INDUSTRIAL_HP = CapacityDefaults(
+    "kW", 986.0, 20.0, "industrial HP up to 125 degC, DEA 302.a via PyPSA technology-data (§2.4)"
+)
+HIGH_TEMPERATURE_HP = CapacityDefaults(
+    "kW", 1183.0, 20.0, "high-temperature HP up to 150 degC, DEA 302.b via PyPSA (§2.4)"
+)
+
+
+def _heat_pump_defaults(p: HeatPumpParams) -> CapacityDefaults:
+    return INDUSTRIAL_HP if p.sink_temp_degc <= INDUSTRIAL_HP_MAX_SINK_DEGC else HIGH_TEMPERATURE_HP
+
+
 @register
 class HeatPump(ConversionAsset):
     """Electric heat pump."""
@@ -97,10 +118,11 @@ class HeatPump(ConversionAsset):
     columns = ("power_el_kw", "heat_kw", "cop")
     setpoints = {"output_kw": column_setpoint("heat_kw")}
     baseline_rank = 0  # COP ~3: the cheapest heat per kWh
+    capacities = {"heat_max_kw": _heat_pump_defaults}
 
     def build(self, b: pyo.Block, ctx: BuildContext) -> AssetTerms:
         p = self.params
-        self.add_conversion(b, ctx, p.heat_max_kw, self._cop)
+        self.add_conversion(b, ctx, "heat_max_kw", self._cop)
         T = b.model().T
         injections = {
             p.carrier: {t: b.output_kw[t] for t in T},

@@ -6,6 +6,11 @@ power is ``power_kw[t] <= available_kw[t]`` (curtailable) or equal to it.
 
 Defaults: 14 % system losses (PVWatts default), 0.96 inverter efficiency,
 -0.37 %/K temperature coefficient (crystalline silicon).
+
+Sizing (``assets/sizing.py``): ``peak_power_kwp``, default 711 EUR/kWp
+(commercial rooftop PV, 2030, plant reference §2.4; utility PV: 482 EUR/kWp)
+over 40 a (technical lifetime of DEA sheet 22, rooftop PV commercial, in PyPSA
+technology-data ``costs_2030.csv``).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from energyopt.assets.base import (
     BuildContext,
     register,
 )
+from energyopt.assets.sizing import CapacityDefaults
 from energyopt.inputs.weather import pv_power_kw
 
 
@@ -45,10 +51,17 @@ class Pv(CurtailableGenerator):
     Params = PvParams
     params: PvParams
 
+    capacity_key = "peak_power_kwp"
+    capacities = {
+        "peak_power_kwp": CapacityDefaults(
+            "kWp", 711.0, 40.0, "commercial rooftop PV, DEA via PyPSA technology-data (docstring)"
+        )
+    }
+
     @property
-    def power_max_kw(self) -> float:
-        """The DC rating bounds the AC output [kW]."""
-        return self.params.peak_power_kwp
+    def power_max_kw_per_unit(self) -> float:
+        """The DC rating bounds the AC output: 1 kW per kWp [kW]."""
+        return 1.0
 
     def available_kw(self, ctx: BuildContext):
         """AC power the array could deliver in each interval of the window [kW]."""

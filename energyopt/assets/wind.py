@@ -49,6 +49,12 @@ Defaults:
 * losses 0.05: wake and electrical losses to the plant meter for a few
   turbines at one site (an assumption: about 3 % wake, 2 % cables and
   transformer; a large farm loses more to wakes).
+
+Sizing (``assets/sizing.py``): ``n_turbines``, a whole number; one turbine
+costs its rated power at 1383 EUR/kW (onshore wind, 2030, plant reference
+§2.4) over 30 a (technical lifetime of DEA sheet 20, onshore turbines, in
+PyPSA technology-data ``costs_2030.csv``). Wakes do not grow with the count
+(``losses_frac`` stays as given).
 """
 
 from __future__ import annotations
@@ -70,6 +76,7 @@ from energyopt.assets.base import (
     BuildContext,
     register,
 )
+from energyopt.assets.sizing import CapacityDefaults
 from energyopt.errors import ModelBuildError
 from energyopt.units import W_PER_KW, degc_to_k
 
@@ -403,6 +410,21 @@ class WindParams(AssetParams):
         return float(np.max(self.power_curve()[1]))
 
 
+#: onshore wind, 2030 (plant reference §2.4) [EUR/kW]
+ONSHORE_WIND_CAPEX_EUR_PER_KW = 1383.0
+
+
+def _turbine_defaults(p: WindParams) -> CapacityDefaults:
+    """Cost of one turbine: its rated power at the onshore figure, over 30 a."""
+    return CapacityDefaults(
+        "turbine",
+        ONSHORE_WIND_CAPEX_EUR_PER_KW * p.rated_power_kw,
+        30.0,
+        "onshore wind 1383 EUR/kW, DEA via PyPSA technology-data (module docstring)",
+        integer=True,
+    )
+
+
 @register
 class Wind(CurtailableGenerator):
     """Wind turbines of one type at the plant site."""
@@ -412,10 +434,13 @@ class Wind(CurtailableGenerator):
     Params = WindParams
     params: WindParams
 
+    capacity_key = "n_turbines"
+    capacities = {"n_turbines": _turbine_defaults}
+
     @property
-    def power_max_kw(self) -> float:
-        """All turbines at their rated power [kW]."""
-        return self.params.n_turbines * self.params.rated_power_kw
+    def power_max_kw_per_unit(self) -> float:
+        """One turbine at its rated power [kW]."""
+        return self.params.rated_power_kw
 
     def wind_speed_hub_m_per_s(self, ctx: BuildContext) -> np.ndarray:
         """Wind speed at hub height in each interval of the window [m/s]."""

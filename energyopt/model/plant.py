@@ -12,6 +12,17 @@ shortfall terms and the penalties exist in soft mode only
 (``ctx.soft_limits``): every process requirement the assets declare and
 every balance may then be missed at a price, and :meth:`PlantSession.read`
 names each miss (see ``assets/requirements.py``).
+
+A sizing build (``ctx.sizing``, ``assets/sizing.py``) minimises the annual
+cost instead::
+
+    operating_weight * (sum(costs) + co2_price * sum(co2) + penalties)
+        + capex_eur + fixed_om_eur
+
+where ``capex_eur`` and ``fixed_om_eur`` [EUR/a] sum the annualised cost of
+every capacity built as a decision and ``operating_weight`` scales the
+modelled period's operating cost to a year (8760 h / modelled hours for one
+period; later, per typical period, its share of the year).
 """
 
 from __future__ import annotations
@@ -34,6 +45,7 @@ from energyopt.assets.requirements import (
     per_interval,
     shortfall_var,
 )
+from energyopt.assets.sizing import SizedCapacity
 from energyopt.errors import ModelBuildError
 from energyopt.model import rules
 from energyopt.model.flat import flat_sum
@@ -70,6 +82,10 @@ class PlantSession:
     #: each solve of an updated model (see :mod:`energyopt.model.evaluation`)
     n_updates: int = 0
     value_cache: dict = dataclasses.field(default_factory=dict, repr=False)
+    #: a sizing build: the capacities built as decisions, and the factor from the
+    #: modelled period's operating cost to a year's (see the module docstring)
+    sized: list[SizedCapacity] = dataclasses.field(default_factory=list)
+    operating_weight: float = 1.0
     #: the matrices for HiGHS: compiled once, refreshed after parameter updates
     compilation: Compilation = dataclasses.field(init=False, repr=False)
 
@@ -190,7 +206,11 @@ def _co2_price(ctx: BuildContext) -> float:
 
 
 def build_model(
-    assets: Iterable[Asset], ctx: BuildContext, *, open_balances: bool = False
+    assets: Iterable[Asset],
+    ctx: BuildContext,
+    *,
+    open_balances: bool = False,
+    operating_weight: float = 1.0,
 ) -> PlantSession:
     """Build the plant model for one window.
 
@@ -203,14 +223,21 @@ def build_model(
         ``ctx.soft_limits`` makes requirements and balances soft.
     open_balances : bool
         Make the carrier balances soft even in hard mode (diagnosis).
+    operating_weight : float
+        Sizing builds (``ctx.sizing``): factor from the window's operating cost to
+        a year's [-] (see the module docstring); unused otherwise.
     """
     started = time.perf_counter()
     with PauseGC():  # the cyclic collector would walk the growing model again and again
-        return _build(assets, ctx, open_balances or ctx.soft_limits, started)
+        return _build(assets, ctx, open_balances or ctx.soft_limits, started, operating_weight)
 
 
 def _build(
-    assets: Iterable[Asset], ctx: BuildContext, open_balances: bool, started: float
+    assets: Iterable[Asset],
+    ctx: BuildContext,
+    open_balances: bool,
+    started: float,
+    operating_weight: float,
 ) -> PlantSession:
     by_name = {a.name: a for a in assets}
     m = pyo.ConcreteModel(name="plant")
@@ -226,7 +253,13 @@ def _build(
     carriers = _carriers(terms)
     requirements = [r for asset in by_name.values() for r in asset.requirements]
     requirements += _add_balances(m, terms, carriers, ctx, open_balances)
-    _add_objective(m, terms, requirements)
+    sized = [  # in the order the scenario lists them
+        asset.sized[key]
+        for asset in by_name.values()
+        for key in asset.params.extendable
+        if key in asset.sized
+    ]
+    _add_objective(m, terms, requirements, (sized, operating_weight) if ctx.sizing else None)
     return PlantSession(
         model=m,
         assets=by_name,
@@ -235,6 +268,8 @@ def _build(
         carriers=carriers,
         build_s=time.perf_counter() - started,
         requirements=requirements,
+        sized=sized,
+        operating_weight=operating_weight if ctx.sizing else 1.0,
     )
 
 
@@ -296,12 +331,26 @@ def _balance_requirements(
 
 
 def _add_objective(
-    m: pyo.ConcreteModel, terms: dict[str, AssetTerms], requirements: list[Requirement]
+    m: pyo.ConcreteModel,
+    terms: dict[str, AssetTerms],
+    requirements: list[Requirement],
+    annual: tuple[list[SizedCapacity], float] | None,
 ) -> None:
+    """The window's cost; with ``annual`` (a sizing build's capacities and operating
+    weight) the objective is the annual cost of the module docstring."""
     cost = sum(v for t in terms.values() for v in t.costs_eur.values())
     co2 = sum(t.co2_kg for t in terms.values())
     m.violation_penalty_eur = pyo.Expression(expr=sum(r.penalty_eur() for r in requirements))
     m.total_cost_eur = pyo.Expression(
         expr=cost + m.co2_price_eur_per_kg * co2 + m.violation_penalty_eur
     )
-    m.objective = pyo.Objective(expr=m.total_cost_eur, sense=pyo.minimize)
+    objective = m.total_cost_eur
+    if annual is not None:
+        sized, operating_weight = annual
+        m.capex_eur = pyo.Expression(expr=sum(s.capex_eur() for s in sized))
+        m.fixed_om_eur = pyo.Expression(expr=sum(s.fixed_om_eur() for s in sized))
+        m.annual_cost_eur = pyo.Expression(
+            expr=operating_weight * m.total_cost_eur + m.capex_eur + m.fixed_om_eur
+        )
+        objective = m.annual_cost_eur
+    m.objective = pyo.Objective(expr=objective, sense=pyo.minimize)

@@ -23,6 +23,7 @@ import pyomo.environ as pyo
 
 from energyopt.assets.base import COST_CATEGORIES, Asset, BuildContext, flow_unit, values
 from energyopt.assets.requirements import Violation
+from energyopt.assets.sizing import ChosenCapacity
 from energyopt.model.evaluation import reading
 
 if TYPE_CHECKING:
@@ -38,7 +39,8 @@ class Reading:
     ``violation``) and ``co2`` (the CO2 price times ``co2_kg``);
     ``violations`` names each requirement a soft plan misses, in time order;
     ``assets`` and ``ctx`` are the session's, for the KPIs the asset kinds
-    declare.
+    declare. A sizing plan (``ctx.sizing``) adds the ``capacities`` it chose and
+    the ``operating_weight`` from the window's operating cost to a year's.
     """
 
     dispatch: pd.DataFrame
@@ -47,6 +49,8 @@ class Reading:
     assets: Mapping[str, Asset]
     ctx: BuildContext
     violations: tuple[Violation, ...] = ()
+    capacities: tuple[ChosenCapacity, ...] = ()
+    operating_weight: float = 1.0
 
     @property
     def total_cost_eur(self) -> float:
@@ -63,6 +67,8 @@ def read(session: PlantSession) -> Reading:
         assets=session.assets,
         ctx=session.ctx,
         violations=violations(session),
+        capacities=tuple(s.chosen() for s in session.sized),
+        operating_weight=session.operating_weight,
     )
 
 

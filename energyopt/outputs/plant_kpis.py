@@ -34,12 +34,11 @@ import pandas as pd
 
 from energyopt.assets import Asset
 from energyopt.assets.base import CARRIERS
-from energyopt.units import KG_PER_T
+from energyopt.units import HOURS_PER_YEAR, KG_PER_T
 
 TARGET_ENERGY_KWH_PER_KWH_CELL = 25.0
 TARGET_CO2_KG_PER_KWH_CELL = 10.0
 PROCESSES = ("dry_room", "ovens", "formation", "aging", "storage", "other")
-HOURS_PER_YEAR = 8760.0
 
 
 @dataclasses.dataclass(frozen=True)

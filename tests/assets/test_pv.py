@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import pandas as pd
-import pvlib
 import pytest
-from helpers import SITE, context, grid, index, load, solve_assets
+from helpers import SITE, context, grid, load, solve_assets, sunny_day
 from numpy.testing import assert_allclose
 
 from energyopt.errors import InfeasibleError
 from energyopt.inputs.weather import pv_power_kw
 
 PV = {"type": "pv", "name": "pv", "peak_power_kwp": 100.0, "tilt_deg": 30.0}
-
-
-def sunny_day(step: str = "1h") -> dict:
-    """Clear-sky weather for 2023-06-21 at the test site, 20 degC, 2 m/s."""
-    idx = index(int(pd.Timedelta("1D") / pd.Timedelta(step)), step, "2023-06-21T00:00Z")
-    location = pvlib.location.Location(SITE.latitude, SITE.longitude, altitude=SITE.altitude_m)
-    clear = location.get_clearsky(idx + pd.Timedelta(step) / 2, model="ineichen")
-    return idx, {
-        "ghi_w_per_m2": clear["ghi"].to_numpy(),
-        "dni_w_per_m2": clear["dni"].to_numpy(),
-        "dhi_w_per_m2": clear["dhi"].to_numpy(),
-        "temp_air_degc": 20.0,
-        "wind_speed_m_per_s": 2.0,
-    }
 
 
 @pytest.fixture
